@@ -1,0 +1,86 @@
+//! Cooperative budget: a task may make at most [`BUDGET`] units of progress
+//! through runtime resources in one poll. After that, resources report
+//! `Pending` (and wake the task at once), so a future that is always ready
+//! still yields to the other tasks on its worker.
+//!
+//! Outside a worker's poll the budget is unlimited.
+
+use crate::sync::thread_local;
+use std::cell::Cell;
+use std::task::{Context, Poll};
+
+/// Units of progress a task may make per poll.
+pub const BUDGET: u8 = 128;
+
+thread_local! {
+    static CURRENT: Cell<Option<u8>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one task poll) with a fresh budget.
+pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(Option<u8>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(CURRENT.with(|c| c.replace(Some(BUDGET))));
+    f()
+}
+
+/// Whether the running task still has budget. Returns `Pending` (after
+/// waking the task) once the budget is spent. Call
+/// [`Proceed::made_progress`] when the operation did something; otherwise
+/// the unit is given back when the guard drops.
+///
+/// # Examples
+///
+/// ```
+/// use std::task::{Context, Poll};
+/// fn poll_thing(cx: &mut Context<'_>) -> Poll<u32> {
+///     let proceed = std::task::ready!(tasklane_sched::coop::poll_proceed(cx));
+///     proceed.made_progress();
+///     Poll::Ready(7)
+/// }
+/// ```
+pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<Proceed> {
+    CURRENT.with(|c| match c.get() {
+        None => Poll::Ready(Proceed { charged: false }),
+        Some(0) => {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+        Some(n) => {
+            c.set(Some(n - 1));
+            Poll::Ready(Proceed { charged: true })
+        }
+    })
+}
+
+/// A unit of budget taken by [`poll_proceed`]; given back on drop unless
+/// [`made_progress`](Self::made_progress) was called.
+#[derive(Debug)]
+#[must_use]
+pub struct Proceed {
+    charged: bool,
+}
+
+impl Proceed {
+    /// Keeps the unit spent.
+    pub fn made_progress(mut self) {
+        self.charged = false;
+    }
+}
+
+impl Drop for Proceed {
+    fn drop(&mut self) {
+        if self.charged {
+            CURRENT.with(|c| c.set(c.get().map(|n| n.saturating_add(1).min(BUDGET))));
+        }
+    }
+}
+
+/// True if the current poll has budget left (always true outside a worker).
+pub fn has_budget_remaining() -> bool {
+    CURRENT.with(|c| c.get() != Some(0))
+}

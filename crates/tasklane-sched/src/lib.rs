@@ -1,0 +1,40 @@
+//! tasklane's engine room: the task core, the work-stealing scheduler and
+//! the blocking pool.
+//!
+//! Most users want the `tasklane` crate, which wraps this one with timers,
+//! I/O and the asyncio-style task lifecycle. This crate is the part that
+//! knows about threads and tasks and nothing else: it parks idle workers
+//! through a [`Driver`] it is given and never sees a timer or a socket.
+//!
+//! * [`task`]: one allocation per task holding an atomic state word, the
+//!   future or its output, and the join waker; [`task::JoinHandle`];
+//!   the sharded [`task::Registry`] of live tasks.
+//! * [`Scheduler`]: worker threads with `crossbeam-deque` local queues, a
+//!   global injector, batch stealing, a LIFO slot, a cooperative budget
+//!   ([`coop`]) and parking with no lost wake-ups.
+//! * the blocking pool behind [`Handle::spawn_blocking`].
+//!
+//! # Examples
+//!
+//! ```
+//! use tasklane_sched::{Config, Scheduler, task::TaskOptions};
+//!
+//! let mut sched = Scheduler::new(Config { worker_threads: 2, ..Config::default() }).unwrap();
+//! let handle = sched.handle().spawn(async { 1 + 1 }, TaskOptions::new());
+//! while !handle.is_finished() {
+//!     std::thread::yield_now();
+//! }
+//! let stats = sched.shutdown(std::time::Duration::from_secs(1));
+//! assert!(stats.stuck.is_empty());
+//! ```
+
+mod blocking;
+pub mod coop;
+mod sched;
+mod sync;
+pub mod task;
+
+pub use sched::{
+    Config, DEFAULT_GRACE, DEFAULT_SPIN_MICROS, Driver, Handle, Scheduler, ShutdownStats,
+    ThreadHook,
+};

@@ -1,0 +1,136 @@
+//! Which workers are asleep, and how many are searching for work.
+//!
+//! # Protocol (no lost wake-up, no thundering herd)
+//!
+//! `state` packs two counts: workers *searching* (awake, without a task,
+//! looking for one) and workers *unparked* (not on the sleeper list).
+//!
+//! Making work visible (push to a queue or the injector), then calling
+//! `worker_to_notify`:
+//!
+//! 1. push the task;
+//! 2. `fence(SeqCst)`, then read `state`;
+//! 3. if a worker is searching, or none is asleep, return: that worker will
+//!    see the task (rule below). Otherwise, under the sleeper lock, count one
+//!    more searching and unparked worker and pop one sleeper to unpark.
+//!
+//! Going to sleep (`transition_worker_to_parked`, then the caller's check):
+//!
+//! 1. under the sleeper lock, push self and subtract self from the counts
+//!    (from `searching` too if it was searching);
+//! 2. `fence(SeqCst)`, then look at every queue; if any holds a task, notify
+//!    (possibly waking itself, which makes its own park return at once);
+//! 3. park.
+//!
+//! The two fences order "push, then read counts" against "update counts,
+//! then read queues" (Dekker): at least one side sees the other's write, so
+//! either the notifier wakes a sleeper or the sleeper sees the task. At most
+//! one worker is woken per notification, and none while one is searching.
+//!
+//! A worker that was woken counts as searching; a searcher that finds a task
+//! and was the last searcher wakes another (work may be left behind it).
+
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicUsize, Ordering, fence};
+
+const SEARCH_MASK: usize = 0xFFFF;
+const UNPARK_SHIFT: usize = 16;
+const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
+
+pub(crate) struct Idle {
+    state: AtomicUsize,
+    sleepers: Mutex<Vec<usize>>,
+    num_workers: usize,
+}
+
+fn searching(s: usize) -> usize {
+    s & SEARCH_MASK
+}
+
+fn unparked(s: usize) -> usize {
+    s >> UNPARK_SHIFT
+}
+
+impl Idle {
+    pub(crate) fn new(num_workers: usize) -> Idle {
+        assert!(num_workers < SEARCH_MASK, "too many workers");
+        Idle {
+            state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
+            sleepers: Mutex::new(Vec::with_capacity(num_workers)),
+            num_workers,
+        }
+    }
+
+    /// Step 2–3 of notifying: which sleeper to unpark, if one is needed.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        // SeqCst fence: orders the caller's queue push before reading the
+        // counts (the notifier half of the Dekker pair in the module docs).
+        fence(Ordering::SeqCst);
+        if !self.should_wake(self.state.load(Ordering::SeqCst)) {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock();
+        // Re-check under the lock: another notifier may have woken someone.
+        if !self.should_wake(self.state.load(Ordering::SeqCst)) {
+            return None;
+        }
+        let index = sleepers.pop()?;
+        // SeqCst: part of the counts' single total order (see the docs).
+        self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
+        Some(index)
+    }
+
+    fn should_wake(&self, s: usize) -> bool {
+        searching(s) == 0 && unparked(s) < self.num_workers
+    }
+
+    /// A worker out of local work wants to search. At most half the workers
+    /// (rounded up) search at once, so a burst of steals does not contend.
+    pub(crate) fn transition_worker_to_searching(&self) -> bool {
+        let s = self.state.load(Ordering::SeqCst);
+        if 2 * searching(s) >= self.num_workers {
+            return false;
+        }
+        // SeqCst: the searching count takes part in the Dekker pair.
+        self.state.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searcher found a task. Returns true if it was the last searcher, in
+    /// which case the caller wakes another worker.
+    pub(crate) fn transition_worker_from_searching(&self) -> bool {
+        // SeqCst: the searching count takes part in the Dekker pair.
+        let prev = self.state.fetch_sub(1, Ordering::SeqCst);
+        debug_assert!(searching(prev) > 0);
+        searching(prev) == 1
+    }
+
+    /// Step 1 of going to sleep. The caller must then fence and re-check the
+    /// queues (`Shared::has_work`) before parking.
+    pub(crate) fn transition_worker_to_parked(&self, index: usize, was_searching: bool) {
+        let mut sleepers = self.sleepers.lock();
+        let dec = UNPARK_ONE + usize::from(was_searching);
+        // SeqCst: the counts take part in the Dekker pair.
+        let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
+        debug_assert!(unparked(prev) > 0 && (!was_searching || searching(prev) > 0));
+        sleepers.push(index);
+    }
+
+    /// After its park returned: a worker still on the sleeper list (woken by
+    /// a timeout, a driver event or shutdown rather than by a notifier)
+    /// takes itself off and counts itself as unparked and searching, as a
+    /// notifier would have done.
+    pub(crate) fn transition_worker_from_parked(&self, index: usize) {
+        let mut sleepers = self.sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
+            sleepers.swap_remove(pos);
+            // SeqCst: the counts take part in the Dekker pair.
+            self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
+        }
+    }
+
+    /// How many workers are asleep right now (a racy read, for metrics).
+    pub(crate) fn num_sleeping(&self) -> usize {
+        self.num_workers - unparked(self.state.load(Ordering::Relaxed))
+    }
+}

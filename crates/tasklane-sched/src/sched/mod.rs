@@ -1,0 +1,434 @@
+//! The multi-threaded work-stealing scheduler.
+//!
+//! One worker thread per configured core, each with a `crossbeam-deque`
+//! local queue and a LIFO slot; a global injector for tasks scheduled from
+//! outside the workers; batch stealing; parking through [`Driver`]. The
+//! module docs of `worker.rs` and `idle.rs` give the run loop and the
+//! sleep/wake protocol step by step.
+
+mod idle;
+mod park;
+mod worker;
+
+pub use park::Driver;
+
+use crate::blocking::{BlockingSchedule, Pool};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::sync::deque::{Injector, Stealer, Worker as LocalQueue};
+use crate::sync::{Arc, thread};
+use crate::task::{
+    self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef, TaskState,
+};
+use idle::Idle;
+use park::{DriverSlot, Parker};
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A callback run on each runtime thread (workers and blocking threads).
+pub type ThreadHook = Arc<dyn Fn() + Send + Sync + 'static>;
+
+/// How to build a [`Scheduler`].
+pub struct Config {
+    /// Number of worker threads (at least 1).
+    pub worker_threads: usize,
+    /// Name of runtime threads; the worker index (or `None` for a blocking
+    /// thread) is passed in.
+    pub thread_name: Arc<dyn Fn(Option<usize>) -> String + Send + Sync>,
+    /// Upper bound on blocking-pool threads.
+    pub max_blocking_threads: usize,
+    /// How long an idle blocking thread waits for work before it exits.
+    pub blocking_keep_alive: Duration,
+    /// How long an idle worker keeps looking for work before it parks.
+    pub spin_before_park: Duration,
+    /// What idle workers block in; `None` parks them on condition variables.
+    pub driver: Option<Box<dyn Driver>>,
+    /// Run at the start of every runtime thread.
+    pub on_thread_start: Option<ThreadHook>,
+    /// Run at the end of every runtime thread.
+    pub on_thread_stop: Option<ThreadHook>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            worker_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            thread_name: Arc::new(|i| match i {
+                Some(i) => format!("tasklane-worker-{i}"),
+                None => "tasklane-blocking".to_owned(),
+            }),
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            spin_before_park: Duration::from_micros(DEFAULT_SPIN_MICROS),
+            driver: None,
+            on_thread_start: None,
+            on_thread_stop: None,
+        }
+    }
+}
+
+/// Default spin before parking; chosen by measurement (docs/benchmarks.md).
+pub const DEFAULT_SPIN_MICROS: u64 = 50;
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("worker_threads", &self.worker_threads)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("spin_before_park", &self.spin_before_park)
+            .field("driver", &self.driver.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct RuntimeConfig {
+    pub(crate) spin_before_park: Duration,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+    pub(crate) thread_name: Arc<dyn Fn(Option<usize>) -> String + Send + Sync>,
+}
+
+/// State shared by all workers and every task's scheduler handle.
+pub(crate) struct Shared {
+    injector: Injector<Notified>,
+    remotes: Box<[Remote]>,
+    idle: Idle,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: Pool,
+    driver: Option<DriverSlot>,
+    shutdown: AtomicBool,
+    pub(crate) config: RuntimeConfig,
+}
+
+struct Remote {
+    stealer: Stealer<Notified>,
+    parker: Parker,
+}
+
+impl Shared {
+    fn is_shutdown(&self) -> bool {
+        // Acquire: pairs with the Release store in `Scheduler::shutdown`.
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Queues a task. On one of our workers, it goes to that worker's LIFO
+    /// slot (or the back of its queue for a yield); elsewhere, the injector.
+    fn schedule(self: &Arc<Self>, task: Notified, is_yield: bool) {
+        worker::with_current(|cx| match cx {
+            Some(cx) if Arc::ptr_eq(&cx.shared, self) => cx.schedule_local(task, is_yield),
+            _ => {
+                self.injector.push(task);
+                self.notify_parked();
+            }
+        });
+    }
+
+    /// Wakes one sleeping worker if nobody is searching (see `idle.rs`).
+    fn notify_parked(&self) {
+        if let Some(index) = self.idle.worker_to_notify() {
+            self.remotes[index].parker.unpark(self.driver.as_ref());
+        }
+    }
+
+    /// Whether any queue other workers can reach holds a task.
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
+    }
+
+    fn unpark_all(&self) {
+        for r in self.remotes.iter() {
+            r.parker.unpark(self.driver.as_ref());
+        }
+    }
+}
+
+/// A cheap, cloneable reference to a scheduler, for spawning onto it.
+#[derive(Clone)]
+pub struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Schedule for Handle {
+    fn schedule(&self, task: Notified) {
+        self.shared.schedule(task, false);
+    }
+
+    fn yield_now(&self, task: Notified) {
+        self.shared.schedule(task, true);
+    }
+
+    fn release(&self, task: &TaskRef) -> Option<TaskRef> {
+        self.shared.registry.remove(task)
+    }
+}
+
+impl Handle {
+    /// Spawns `future` onto the workers.
+    pub fn spawn<F>(&self, future: F, options: TaskOptions) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (notified, join, registered) = task::new(future, self.clone(), options);
+        self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
+        join
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F, options: TaskOptions) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let sched = BlockingSchedule::new(self.shared.clone());
+        let (notified, join, registered) =
+            task::new(crate::blocking::BlockingTask::new(f), sched, options);
+        self.submit_new(notified, registered, |n| {
+            self.shared.blocking.submit(&self.shared, n)
+        });
+        join
+    }
+
+    /// Registers a new task and queues it; once the registry is closed
+    /// (shutdown), cancels it instead, so its body never runs.
+    fn submit_new(&self, notified: Notified, registered: TaskRef, queue: impl FnOnce(Notified)) {
+        match self.shared.registry.insert(registered) {
+            Ok(()) => queue(notified),
+            Err(registered) => {
+                let _ = registered.cancel(true);
+                drop(registered);
+                // Delivers the cancellation here: drops the future unpolled.
+                notified.run();
+            }
+        }
+    }
+
+    /// References to every live task.
+    pub fn tasks(&self) -> Vec<TaskRef> {
+        self.shared.registry.snapshot()
+    }
+
+    /// Number of live tasks.
+    pub fn num_tasks(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// The scheduler whose worker is running this thread, if any.
+    pub fn current_worker() -> Option<Handle> {
+        worker::with_current(|cx| {
+            cx.map(|cx| Handle {
+                shared: cx.shared.clone(),
+            })
+        })
+    }
+
+    /// True if this thread is one of this scheduler's workers.
+    pub fn is_current_worker(&self) -> bool {
+        worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)))
+    }
+
+    /// Number of worker threads.
+    pub fn num_workers(&self) -> usize {
+        self.shared.remotes.len()
+    }
+
+    /// Number of workers asleep right now (a racy read).
+    pub fn num_sleeping_workers(&self) -> usize {
+        self.shared.idle.num_sleeping()
+    }
+
+    /// Number of blocking-pool threads alive right now.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.shared.blocking.num_threads()
+    }
+
+    /// True if both handles refer to the same scheduler.
+    pub fn ptr_eq(&self, other: &Handle) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.num_workers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Scheduler::shutdown`] saw of the tasks alive when it began (all
+/// of which it asked to cancel).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownStats {
+    /// Ended with a value (they finished before the cancellation landed, or
+    /// swallowed it).
+    pub completed: usize,
+    /// Ended cancelled.
+    pub cancelled: usize,
+    /// Ended by panicking.
+    pub panicked: usize,
+    /// Still running when the grace ran out (stuck inside a poll, or a
+    /// blocking job), by name: the scheduler stopped waiting for them.
+    pub stuck: Vec<String>,
+}
+
+/// The owner of the worker threads. Dropping it shuts down with
+/// [`DEFAULT_GRACE`].
+pub struct Scheduler {
+    handle: Handle,
+    threads: Vec<thread::JoinHandle<()>>,
+    done: bool,
+}
+
+/// Grace used when a `Scheduler` is dropped without an explicit shutdown.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+
+impl Scheduler {
+    /// Starts the worker threads.
+    ///
+    /// # Errors
+    ///
+    /// If a thread cannot be spawned; the threads already started are
+    /// stopped first.
+    pub fn new(config: Config) -> io::Result<Scheduler> {
+        let n = config.worker_threads.max(1);
+        let locals: Vec<LocalQueue<Notified>> = (0..n).map(|_| LocalQueue::new_fifo()).collect();
+        let remotes = locals
+            .iter()
+            .map(|l| Remote {
+                stealer: l.stealer(),
+                parker: Parker::new(),
+            })
+            .collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            remotes,
+            idle: Idle::new(n),
+            registry: Registry::new(4 * n),
+            blocking: Pool::new(config.max_blocking_threads, config.blocking_keep_alive),
+            driver: config.driver.map(DriverSlot::new),
+            shutdown: AtomicBool::new(false),
+            config: RuntimeConfig {
+                spin_before_park: config.spin_before_park,
+                on_thread_start: config.on_thread_start,
+                on_thread_stop: config.on_thread_stop,
+                thread_name: config.thread_name,
+            },
+        });
+        let mut sched = Scheduler {
+            handle: Handle {
+                shared: shared.clone(),
+            },
+            threads: Vec::with_capacity(n),
+            done: false,
+        };
+        for (index, local) in locals.into_iter().enumerate() {
+            let shared = shared.clone();
+            let name = (shared.config.thread_name)(Some(index));
+            let t = thread::Builder::new().name(name).spawn(move || {
+                let config = shared.clone();
+                let _hooks = ThreadHooks::enter(&config.config);
+                worker::run(shared, index, local);
+            });
+            match t {
+                Ok(t) => sched.threads.push(t),
+                Err(e) => {
+                    sched.shutdown(Duration::ZERO);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(sched)
+    }
+
+    /// A handle for spawning.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Cancels every live task, waits up to `grace` for all of them to end,
+    /// then stops the workers and the blocking pool. Idempotent.
+    ///
+    /// # Panics
+    ///
+    /// If called from one of this scheduler's own worker threads (it would
+    /// wait for itself).
+    pub fn shutdown(&mut self, grace: Duration) -> ShutdownStats {
+        if self.done {
+            return ShutdownStats::default();
+        }
+        assert!(
+            !self.handle.is_current_worker(),
+            "a tasklane runtime cannot be shut down or dropped from one of its own tasks"
+        );
+        self.done = true;
+        let shared = &self.handle.shared;
+        let live = shared.registry.close();
+        for t in &live {
+            let _ = t.cancel(false);
+        }
+        let deadline = Instant::now().checked_add(grace);
+        shared.registry.wait_empty(deadline);
+        let mut stats = ShutdownStats::default();
+        for t in &live {
+            match t.state() {
+                TaskState::Completed => stats.completed += 1,
+                TaskState::Cancelled => stats.cancelled += 1,
+                TaskState::Panicked => stats.panicked += 1,
+                _ => stats.stuck.push(t.name().to_owned()),
+            }
+        }
+        drop(live);
+        // Release: the workers' Acquire load sees everything before it.
+        shared.shutdown.store(true, Ordering::Release);
+        shared.unpark_all();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        while !shared.injector.is_empty() {
+            drop(shared.injector.steal());
+        }
+        shared.blocking.shutdown(deadline);
+        stats
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        // Unwinding out of one of our own tasks: shutting down would wait
+        // for ourselves, and a second panic would abort.
+        if !self.done && !(std::thread::panicking() && self.handle.is_current_worker()) {
+            self.shutdown(DEFAULT_GRACE);
+        }
+    }
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs the start hook now and the stop hook when dropped.
+pub(crate) struct ThreadHooks<'a>(&'a RuntimeConfig);
+
+impl<'a> ThreadHooks<'a> {
+    pub(crate) fn enter(config: &'a RuntimeConfig) -> ThreadHooks<'a> {
+        if let Some(h) = &config.on_thread_start {
+            h();
+        }
+        ThreadHooks(config)
+    }
+}
+
+impl Drop for ThreadHooks<'_> {
+    fn drop(&mut self) {
+        if let Some(h) = &self.0.on_thread_stop {
+            h();
+        }
+    }
+}

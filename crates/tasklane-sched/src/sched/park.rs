@@ -1,0 +1,183 @@
+//! Parking a worker: on its own condition variable, or, for the one worker
+//! that holds it, inside the [`Driver`] (timers and I/O wait there).
+//!
+//! # Parker states
+//!
+//! `EMPTY` → `PARKED_CONDVAR` / `PARKED_DRIVER` (set by the parking thread
+//! itself) → back to `EMPTY` when it returns. `unpark` swaps in `NOTIFIED`
+//! and wakes whichever way the thread sleeps; a park that finds `NOTIFIED`
+//! consumes it and returns at once, so an unpark that comes before the park
+//! is never lost.
+
+use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Condvar, Mutex};
+use std::fmt;
+use std::time::Duration;
+
+const EMPTY: usize = 0;
+const PARKED_CONDVAR: usize = 1;
+const PARKED_DRIVER: usize = 2;
+const NOTIFIED: usize = 3;
+
+/// What an idle worker blocks in: the facade fills it with the timer wheel
+/// and the I/O reactor. The scheduler knows nothing more of them.
+///
+/// Only one worker at a time is inside `park`; the others sleep on their own
+/// condition variables.
+pub trait Driver: Send + Sync + 'static {
+    /// Waits for events (firing their wakers) for at most `timeout`, or until
+    /// [`unpark`](Driver::unpark); `None` waits without limit and
+    /// `Some(Duration::ZERO)` only collects what is ready. May return early.
+    fn park(&self, timeout: Option<Duration>);
+
+    /// Makes a thread inside [`park`](Driver::park) return soon, or the next
+    /// call to it return at once.
+    fn unpark(&self);
+}
+
+/// The runtime's single driver, and who is inside it.
+pub(crate) struct DriverSlot {
+    driver: Box<dyn Driver>,
+    busy: AtomicBool,
+}
+
+impl DriverSlot {
+    pub(crate) fn new(driver: Box<dyn Driver>) -> DriverSlot {
+        DriverSlot {
+            driver,
+            busy: AtomicBool::new(false),
+        }
+    }
+
+    /// Takes the driver if no other worker has it. Acquire: pairs with the
+    /// Release in `release`, so the driver's state is handed over whole.
+    fn try_acquire(&self) -> bool {
+        self.busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Release: see `try_acquire`.
+    fn release(&self) {
+        self.busy.store(false, Ordering::Release);
+    }
+
+    /// A busy worker collects ready events without blocking, if the driver
+    /// is free.
+    pub(crate) fn poll_events(&self) {
+        if self.try_acquire() {
+            self.driver.park(Some(Duration::ZERO));
+            self.release();
+        }
+    }
+}
+
+/// One worker's parking spot.
+pub(crate) struct Parker {
+    state: AtomicUsize,
+    lock: Mutex<()>,
+    cvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            cvar: Condvar::new(),
+        }
+    }
+
+    /// Blocks until `unpark` (or, in the driver, an event or the timeout).
+    pub(crate) fn park(&self, driver: Option<&DriverSlot>, timeout: Option<Duration>) {
+        // SeqCst on every transition of this word: it is tiny, off the hot
+        // path, and the unparker must see PARKED_* after our last queue check.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        if let Some(d) = driver.filter(|d| d.try_acquire()) {
+            self.park_driver(d, timeout);
+            d.release();
+        } else {
+            self.park_condvar(timeout);
+        }
+    }
+
+    fn park_driver(&self, d: &DriverSlot, timeout: Option<Duration>) {
+        if let Err(actual) =
+            self.state
+                .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            debug_assert_eq!(actual, NOTIFIED);
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        d.driver.park(timeout);
+        // Whether we were unparked or the driver returned for an event, the
+        // token (if any) is consumed here.
+        self.state.swap(EMPTY, Ordering::SeqCst);
+    }
+
+    fn park_condvar(&self, timeout: Option<Duration>) {
+        let mut guard = self.lock.lock();
+        if let Err(actual) =
+            self.state
+                .compare_exchange(EMPTY, PARKED_CONDVAR, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            debug_assert_eq!(actual, NOTIFIED);
+            self.state.store(EMPTY, Ordering::SeqCst);
+            return;
+        }
+        loop {
+            guard = match timeout {
+                None => self.cvar.wait(guard),
+                Some(t) => self.cvar.wait_timeout(guard, t),
+            };
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            if timeout.is_some() {
+                // Timed out (or spurious): stop waiting; the caller re-checks.
+                // A swap, not a store: an unpark that lands now is consumed
+                // by this return rather than lost.
+                self.state.swap(EMPTY, Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+
+    /// Wakes the parked thread, or makes its next park return at once.
+    pub(crate) fn unpark(&self, driver: Option<&DriverSlot>) {
+        match self.state.swap(NOTIFIED, Ordering::SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED_CONDVAR => {
+                // Taking the lock orders us after the parker's wait began,
+                // so the notification cannot fall between its check and wait.
+                drop(self.lock.lock());
+                self.cvar.notify_one();
+            }
+            PARKED_DRIVER => {
+                if let Some(d) = driver {
+                    d.driver.unpark();
+                }
+            }
+            other => unreachable!("parker state {other}"),
+        }
+    }
+}
+
+impl fmt::Debug for Parker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Parker")
+            .field("state", &self.state.load(Ordering::Relaxed))
+            .finish()
+    }
+}

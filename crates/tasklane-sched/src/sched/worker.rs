@@ -1,0 +1,253 @@
+//! A worker thread: its run loop, its local queue and LIFO slot, searching
+//! and parking.
+//!
+//! # Finding the next task
+//!
+//! 1. Every [`GLOBAL_QUEUE_INTERVAL`] ticks, the injector first, so tasks
+//!    there never starve behind a busy local queue.
+//! 2. The LIFO slot (the task most recently woken or spawned here), at most
+//!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
+//!    local queue, so two tasks waking each other cannot hog the worker.
+//! 3. The local queue, then a batch from the injector.
+//! 4. Searching (if fewer than half the workers already are): steal a batch
+//!    from the other workers and the injector, spinning for up to the
+//!    configured spin time before parking.
+//!
+//! # Shutdown
+//!
+//! 1. `Scheduler::shutdown` closes the registry and cancels every task;
+//!    workers keep running until the registry is empty (or the grace ends).
+//! 2. It then sets `Shared::shutdown` and unparks every worker.
+//! 3. Each worker leaves its loop and drops what is left in its LIFO slot and
+//!    local queue (only references: the tasks themselves have ended).
+
+use super::Shared;
+use crate::coop;
+use crate::sync::deque::{Steal, Worker as LocalQueue};
+use crate::sync::{Arc, thread_local};
+use crate::task::Notified;
+use std::cell::Cell;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+/// Ticks between looks at the injector ahead of the local queue.
+const GLOBAL_QUEUE_INTERVAL: u32 = 61;
+/// Ticks between non-blocking looks at the driver (timers, I/O) while busy.
+const EVENT_INTERVAL: u32 = 61;
+/// Consecutive polls from the LIFO slot before it yields to the queue.
+const MAX_LIFO_POLLS: u32 = 3;
+
+thread_local! {
+    static WORKER: Cell<*const Context> = const { Cell::new(ptr::null()) };
+}
+
+/// Per-worker state, owned by its thread; other threads reach only its
+/// stealer and parker through `Shared::remotes`.
+pub(crate) struct Context {
+    pub(super) shared: Arc<Shared>,
+    index: usize,
+    local: LocalQueue<Notified>,
+    lifo: Cell<Option<Notified>>,
+    lifo_polls: Cell<u32>,
+    tick: Cell<u32>,
+    searching: Cell<bool>,
+    rng: Cell<u32>,
+}
+
+/// Runs `f` with the worker context of this thread, if it is a worker.
+pub(super) fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
+    WORKER.with(|w| {
+        let p = w.get();
+        // SAFETY: the pointer is set only while `run` borrows the context on
+        // this very thread, and reset before that borrow ends.
+        f(unsafe { p.as_ref() })
+    })
+}
+
+/// The worker thread's body.
+pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>) {
+    let cx = Context {
+        shared,
+        index,
+        local,
+        lifo: Cell::new(None),
+        lifo_polls: Cell::new(0),
+        tick: Cell::new(0),
+        searching: Cell::new(false),
+        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+    };
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            WORKER.with(|w| w.set(ptr::null()));
+        }
+    }
+    WORKER.with(|w| w.set(&raw const cx));
+    let _reset = Reset;
+    cx.run_loop();
+    // Leftover references (tasks that ended while queued twice cannot
+    // happen: only their Notified references remain).
+    drop(cx.lifo.take());
+    while cx.local.pop().is_some() {}
+}
+
+impl Context {
+    fn run_loop(&self) {
+        loop {
+            if self.shared.is_shutdown() {
+                return;
+            }
+            if let Some(task) = self.next_task() {
+                self.run_task(task);
+                continue;
+            }
+            if let Some(task) = self.search() {
+                self.run_task(task);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn run_task(&self, task: Notified) {
+        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+            // We were the last searcher: there may be more where this came from.
+            self.shared.notify_parked();
+        }
+        coop::with_budget(|| task.run());
+    }
+
+    fn next_task(&self) -> Option<Notified> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % EVENT_INTERVAL == 0 {
+            if let Some(d) = &self.shared.driver {
+                d.poll_events();
+            }
+        }
+        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
+            if let Some(t) = steal_retry(|| self.shared.injector.steal()) {
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.lifo.take() {
+            let n = self.lifo_polls.get();
+            if n < MAX_LIFO_POLLS {
+                self.lifo_polls.set(n + 1);
+                return Some(t);
+            }
+            self.local.push(t);
+        }
+        self.lifo_polls.set(0);
+        if let Some(t) = self.local.pop() {
+            return Some(t);
+        }
+        steal_retry(|| self.shared.injector.steal_batch_and_pop(&self.local))
+    }
+
+    /// Steals from other workers and the injector, spinning for up to the
+    /// configured time. Leaves the worker searching (counted in `Idle`).
+    fn search(&self) -> Option<Notified> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let spin = self.shared.config.spin_before_park;
+        let mut started: Option<Instant> = None;
+        loop {
+            if let Some(t) = self.steal_once() {
+                return Some(t);
+            }
+            if self.shared.is_shutdown() || cfg!(tasklane_loom) {
+                return None;
+            }
+            let start = *started.get_or_insert_with(Instant::now);
+            if start.elapsed() >= spin {
+                return None;
+            }
+            for _ in 0..32 {
+                crate::sync::spin_hint();
+            }
+        }
+    }
+
+    fn steal_once(&self) -> Option<Notified> {
+        let remotes = &self.shared.remotes;
+        let n = remotes.len();
+        let start = self.next_rand() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            if let Some(t) =
+                steal_retry(|| remotes[victim].stealer.steal_batch_and_pop(&self.local))
+            {
+                return Some(t);
+            }
+        }
+        steal_retry(|| self.shared.injector.steal_batch_and_pop(&self.local))
+    }
+
+    fn park(&self) {
+        let shared = &*self.shared;
+        shared
+            .idle
+            .transition_worker_to_parked(self.index, self.searching.replace(false));
+        // The sleeper half of the Dekker pair (see `idle.rs`): our count
+        // update above is ordered before the queue checks below.
+        crate::sync::atomic::fence(crate::sync::atomic::Ordering::SeqCst);
+        if shared.has_work() {
+            shared.notify_parked();
+        }
+        if !shared.is_shutdown() {
+            shared.remotes[self.index]
+                .parker
+                .park(shared.driver.as_ref(), None::<Duration>);
+        }
+        shared.idle.transition_worker_from_parked(self.index);
+        // Whoever woke us counted us as searching.
+        self.searching.set(true);
+    }
+
+    /// Queues a task woken or spawned on this worker.
+    pub(super) fn schedule_local(&self, task: Notified, is_yield: bool) {
+        let notify = if is_yield {
+            self.local.push(task);
+            true
+        } else {
+            match self.lifo.replace(Some(task)) {
+                Some(prev) => {
+                    self.local.push(prev);
+                    true
+                }
+                None => false,
+            }
+        };
+        if notify {
+            self.shared.notify_parked();
+        }
+    }
+
+    fn next_rand(&self) -> u32 {
+        // xorshift32: enough to spread steal victims.
+        let mut x = self.rng.get();
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng.set(x);
+        x
+    }
+}
+
+fn steal_retry(mut f: impl FnMut() -> Steal<Notified>) -> Option<Notified> {
+    loop {
+        match f() {
+            Steal::Success(t) => return Some(t),
+            Steal::Empty => return None,
+            Steal::Retry => crate::sync::spin_hint(),
+        }
+    }
+}

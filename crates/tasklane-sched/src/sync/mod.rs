@@ -1,0 +1,61 @@
+//! The sync shim: the only place in this crate that names `std::sync`,
+//! `std::cell::UnsafeCell`, `std::thread` or the run-queue crate.
+//!
+//! Built with `RUSTFLAGS="--cfg tasklane_loom"`, every item here switches to
+//! its [loom] counterpart so that the loom models in `loom-tests/` check the
+//! very code that ships. The cfg is namespaced on purpose: a bare `--cfg loom`
+//! would also flip every dependency that checks `cfg(loom)`.
+//!
+//! `crossbeam-deque` cannot run under loom (its atomics and epoch GC are not
+//! loom's), so under the cfg [`deque`] is a small mutex-protected queue with the
+//! same interface. The loom models therefore check the scheduler's own
+//! hand-offs around the queues (LIFO slot, injector, idle set, parking), not
+//! the Chase–Lev deque itself, which crossbeam tests on its own.
+//!
+//! [loom]: https://docs.rs/loom
+
+mod cell;
+pub(crate) mod deque;
+mod mutex;
+
+pub(crate) use cell::UnsafeCell;
+pub(crate) use mutex::{Condvar, Mutex};
+
+#[cfg(not(tasklane_loom))]
+pub(crate) use std::sync::Arc;
+
+#[cfg(tasklane_loom)]
+pub(crate) use loom::sync::Arc;
+
+/// Atomics: std's, or loom's under the loom cfg.
+pub(crate) mod atomic {
+    #[cfg(not(tasklane_loom))]
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+
+    #[cfg(tasklane_loom)]
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+}
+
+/// Threads and thread-locals: std's, or loom's under the loom cfg.
+pub(crate) mod thread {
+    #[cfg(not(tasklane_loom))]
+    pub(crate) use std::thread::{Builder, JoinHandle};
+
+    #[cfg(tasklane_loom)]
+    pub(crate) use loom::thread::{Builder, JoinHandle};
+}
+
+#[cfg(not(tasklane_loom))]
+pub(crate) use std::thread_local;
+
+#[cfg(tasklane_loom)]
+pub(crate) use loom::thread_local;
+
+/// A spin-wait hint; under loom a yield, so the model sees progress.
+#[inline]
+pub(crate) fn spin_hint() {
+    #[cfg(not(tasklane_loom))]
+    std::hint::spin_loop();
+    #[cfg(tasklane_loom)]
+    loom::thread::yield_now();
+}

@@ -1,0 +1,158 @@
+//! `JoinHandle`: the owner's end of a task.
+
+use super::error::JoinError;
+use super::header::Header;
+use super::id::{TaskId, TaskState};
+use crate::coop;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+/// An owned permission to await a task's output.
+///
+/// Awaiting it gives `Ok(output)`, or a [`JoinError`] saying the task was
+/// cancelled or panicked. `&mut JoinHandle` is itself a future, so a handle
+/// can be awaited again after an await on it was abandoned.
+///
+/// **Dropping a `JoinHandle` cancels its task** (structured concurrency, as
+/// in async-task); call [`detach`](Self::detach) to let the task run on.
+#[must_use = "dropping a JoinHandle cancels the task; use .detach() to let it run"]
+pub struct JoinHandle<T> {
+    raw: NonNull<Header>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: the handle only moves the output (`T: Send`) out of the task, and
+// its other operations are atomic transitions on the shared header.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only reads immutable header fields and performs
+// atomic transitions; the output is only reached through `&mut`/`Pin<&mut>`.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> Unpin for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// # Safety
+    /// `raw` is a task whose output type is `T`, and the caller hands over
+    /// the join reference and the join interest.
+    pub(super) unsafe fn from_raw(raw: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _p: PhantomData,
+        }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle's reference keeps the task alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// Lets the task run on without an owner; its output is dropped when it
+    /// ends.
+    pub fn detach(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        this.release(false);
+    }
+
+    /// Asks the task to cancel: asyncio's `Task.cancel()`. The request is
+    /// delivered at the task's next suspension point; a task being polled
+    /// finishes that poll first, and if it completes there, completion wins.
+    /// Returns `false` if the task had already finished. Idempotent.
+    pub fn cancel(&self) -> bool {
+        self.request_cancel(false)
+    }
+
+    /// Hard cancel: the future is dropped at its next suspension point,
+    /// whatever catch points it holds.
+    pub fn abort(&self) {
+        let _ = self.request_cancel(true);
+    }
+
+    fn request_cancel(&self, hard: bool) -> bool {
+        // SAFETY: the handle's reference keeps the task alive.
+        unsafe { super::cancel_raw(self.raw, hard) }
+    }
+
+    /// The task has ended (asyncio's `done()`).
+    pub fn is_finished(&self) -> bool {
+        self.header().state.load().is_complete()
+    }
+
+    /// The task has ended because it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.state() == TaskState::Cancelled
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    /// The task's name; `Task-{id}` if it was not given one.
+    pub fn name(&self) -> &str {
+        self.header().name()
+    }
+
+    /// Where the task is in its lifecycle right now.
+    pub fn state(&self) -> TaskState {
+        self.header().task_state()
+    }
+
+    /// Gives up the handle's interest (and, with `cancel`, cancels).
+    fn release(&self, cancel: bool) {
+        let h = self.header();
+        let d = h.state.transition_join_dropped(cancel);
+        if d.drop_output {
+            // SAFETY: complete, and the interest we just gave up was the
+            // right to the output.
+            unsafe { (h.vtable.drop_output)(self.raw) };
+        }
+        if d.drop_waker {
+            // SAFETY: the transition left the slot to us.
+            unsafe { (h.vtable.drop_join_waker)(self.raw) };
+        }
+        if d.submit {
+            // SAFETY: our reference became the Notified.
+            unsafe { (h.vtable.schedule)(self.raw) };
+        } else if h.state.ref_dec(1) {
+            // SAFETY: ours was the last reference.
+            unsafe { (h.vtable.dealloc)(self.raw) };
+        }
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.release(true);
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let budget = std::task::ready!(coop::poll_proceed(cx));
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        let h = self.header();
+        // SAFETY: we are the join handle of a task with output `T`, and `out`
+        // has the type `try_read_output` writes.
+        unsafe { (h.vtable.try_read_output)(self.raw, (&raw mut out).cast(), cx.waker()) };
+        if out.is_ready() {
+            budget.made_progress();
+        }
+        out
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}

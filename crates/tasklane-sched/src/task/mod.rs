@@ -1,0 +1,280 @@
+//! The task core: one allocation per task, an atomic state word, a
+//! type-erased vtable.
+//!
+//! This is the low-level interface a scheduler builds on, in the manner of
+//! async-task: [`new`] turns a future into a [`Notified`] (the right to poll
+//! it once), a [`JoinHandle`] (the right to its output) and a [`TaskRef`]
+//! (the registry's reference, used to list and cancel live tasks). The
+//! scheduler is any [`Schedule`]: the task calls it back when it is woken.
+//!
+//! State bits and the protocols around them are documented in `state.rs`.
+
+mod current;
+mod error;
+mod header;
+mod id;
+mod join;
+mod raw;
+mod registry;
+mod state;
+mod waker;
+
+pub use current::{TaskInfo, current};
+pub use error::JoinError;
+pub use id::{TaskId, TaskState};
+pub use join::JoinHandle;
+pub use registry::Registry;
+
+use header::Header;
+use state::ToCancelled;
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::Location;
+use std::ptr::NonNull;
+
+/// What a task needs of its scheduler.
+pub trait Schedule: Send + Sync + 'static {
+    /// The task was woken (or cancelled) while idle: queue it.
+    fn schedule(&self, task: Notified);
+
+    /// The task was woken during its own poll (for example by `yield_now`):
+    /// queue it behind the others. Defaults to [`schedule`](Self::schedule).
+    fn yield_now(&self, task: Notified) {
+        self.schedule(task);
+    }
+
+    /// The task completed: take it out of the registry, returning the
+    /// registry's reference if it held one.
+    fn release(&self, task: &TaskRef) -> Option<TaskRef>;
+}
+
+/// Options for a new task.
+#[derive(Debug, Clone)]
+pub struct TaskOptions {
+    name: Option<Cow<'static, str>>,
+    location: &'static Location<'static>,
+}
+
+impl TaskOptions {
+    /// Options with no name, recording the caller as the spawn location.
+    #[track_caller]
+    pub fn new() -> TaskOptions {
+        TaskOptions {
+            name: None,
+            location: Location::caller(),
+        }
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> TaskOptions {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the spawn location shown in task listings.
+    pub fn location(mut self, location: &'static Location<'static>) -> TaskOptions {
+        self.location = location;
+        self
+    }
+}
+
+impl Default for TaskOptions {
+    #[track_caller]
+    fn default() -> TaskOptions {
+        TaskOptions::new()
+    }
+}
+
+/// Creates a task from `future`, to be scheduled on `scheduler`.
+///
+/// Returns the first [`Notified`] (submit it to run the task), the
+/// [`JoinHandle`] and the registry's [`TaskRef`] (keep it until
+/// [`Schedule::release`] gives it back, or drop it if there is no registry).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use tasklane_sched::task::{self, Notified, Schedule, TaskOptions, TaskRef};
+///
+/// #[derive(Clone, Default)]
+/// struct Queue(Arc<Mutex<Vec<Notified>>>);
+/// impl Schedule for Queue {
+///     fn schedule(&self, task: Notified) { self.0.lock().unwrap().push(task) }
+///     fn release(&self, _: &TaskRef) -> Option<TaskRef> { None }
+/// }
+///
+/// let q = Queue::default();
+/// let (notified, handle, registry_ref) = task::new(async { 6 * 7 }, q.clone(), TaskOptions::new());
+/// drop(registry_ref);
+/// notified.run();
+/// assert!(handle.is_finished());
+/// ```
+pub fn new<F, S>(
+    future: F,
+    scheduler: S,
+    options: TaskOptions,
+) -> (Notified, JoinHandle<F::Output>, TaskRef)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let ptr = raw::allocate(future, scheduler, options.name, options.location);
+    // SAFETY: `allocate` returns three references, handed out here once each.
+    unsafe {
+        (
+            Notified::from_raw(ptr),
+            JoinHandle::from_raw(ptr),
+            TaskRef::from_raw(ptr),
+        )
+    }
+}
+
+/// The right to poll a task once: a queued task.
+pub struct Notified {
+    raw: NonNull<Header>,
+}
+
+// SAFETY: tasks are only created from `Send` futures with `Send` outputs and
+// `Send + Sync` schedulers, so the task may be polled on any thread.
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// # Safety
+    /// The caller hands over one reference, taken for a Notified.
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> Notified {
+        Notified { raw }
+    }
+
+    /// Polls the task once (or delivers its pending cancellation).
+    pub fn run(self) {
+        let raw = ManuallyDrop::new(self).raw;
+        // SAFETY: we hand our Notified reference to the poll.
+        unsafe { (raw.as_ref().vtable.poll)(raw) };
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { self.raw.as_ref() }.id
+    }
+}
+
+impl Drop for Notified {
+    /// Dropping a queued task releases its reference without polling it.
+    fn drop(&mut self) {
+        // SAFETY: our reference keeps the task alive until released here.
+        let h = unsafe { self.raw.as_ref() };
+        if h.state.ref_dec(1) {
+            // SAFETY: that was the last reference.
+            unsafe { (h.vtable.dealloc)(self.raw) };
+        }
+    }
+}
+
+impl fmt::Debug for Notified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notified").field("id", &self.id()).finish()
+    }
+}
+
+/// A counted reference to a task that gives no access to its output: what
+/// the registry of live tasks holds.
+pub struct TaskRef {
+    raw: NonNull<Header>,
+}
+
+// SAFETY: as for `Notified`; a TaskRef only reads immutable header fields
+// and performs atomic transitions.
+unsafe impl Send for TaskRef {}
+// SAFETY: see `Send`: every `&self` method is a read or an atomic transition.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// # Safety
+    /// The caller hands over one reference (or wraps the result in
+    /// `ManuallyDrop` to borrow one it holds).
+    pub(crate) unsafe fn from_raw(raw: NonNull<Header>) -> TaskRef {
+        TaskRef { raw }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { self.raw.as_ref() }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.header().id
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        self.header().name()
+    }
+
+    /// Where the task was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.header().location
+    }
+
+    /// The task's lifecycle state now.
+    pub fn state(&self) -> TaskState {
+        self.header().task_state()
+    }
+
+    /// Requests cancellation (`hard` = abort). Returns `false` if the task
+    /// had already finished.
+    pub fn cancel(&self, hard: bool) -> bool {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { cancel_raw(self.raw, hard) }
+    }
+}
+
+/// Requests cancellation of the task at `raw`; false if it had finished.
+///
+/// # Safety
+/// The caller holds a reference to the task.
+unsafe fn cancel_raw(raw: NonNull<Header>, hard: bool) -> bool {
+    // SAFETY: the caller's reference keeps the task alive.
+    let h = unsafe { raw.as_ref() };
+    match h.state.transition_to_cancelled(hard) {
+        ToCancelled::AlreadyComplete => false,
+        ToCancelled::Marked => true,
+        ToCancelled::Submit => {
+            // SAFETY: the transition added the Notified's reference.
+            unsafe { (h.vtable.schedule)(raw) };
+            true
+        }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        self.header().state.ref_inc();
+        TaskRef { raw: self.raw }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        let h = self.header();
+        if h.state.ref_dec(1) {
+            // SAFETY: that was the last reference.
+            unsafe { (h.vtable.dealloc)(self.raw) };
+        }
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .field("state", &self.state())
+            .finish()
+    }
+}

@@ -1,0 +1,329 @@
+//! The task cell (the one allocation) and the per-type operations that fill
+//! its vtable: creating, polling, completing, reading and freeing.
+
+use super::error::JoinError;
+use super::header::{Header, Vtable};
+use super::id::TaskId;
+use super::state::{Outcome, ToIdle, ToRunning};
+use super::{Notified, Schedule, TaskRef, current, waker};
+use crate::sync::UnsafeCell;
+use std::borrow::Cow;
+use std::future::Future;
+use std::mem::{self, ManuallyDrop};
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, Waker};
+
+/// The single heap allocation of a task. `#[repr(C)]` with the header first,
+/// so a `NonNull<Header>` is also a pointer to the cell.
+#[repr(C)]
+struct Cell<F: Future, S> {
+    header: Header,
+    scheduler: S,
+    /// Touched only by the holder of `RUNNING` until `COMPLETE`; after
+    /// `COMPLETE`, only by the join side (see `state.rs`).
+    stage: UnsafeCell<Stage<F>>,
+    /// The join-waker slot; ownership follows the `JOIN_WAKER` bit.
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The future, then its output, then nothing.
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+fn vtable<F: Future + Send + 'static, S: Schedule>() -> &'static Vtable
+where
+    F::Output: Send + 'static,
+{
+    &Vtable {
+        poll: poll::<F, S>,
+        schedule: schedule::<F, S>,
+        dealloc: dealloc::<F, S>,
+        try_read_output: try_read_output::<F, S>,
+        drop_output: drop_output::<F, S>,
+        drop_join_waker: drop_join_waker::<F, S>,
+    }
+}
+
+/// Allocates a task. The returned pointer carries the three initial
+/// references of `State::new` (join handle, notified, registry).
+pub(super) fn allocate<F, S>(
+    future: F,
+    scheduler: S,
+    name: Option<Cow<'static, str>>,
+    location: &'static Location<'static>,
+) -> NonNull<Header>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    let cell = Box::new(Cell {
+        header: Header::new(vtable::<F, S>(), TaskId::next(), name, location),
+        scheduler,
+        stage: UnsafeCell::new(Stage::Running(future)),
+        join_waker: UnsafeCell::new(None),
+    });
+    // The pointer keeps the provenance of the whole box: every later access
+    // to the cell is derived from it, never from a `&Header`.
+    NonNull::from(Box::leak(cell)).cast::<Header>()
+}
+
+/// # Safety
+/// `ptr` must come from `allocate::<F, S>` and the task must not be freed.
+unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
+    // SAFETY: the caller guarantees `ptr` points at a live `Cell<F, S>`; the
+    // header is its first field (`repr(C)`), and all fields that others may
+    // mutate are atomics or `UnsafeCell`s, so a shared reference is sound.
+    unsafe { ptr.cast::<Cell<F, S>>().as_ref() }
+}
+
+/// Polls the task once. Consumes the caller's `Notified` reference.
+///
+/// # Safety
+/// `ptr` is a task of type `Cell<F, S>` and the caller hands over a
+/// `Notified` reference (so `NOTIFIED` is set and nobody else polls).
+unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: our Notified reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let outcome = match cell.header.state.transition_to_running() {
+        ToRunning::Cancel => cancel_future(cell),
+        ToRunning::Poll => {
+            // SAFETY: the poller's reference keeps the task alive for the
+            // lifetime of this borrowed (uncounted) waker.
+            let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
+            let mut cx = Context::from_waker(&waker);
+            let polled = {
+                let _current = current::enter(ptr);
+                panic::catch_unwind(AssertUnwindSafe(|| {
+                    // SAFETY: we hold RUNNING, which gives exclusive access to
+                    // the stage; the future is pinned in the heap cell and is
+                    // only ever dropped in place.
+                    cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
+                        Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                        _ => unreachable!("a task was polled after its future was gone"),
+                    })
+                }))
+            };
+            match polled {
+                Ok(Poll::Pending) => {
+                    match cell.header.state.transition_to_idle() {
+                        ToIdle::Idle => {}
+                        // SAFETY: the transition kept our reference as a Notified.
+                        ToIdle::Notified => {
+                            cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) })
+                        }
+                        // SAFETY: that was the last reference.
+                        ToIdle::Dealloc => unsafe { dealloc::<F, S>(ptr) },
+                    }
+                    return;
+                }
+                Ok(Poll::Ready(output)) => match drop_future(cell) {
+                    Ok(()) => store(cell, Ok(output), Outcome::Completed),
+                    Err(payload) => {
+                        drop(output);
+                        store(
+                            cell,
+                            Err(JoinError::panic(cell.header.id, payload)),
+                            Outcome::Panicked,
+                        )
+                    }
+                },
+                Err(payload) => {
+                    // The future may be broken; a second panic from its drop
+                    // is swallowed, the first payload is the one reported.
+                    let _ = drop_future(cell);
+                    store(
+                        cell,
+                        Err(JoinError::panic(cell.header.id, payload)),
+                        Outcome::Panicked,
+                    )
+                }
+            }
+        }
+    };
+    // SAFETY: we still hold RUNNING and the poller's reference.
+    unsafe { complete::<F, S>(ptr, outcome) };
+}
+
+/// Drops the future in place, catching a panic from its destructor.
+fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller holds RUNNING: exclusive access to the stage.
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
+    }))
+}
+
+/// Delivers a pending cancellation: the future is dropped without a poll.
+fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Outcome {
+    match drop_future(cell) {
+        Ok(()) => store(
+            cell,
+            Err(JoinError::cancelled(cell.header.id)),
+            Outcome::Cancelled,
+        ),
+        Err(payload) => store(
+            cell,
+            Err(JoinError::panic(cell.header.id, payload)),
+            Outcome::Panicked,
+        ),
+    }
+}
+
+fn store<F: Future, S>(
+    cell: &Cell<F, S>,
+    result: Result<F::Output, JoinError>,
+    outcome: Outcome,
+) -> Outcome {
+    // SAFETY: the caller holds RUNNING and the stage is `Consumed`, so this
+    // write drops nothing and races nothing.
+    cell.stage
+        .with_mut(|stage| unsafe { stage.write(Stage::Finished(result)) });
+    outcome
+}
+
+/// Publishes the output, wakes the joiner, leaves the registry and releases
+/// the poller's reference.
+///
+/// # Safety
+/// The caller holds RUNNING and the poller's reference of a `Cell<F, S>`,
+/// and has stored the output.
+unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcome) {
+    // SAFETY: the poller's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let snapshot = cell.header.state.transition_to_complete(outcome);
+    if !snapshot.is_join_interested() {
+        // Nobody will read the output; dropping it may panic, which must
+        // not reach the worker.
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+            // SAFETY: COMPLETE without join interest: the stage is ours alone.
+            cell.stage
+                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
+        }));
+    } else if snapshot.is_join_waker_set() {
+        // SAFETY: JOIN_WAKER is set, so the slot is ours to read and the
+        // handle does not write it until we clear the bit.
+        cell.join_waker.with(|w| {
+            if let Some(w) = unsafe { &*w } {
+                let _ = panic::catch_unwind(AssertUnwindSafe(|| w.wake_by_ref()));
+            }
+        });
+        let after = cell.header.state.unset_join_waker_after_complete();
+        if !after.is_join_interested() {
+            // The handle went away meanwhile and left the waker to us.
+            // SAFETY: with the bit cleared and no handle, nobody else touches the slot.
+            cell.join_waker.with_mut(|w| unsafe { *w = None });
+        }
+    }
+    // Leave the registry. The registry's reference is released together with
+    // the poller's in one subtraction.
+    // SAFETY: a borrowed view; ManuallyDrop keeps the count unchanged.
+    let this = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
+    let released = cell.scheduler.release(&this).map_or(0, |r| {
+        mem::forget(r);
+        1
+    });
+    if cell.header.state.ref_dec(1 + released) {
+        // SAFETY: those were the last references.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+/// # Safety
+/// The caller hands over a `Notified` reference of a `Cell<F, S>`.
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the Notified reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: ownership of the Notified reference passes to the queue.
+    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+}
+
+/// # Safety
+/// The last reference to a `Cell<F, S>` was released.
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: `ptr` came from `Box::leak` in `allocate` with this exact type,
+    // and no reference remains, so nothing else can touch the cell.
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    // A leftover output or waker may panic in its drop; never in a worker.
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+}
+
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`, the caller is its `JoinHandle<F::Output>`,
+/// and `dst` points to a `Poll<Result<F::Output, JoinError>>`.
+unsafe fn try_read_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: the join handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !can_read_output(&cell.header, &cell.join_waker, waker) {
+        return;
+    }
+    // SAFETY: COMPLETE and we are the join handle: the stage is ours.
+    let stage = cell
+        .stage
+        .with_mut(|stage| unsafe { mem::replace(&mut *stage, Stage::Consumed) });
+    let Stage::Finished(result) = stage else {
+        panic!("JoinHandle polled after it returned the task's result");
+    };
+    // SAFETY: the caller guarantees the type behind `dst`.
+    unsafe { *dst.cast::<Poll<Result<F::Output, JoinError>>>() = Poll::Ready(result) };
+}
+
+/// True when the output may be read. Otherwise registers `waker` so the
+/// completer wakes it, following the join-waker protocol of `state.rs`.
+fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Waker) -> bool {
+    let snapshot = header.state.load();
+    if snapshot.is_complete() {
+        return true;
+    }
+    if snapshot.is_join_waker_set() {
+        // SAFETY: with the bit set, the slot holds a waker and is only ever
+        // read (by us and by the completer), never written.
+        let same = slot.with(|w| unsafe { &*w }.as_ref().is_some_and(|w| w.will_wake(waker)));
+        if same {
+            return false;
+        }
+        if header.state.unset_join_waker().is_err() {
+            return true;
+        }
+    }
+    // The bit is clear: the slot is ours to write.
+    // SAFETY: JOIN_WAKER clear and not COMPLETE: only the handle touches the slot.
+    slot.with_mut(|w| unsafe { *w = Some(waker.clone()) });
+    match header.state.set_join_waker() {
+        Ok(_) => false,
+        Err(_) => {
+            // Completed before we handed the slot over: it is still ours.
+            // SAFETY: as above; the completer saw no JOIN_WAKER and left it.
+            slot.with_mut(|w| unsafe { *w = None });
+            true
+        }
+    }
+}
+
+/// # Safety
+/// The caller is the departing join handle of a complete `Cell<F, S>`.
+unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: COMPLETE and the handle held interest: the stage is ours.
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
+    }));
+}
+
+/// # Safety
+/// The caller is the departing join handle and the slot is its own
+/// (`JoinDropped::drop_waker`).
+unsafe fn drop_join_waker<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: the handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    // SAFETY: the caller owns the slot (see `state.rs`, the join-waker slot).
+    let waker = cell.join_waker.with_mut(|w| unsafe { (*w).take() });
+    drop(waker);
+}

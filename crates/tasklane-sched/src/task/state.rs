@@ -1,0 +1,497 @@
+//! The task's atomic state word.
+//!
+//! # Layout
+//!
+//! One `usize`. The low bits are flags, bits 7–8 hold the final outcome, and
+//! everything from [`REF_SHIFT`] up is the reference count.
+//!
+//! | bit | name | meaning |
+//! |---|---|---|
+//! | 0 | `RUNNING` | a thread is polling the future. Set only by the holder of a `Notified` (the poller); cleared when the poll returns. Excludes a second poller. |
+//! | 1 | `NOTIFIED` | the task must be polled again. If `RUNNING` is clear, a `Notified` reference exists (in a queue, or in someone's hand on its way there); if `RUNNING` is set, the poller creates one when the poll returns `Pending`. Never set once `COMPLETE`. |
+//! | 2 | `COMPLETE` | the future is gone: its output, or the reason it has none, is stored. Final: never cleared. Set only by the poller, together with clearing `RUNNING`. |
+//! | 3 | `JOIN_INTEREST` | a `JoinHandle` exists. Cleared once, when it is dropped or detached; whoever then finds `COMPLETE` drops the output. |
+//! | 4 | `JOIN_WAKER` | the join-waker slot holds a waker and belongs to the completing side (see below). |
+//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called and the request is not yet delivered. Delivered at the next poll: the future is dropped there (catch points will receive it instead; see ARCHITECTURE.md). |
+//! | 6 | `ABORTED` | hard cancel: drop the future at the next poll, whatever it holds. Implies a pending delivery like `CANCEL_REQUESTED`. |
+//! | 7–8 | outcome | `0` while not `COMPLETE`, then `Completed`, `Panicked` or `Cancelled`; written once, with `COMPLETE`. |
+//!
+//! # The join-waker slot
+//!
+//! * `JOIN_WAKER` clear and not `COMPLETE`: only the `JoinHandle` may touch the
+//!   slot. It writes a waker, then sets the bit with a CAS that fails if the
+//!   task completed meanwhile.
+//! * `JOIN_WAKER` set: only the completing poller may read the slot (to wake
+//!   it). To replace its waker, the handle first clears the bit (a CAS that
+//!   fails if `COMPLETE`).
+//! * After `COMPLETE`: the poller wakes the waker if the bit is set, then
+//!   clears the bit; if the handle is gone by then, the poller drops the
+//!   waker, else the slot is the handle's again.
+//!
+//! # References
+//!
+//! The allocation is freed when the count drops to zero. References are held
+//! by: the `JoinHandle`, each `Waker`, a `Notified` (queued task), the
+//! registry of live tasks while the task is not complete, and the poller for
+//! the duration of a poll (it inherits the `Notified`'s reference).
+//!
+//! Every transition is one atomic read-modify-write that returns a
+//! `#[must_use]` outcome telling the caller what it now owns.
+
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use std::fmt;
+
+const RUNNING: usize = 1 << 0;
+const NOTIFIED: usize = 1 << 1;
+const COMPLETE: usize = 1 << 2;
+const JOIN_INTEREST: usize = 1 << 3;
+const JOIN_WAKER: usize = 1 << 4;
+const CANCEL_REQUESTED: usize = 1 << 5;
+const ABORTED: usize = 1 << 6;
+const OUTCOME_SHIFT: usize = 7;
+const OUTCOME_MASK: usize = 0b11 << OUTCOME_SHIFT;
+
+/// First bit of the reference count.
+pub(crate) const REF_SHIFT: usize = 10;
+const REF_ONE: usize = 1 << REF_SHIFT;
+const REF_MASK: usize = !(REF_ONE - 1);
+
+/// Count at spawn: the `JoinHandle`, the first `Notified` and the registry.
+const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+
+/// How a task ended, stored in the outcome bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The future returned its output.
+    Completed = 1,
+    /// Polling (or dropping) the future panicked.
+    Panicked = 2,
+    /// A cancellation was delivered and the future dropped.
+    Cancelled = 3,
+}
+
+/// The state word.
+pub(crate) struct State {
+    val: AtomicUsize,
+}
+
+/// A copy of the state word read at one instant.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot(usize);
+
+impl Snapshot {
+    pub(crate) fn is_running(self) -> bool {
+        self.0 & RUNNING != 0
+    }
+    pub(crate) fn is_notified(self) -> bool {
+        self.0 & NOTIFIED != 0
+    }
+    pub(crate) fn is_complete(self) -> bool {
+        self.0 & COMPLETE != 0
+    }
+    pub(crate) fn is_join_interested(self) -> bool {
+        self.0 & JOIN_INTEREST != 0
+    }
+    pub(crate) fn is_join_waker_set(self) -> bool {
+        self.0 & JOIN_WAKER != 0
+    }
+    /// A cancellation (soft or hard) waits to be delivered.
+    pub(crate) fn is_cancel_pending(self) -> bool {
+        self.0 & (CANCEL_REQUESTED | ABORTED) != 0
+    }
+    pub(crate) fn is_aborted(self) -> bool {
+        self.0 & ABORTED != 0
+    }
+    pub(crate) fn ref_count(self) -> usize {
+        (self.0 & REF_MASK) >> REF_SHIFT
+    }
+    /// The final outcome, once `COMPLETE`.
+    pub(crate) fn outcome(self) -> Option<Outcome> {
+        match (self.0 & OUTCOME_MASK) >> OUTCOME_SHIFT {
+            1 => Some(Outcome::Completed),
+            2 => Some(Outcome::Panicked),
+            3 => Some(Outcome::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("running", &self.is_running())
+            .field("notified", &self.is_notified())
+            .field("complete", &self.is_complete())
+            .field("join_interest", &self.is_join_interested())
+            .field("join_waker", &self.is_join_waker_set())
+            .field("cancel_pending", &self.is_cancel_pending())
+            .field("aborted", &self.is_aborted())
+            .field("outcome", &self.outcome())
+            .field("refs", &self.ref_count())
+            .finish()
+    }
+}
+
+/// What `transition_to_running` gave the poller.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToRunning {
+    /// Poll the future.
+    Poll,
+    /// A cancellation is pending: drop the future instead of polling it.
+    Cancel,
+}
+
+/// What `transition_to_idle` asks of the poller after a `Pending` poll.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToIdle {
+    /// The task sleeps; the poller's reference was released.
+    Idle,
+    /// The task was woken (or cancelled) during the poll: the poller's
+    /// reference becomes a `Notified` to be queued again.
+    Notified,
+    /// The poller's reference was the last: free the task.
+    Dealloc,
+}
+
+/// What a wake or a cancel asks of its caller.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToNotified {
+    /// Nothing to do: already queued, running (the poller will re-queue), or
+    /// complete.
+    DoNothing,
+    /// The caller now owns a `Notified` reference and must submit it.
+    Submit,
+    /// (By-value wakes only.) The caller's reference was the last: free it.
+    Dealloc,
+}
+
+/// What `cancel` found.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToCancelled {
+    /// The task had finished: nothing changed.
+    AlreadyComplete,
+    /// Marked; the task is queued or running and will see the mark.
+    Marked,
+    /// Marked, and the caller owns a new `Notified` it must submit.
+    Submit,
+}
+
+/// What dropping (or detaching) the `JoinHandle` leaves to its caller.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JoinDropped {
+    /// The task had completed: the handle must drop the stored output.
+    pub(crate) drop_output: bool,
+    /// The join-waker slot is the handle's: it must clear it.
+    pub(crate) drop_waker: bool,
+    /// The handle's reference was turned into a `Notified` that must be
+    /// submitted (a drop that cancels an idle task); otherwise the handle
+    /// must still release its reference.
+    pub(crate) submit: bool,
+}
+
+impl State {
+    /// The state of a newly spawned task: scheduled, joinable, three references.
+    pub(crate) fn new() -> State {
+        State {
+            val: AtomicUsize::new(INITIAL),
+        }
+    }
+
+    /// Reads the word. Acquire: the reader may go on to read the output that
+    /// a `COMPLETE` store published.
+    pub(crate) fn load(&self) -> Snapshot {
+        Snapshot(self.val.load(Ordering::Acquire))
+    }
+
+    /// CAS loop. AcqRel on success: each transition both publishes the
+    /// caller's writes (output, waker slot) and acquires the previous owner's.
+    fn fetch_update<T>(&self, mut f: impl FnMut(Snapshot) -> (T, Option<Snapshot>)) -> T {
+        let mut curr = self.val.load(Ordering::Acquire);
+        loop {
+            let (ret, next) = f(Snapshot(curr));
+            let Some(next) = next else { return ret };
+            match self
+                .val
+                .compare_exchange_weak(curr, next.0, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return ret,
+                Err(actual) => curr = actual,
+            }
+        }
+    }
+
+    /// The holder of a `Notified` starts a poll.
+    pub(crate) fn transition_to_running(&self) -> ToRunning {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_notified(), "polled without NOTIFIED: {s:?}");
+            debug_assert!(!s.is_running() && !s.is_complete(), "bad poll: {s:?}");
+            let next = Snapshot((s.0 & !NOTIFIED) | RUNNING);
+            let action = if s.is_cancel_pending() {
+                ToRunning::Cancel
+            } else {
+                ToRunning::Poll
+            };
+            (action, Some(next))
+        })
+    }
+
+    /// The poll returned `Pending`.
+    pub(crate) fn transition_to_idle(&self) -> ToIdle {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_running() && !s.is_complete(), "idle from {s:?}");
+            if s.is_notified() || s.is_cancel_pending() {
+                // Keep our reference: it becomes the new Notified.
+                let next = Snapshot((s.0 & !RUNNING) | NOTIFIED);
+                (ToIdle::Notified, Some(next))
+            } else {
+                debug_assert!(s.ref_count() >= 1);
+                let next = Snapshot((s.0 & !RUNNING) - REF_ONE);
+                let action = if next.ref_count() == 0 {
+                    ToIdle::Dealloc
+                } else {
+                    ToIdle::Idle
+                };
+                (action, Some(next))
+            }
+        })
+    }
+
+    /// The poller stored the final output. Returns the word after the change.
+    pub(crate) fn transition_to_complete(&self, outcome: Outcome) -> Snapshot {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_running() && !s.is_complete(), "complete from {s:?}");
+            let next = (s.0 & !(RUNNING | NOTIFIED | CANCEL_REQUESTED | ABORTED))
+                | COMPLETE
+                | ((outcome as usize) << OUTCOME_SHIFT);
+            (Snapshot(next), Some(Snapshot(next)))
+        })
+    }
+
+    /// Wake by reference: the caller's own reference is untouched.
+    pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotified {
+        self.fetch_update(|s| {
+            if s.is_complete() || s.is_notified() {
+                (ToNotified::DoNothing, None)
+            } else if s.is_running() {
+                (ToNotified::DoNothing, Some(Snapshot(s.0 | NOTIFIED)))
+            } else {
+                (
+                    ToNotified::Submit,
+                    Some(Snapshot((s.0 | NOTIFIED) + REF_ONE)),
+                )
+            }
+        })
+    }
+
+    /// Wake by value: the caller's reference is consumed, either released or
+    /// handed to the new `Notified`.
+    pub(crate) fn transition_to_notified_by_val(&self) -> ToNotified {
+        self.fetch_update(|s| {
+            debug_assert!(s.ref_count() >= 1);
+            if s.is_running() && !s.is_notified() {
+                // The poller holds a reference too, so this is not the last.
+                (
+                    ToNotified::DoNothing,
+                    Some(Snapshot((s.0 | NOTIFIED) - REF_ONE)),
+                )
+            } else if s.is_complete() || s.is_notified() || s.is_running() {
+                let next = Snapshot(s.0 - REF_ONE);
+                let action = if next.ref_count() == 0 {
+                    ToNotified::Dealloc
+                } else {
+                    ToNotified::DoNothing
+                };
+                (action, Some(next))
+            } else {
+                (ToNotified::Submit, Some(Snapshot(s.0 | NOTIFIED)))
+            }
+        })
+    }
+
+    /// Requests cancellation; `hard` also sets `ABORTED`.
+    pub(crate) fn transition_to_cancelled(&self, hard: bool) -> ToCancelled {
+        let flag = if hard {
+            ABORTED | CANCEL_REQUESTED
+        } else {
+            CANCEL_REQUESTED
+        };
+        self.fetch_update(|s| {
+            if s.is_complete() {
+                (ToCancelled::AlreadyComplete, None)
+            } else if s.is_running() || s.is_notified() {
+                // The poller re-queues on return (transition_to_idle sees the
+                // flag); a queued task sees it in transition_to_running.
+                (ToCancelled::Marked, Some(Snapshot(s.0 | flag)))
+            } else {
+                (
+                    ToCancelled::Submit,
+                    Some(Snapshot((s.0 | flag | NOTIFIED) + REF_ONE)),
+                )
+            }
+        })
+    }
+
+    /// The handle stores a waker and hands the slot to the completer.
+    /// `Err` with the current word if the task completed first.
+    pub(crate) fn set_join_waker(&self) -> Result<Snapshot, Snapshot> {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_join_interested() && !s.is_join_waker_set());
+            if s.is_complete() {
+                (Err(s), None)
+            } else {
+                let next = Snapshot(s.0 | JOIN_WAKER);
+                (Ok(next), Some(next))
+            }
+        })
+    }
+
+    /// The handle takes the slot back to replace its waker.
+    /// `Err` with the current word if the task completed first.
+    pub(crate) fn unset_join_waker(&self) -> Result<Snapshot, Snapshot> {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_join_interested() && s.is_join_waker_set());
+            if s.is_complete() {
+                (Err(s), None)
+            } else {
+                let next = Snapshot(s.0 & !JOIN_WAKER);
+                (Ok(next), Some(next))
+            }
+        })
+    }
+
+    /// The completer has woken the join waker and gives the slot back.
+    pub(crate) fn unset_join_waker_after_complete(&self) -> Snapshot {
+        let prev = Snapshot(self.val.fetch_and(!JOIN_WAKER, Ordering::AcqRel));
+        debug_assert!(prev.is_complete() && prev.is_join_waker_set());
+        Snapshot(prev.0 & !JOIN_WAKER)
+    }
+
+    /// The `JoinHandle` goes away. With `cancel`, an unfinished task is also
+    /// asked to cancel (dropping a handle cancels; `detach` does not).
+    pub(crate) fn transition_join_dropped(&self, cancel: bool) -> JoinDropped {
+        self.fetch_update(|s| {
+            debug_assert!(s.is_join_interested());
+            let mut next = s.0 & !JOIN_INTEREST;
+            let mut submit = false;
+            if !s.is_complete() {
+                // The slot is the handle's again, whatever the bit said.
+                next &= !JOIN_WAKER;
+                if cancel {
+                    next |= CANCEL_REQUESTED;
+                    if !s.is_running() && !s.is_notified() {
+                        // Our reference becomes the Notified.
+                        next |= NOTIFIED;
+                        submit = true;
+                    }
+                }
+            }
+            let out = JoinDropped {
+                drop_output: s.is_complete(),
+                drop_waker: next & JOIN_WAKER == 0,
+                submit,
+            };
+            (out, Some(Snapshot(next)))
+        })
+    }
+
+    /// Adds a reference (a waker clone). Relaxed: a new reference can only be
+    /// made from an existing one, which already keeps the task alive.
+    pub(crate) fn ref_inc(&self) {
+        let prev = self.val.fetch_add(REF_ONE, Ordering::Relaxed);
+        if prev > isize::MAX as usize {
+            // Same guard as `Arc`: a count this large means leaked wakers.
+            std::process::abort();
+        }
+    }
+
+    /// Releases `n` references; true if they were the last. AcqRel: the
+    /// releaser's accesses happen before the free by whoever releases last.
+    #[must_use]
+    pub(crate) fn ref_dec(&self, n: usize) -> bool {
+        let prev = Snapshot(self.val.fetch_sub(n * REF_ONE, Ordering::AcqRel));
+        debug_assert!(prev.ref_count() >= n, "ref count underflow: {prev:?} - {n}");
+        prev.ref_count() == n
+    }
+}
+
+impl fmt::Debug for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.load().fmt(f)
+    }
+}
+
+#[cfg(all(test, not(tasklane_loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initial_state() {
+        let s = State::new().load();
+        assert!(s.is_notified() && s.is_join_interested());
+        assert!(!s.is_running() && !s.is_complete() && !s.is_cancel_pending());
+        assert_eq!(s.ref_count(), 3);
+        assert_eq!(s.outcome(), None);
+    }
+
+    #[test]
+    fn wake_while_running_sets_notified_once() {
+        let st = State::new();
+        assert_eq!(st.transition_to_running(), ToRunning::Poll);
+        assert_eq!(st.transition_to_notified_by_ref(), ToNotified::DoNothing);
+        assert!(st.load().is_notified());
+        assert_eq!(st.transition_to_notified_by_ref(), ToNotified::DoNothing);
+        assert_eq!(st.transition_to_idle(), ToIdle::Notified);
+        assert_eq!(st.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn idle_then_wake_submits_once() {
+        let st = State::new();
+        let _ = st.transition_to_running();
+        assert_eq!(st.transition_to_idle(), ToIdle::Idle);
+        assert_eq!(st.load().ref_count(), 2);
+        assert_eq!(st.transition_to_notified_by_ref(), ToNotified::Submit);
+        assert_eq!(st.transition_to_notified_by_ref(), ToNotified::DoNothing);
+        assert_eq!(st.load().ref_count(), 3);
+    }
+
+    #[test]
+    fn cancel_before_first_poll_is_seen_by_the_poller() {
+        let st = State::new();
+        assert_eq!(st.transition_to_cancelled(false), ToCancelled::Marked);
+        assert_eq!(st.transition_to_running(), ToRunning::Cancel);
+        let done = st.transition_to_complete(Outcome::Cancelled);
+        assert_eq!(done.outcome(), Some(Outcome::Cancelled));
+        assert_eq!(
+            st.transition_to_cancelled(true),
+            ToCancelled::AlreadyComplete
+        );
+    }
+
+    #[test]
+    fn complete_keeps_outcome_and_clears_flags() {
+        let st = State::new();
+        let _ = st.transition_to_running();
+        let _ = st.transition_to_notified_by_ref();
+        let done = st.transition_to_complete(Outcome::Panicked);
+        assert!(done.is_complete() && !done.is_running() && !done.is_notified());
+        assert_eq!(done.outcome(), Some(Outcome::Panicked));
+    }
+
+    #[test]
+    fn join_drop_on_idle_task_hands_its_reference_to_the_queue() {
+        let st = State::new();
+        let _ = st.transition_to_running();
+        assert_eq!(st.transition_to_idle(), ToIdle::Idle);
+        let d = st.transition_join_dropped(true);
+        assert!(d.submit && !d.drop_output && d.drop_waker);
+        let s = st.load();
+        assert!(s.is_notified() && s.is_cancel_pending() && !s.is_join_interested());
+        assert_eq!(s.ref_count(), 2);
+    }
+}

@@ -1,0 +1,29 @@
+//! tasklane: a multi-threaded, work-stealing async runtime with Python
+//! asyncio's task lifecycle.
+//!
+//! Spawn tasks with [`spawn`] and get a [`JoinHandle`](task::JoinHandle)
+//! that can be awaited, cancelled, aborted and inspected; tasks run in
+//! parallel on one worker per core; blocking work goes to a bounded pool
+//! through [`spawn_blocking`]. Dropping a `JoinHandle` cancels its task, so
+//! concurrency is structured by default; [`detach`](task::JoinHandle::detach)
+//! opts out.
+//!
+//! The promised behaviour is written down in the facade contract
+//! (`docs/contract.md` points to it) and in `docs/semantics.md`.
+//!
+//! # Examples
+//!
+//! ```
+//! let answer = tasklane::run(async {
+//!     let task = tasklane::task::Builder::new().name("answer").spawn(async { 6 * 7 });
+//!     assert_eq!(task.name(), "answer");
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(answer, 42);
+//! ```
+
+mod runtime;
+pub mod task;
+
+pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
+pub use task::{spawn, spawn_blocking, yield_now};

@@ -1,0 +1,463 @@
+//! Runtimes: building one, entering it, driving a future on it, shutting it
+//! down.
+
+use crate::task::JoinHandle;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::Duration;
+use tasklane_sched::{Config, Scheduler};
+
+/// Grace given to tasks when a runtime is dropped or `run` returns.
+pub const DEFAULT_GRACE: Duration = tasklane_sched::DEFAULT_GRACE;
+
+thread_local! {
+    /// The runtime this thread belongs to: set on runtime threads for their
+    /// whole life, and by `Runtime::enter` / `block_on` elsewhere.
+    static CONTEXT: RefCell<Option<Arc<OnceLock<Handle>>>> = const { RefCell::new(None) };
+}
+
+/// Runs `future` to completion on a new default runtime (one worker per
+/// core), then shuts the runtime down gracefully: asyncio's `run`.
+///
+/// # Panics
+///
+/// If the runtime cannot be built (no threads can be spawned), or if called
+/// from inside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// let v = tasklane::run(async { tasklane::spawn(async { 5 }).await.unwrap() });
+/// assert_eq!(v, 5);
+/// ```
+pub fn run<F: Future>(future: F) -> F::Output {
+    let rt = Runtime::new().expect("tasklane::run: could not build the runtime");
+    let out = rt.block_on(future);
+    rt.shutdown(DEFAULT_GRACE);
+    out
+}
+
+/// A cheap, cloneable reference to a runtime, for spawning onto it from
+/// anywhere.
+#[derive(Clone)]
+pub struct Handle {
+    sched: tasklane_sched::Handle,
+}
+
+impl Handle {
+    /// The runtime this code runs on.
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime; see [`try_current`](Self::try_current).
+    pub fn current() -> Handle {
+        Handle::try_current().expect(OUTSIDE)
+    }
+
+    /// The runtime this code runs on, if any.
+    pub fn try_current() -> Option<Handle> {
+        CONTEXT.with(|c| c.borrow().as_ref().and_then(|h| h.get().cloned()))
+    }
+
+    /// Runs `f` with the current handle, without cloning it.
+    #[track_caller]
+    pub(crate) fn with_current<R>(f: impl FnOnce(&Handle) -> R) -> R {
+        CONTEXT.with(|c| {
+            let c = c.borrow();
+            match c.as_ref().and_then(|h| h.get()) {
+                Some(h) => f(h),
+                None => panic!("{OUTSIDE}"),
+            }
+        })
+    }
+
+    pub(crate) fn sched(&self) -> &tasklane_sched::Handle {
+        &self.sched
+    }
+
+    /// Spawns a task on this runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        crate::task::Builder::new().spawn_on(future, self)
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.sched
+            .spawn_blocking(f, tasklane_sched::task::TaskOptions::new())
+    }
+
+    /// Number of live tasks (blocking jobs included).
+    pub fn num_tasks(&self) -> usize {
+        self.sched.num_tasks()
+    }
+
+    /// Number of worker threads.
+    pub fn num_workers(&self) -> usize {
+        self.sched.num_workers()
+    }
+
+    /// Number of blocking-pool threads alive now.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.sched.num_blocking_threads()
+    }
+}
+
+const OUTSIDE: &str = "no tasklane runtime here: spawn and Handle::current must be called \
+     from a task, a blocking job, Runtime::block_on or inside Runtime::enter";
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.num_workers())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes a runtime current on this thread until dropped
+/// (see [`Runtime::enter`]).
+#[must_use = "the runtime is current only while the guard lives"]
+pub struct EnterGuard {
+    prev: Option<Arc<OnceLock<Handle>>>,
+}
+
+impl EnterGuard {
+    fn new(cell: Arc<OnceLock<Handle>>) -> EnterGuard {
+        EnterGuard {
+            prev: CONTEXT.with(|c| c.borrow_mut().replace(cell)),
+        }
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        CONTEXT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}
+
+/// What [`Runtime::shutdown`] did with the tasks alive when it began.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    completed: usize,
+    cancelled: usize,
+    panicked: usize,
+    dropped: Vec<String>,
+}
+
+impl ShutdownReport {
+    /// Tasks that ended with a value after shutdown began.
+    pub fn completed(&self) -> usize {
+        self.completed
+    }
+
+    /// Tasks that ended cancelled.
+    pub fn cancelled(&self) -> usize {
+        self.cancelled
+    }
+
+    /// Tasks that ended by panicking.
+    pub fn panicked(&self) -> usize {
+        self.panicked
+    }
+
+    /// Tasks still running when the grace ran out, which shutdown gave up on.
+    pub fn dropped(&self) -> usize {
+        self.dropped.len()
+    }
+
+    /// Names of the tasks counted by [`dropped`](Self::dropped).
+    pub fn dropped_names(&self) -> &[String] {
+        &self.dropped
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} completed, {} cancelled, {} panicked, {} dropped",
+            self.completed,
+            self.cancelled,
+            self.panicked,
+            self.dropped.len()
+        )?;
+        if !self.dropped.is_empty() {
+            write!(f, " ({})", self.dropped.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// A multi-threaded runtime: worker threads, a blocking pool.
+///
+/// Dropping it shuts it down as [`shutdown`](Self::shutdown) does, with a
+/// grace of [`DEFAULT_GRACE`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = tasklane::Runtime::builder().worker_threads(2).build().unwrap();
+/// let h = rt.spawn(async { 1 });
+/// assert_eq!(rt.block_on(h).unwrap(), 1);
+/// ```
+pub struct Runtime {
+    sched: Scheduler,
+    cell: Arc<OnceLock<Handle>>,
+}
+
+impl Runtime {
+    /// The default runtime: one worker per core.
+    ///
+    /// # Errors
+    ///
+    /// If the worker threads cannot be started.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder for a runtime with options.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A handle for spawning onto this runtime from anywhere.
+    pub fn handle(&self) -> Handle {
+        self.cell.get().expect("set in build").clone()
+    }
+
+    /// Spawns a task from outside the runtime.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        crate::task::Builder::new().spawn_on(future, self.cell.get().expect("set in build"))
+    }
+
+    /// Makes this runtime current on this thread until the guard drops, so
+    /// `tasklane::spawn` works here.
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard::new(self.cell.clone())
+    }
+
+    /// Drives `future` to completion on the calling thread while the workers
+    /// run spawned tasks.
+    ///
+    /// # Panics
+    ///
+    /// If called from a worker thread of a tasklane runtime: that would block
+    /// a worker.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        assert!(
+            tasklane_sched::Handle::current_worker().is_none(),
+            "Runtime::block_on called from inside a runtime worker; await the future instead"
+        );
+        let _enter = self.enter();
+        let unparker = Arc::new(Unparker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        });
+        let waker = Waker::from(unparker.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+                return v;
+            }
+            // Acquire: pairs with the Release in `wake`, so whatever the waker
+            // published is visible to the next poll.
+            while !unparker.notified.swap(false, Ordering::Acquire) {
+                thread::park();
+            }
+        }
+    }
+
+    /// Cancels every live task, waits up to `grace` for them to finish, then
+    /// stops the worker and blocking threads, and reports.
+    pub fn shutdown(mut self, grace: Duration) -> ShutdownReport {
+        let s = self.sched.shutdown(grace);
+        ShutdownReport {
+            completed: s.completed,
+            cancelled: s.cancelled,
+            panicked: s.panicked,
+            dropped: s.stuck,
+        }
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("handle", &self.cell.get())
+            .finish()
+    }
+}
+
+struct Unparker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for Unparker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Release: see `block_on`.
+        if !self.notified.swap(true, Ordering::Release) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Builds a [`Runtime`] with options.
+///
+/// # Examples
+///
+/// ```
+/// let rt = tasklane::Builder::new()
+///     .worker_threads(2)
+///     .thread_name("my-service")
+///     .max_blocking_threads(16)
+///     .build()
+///     .unwrap();
+/// # drop(rt);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: String,
+    max_blocking_threads: usize,
+    slow_poll_threshold: Duration,
+    spin_before_park: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: "tasklane".to_owned(),
+            max_blocking_threads: 512,
+            slow_poll_threshold: Duration::from_millis(100),
+            spin_before_park: Duration::from_micros(tasklane_sched::DEFAULT_SPIN_MICROS),
+        }
+    }
+}
+
+impl Builder {
+    /// Defaults: one worker per core, up to 512 blocking threads.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of worker threads; `build` fails on 0.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Prefix of the runtime's thread names (`{name}-worker-{i}`,
+    /// `{name}-blocking`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Upper bound on blocking-pool threads; `build` fails on 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Polls longer than this are to be reported (default 100 ms). Stored
+    /// now; the report itself arrives with the observability work
+    /// (docs/semantics.md lists what is not built yet).
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// How long an idle worker keeps looking for work before it sleeps
+    /// (default 50 µs; see docs/benchmarks.md for why).
+    pub fn spin_before_park(mut self, spin: Duration) -> Builder {
+        self.spin_before_park = spin;
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for zero workers or zero blocking threads; the OS
+    /// error if threads cannot be started.
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.worker_threads {
+            Some(0) => return Err(invalid("worker_threads must be at least 1")),
+            Some(n) => n,
+            None => thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
+        }
+        let cell: Arc<OnceLock<Handle>> = Arc::new(OnceLock::new());
+        let hook_cell = cell.clone();
+        let name = self.thread_name;
+        // Runtime threads keep this runtime current for their whole life.
+        // No task can run before `cell` is filled below: tasks only exist
+        // once a handle exists to spawn them.
+        let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
+            CONTEXT.with(|c| *c.borrow_mut() = Some(hook_cell.clone()));
+        });
+        let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
+            CONTEXT.with(|c| c.borrow_mut().take());
+        });
+        let config = Config {
+            worker_threads: workers,
+            thread_name: Arc::new(move |i| match i {
+                Some(i) => format!("{name}-worker-{i}"),
+                None => format!("{name}-blocking"),
+            }),
+            max_blocking_threads: self.max_blocking_threads,
+            spin_before_park: self.spin_before_park,
+            on_thread_start: Some(on_start),
+            on_thread_stop: Some(on_stop),
+            ..Config::default()
+        };
+        let sched = Scheduler::new(config)?;
+        let _ = self.slow_poll_threshold;
+        cell.set(Handle {
+            sched: sched.handle().clone(),
+        })
+        .expect("fresh cell");
+        Ok(Runtime { sched, cell })
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}

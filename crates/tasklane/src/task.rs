@@ -1,0 +1,184 @@
+//! Tasks: spawning, joining, cancelling, naming.
+
+use crate::runtime::Handle;
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use tasklane_sched::task::{JoinError, JoinHandle, TaskId, TaskInfo, TaskState, current};
+
+/// Spawns a task on the current runtime: asyncio's `create_task`.
+///
+/// Returns at once; the task runs concurrently, in parallel with others.
+/// Dropping the returned handle cancels the task (use
+/// [`JoinHandle::detach`] to let it run on).
+///
+/// # Panics
+///
+/// Outside a tasklane runtime (a worker, a blocking-pool thread, or inside
+/// `Runtime::block_on` / `Runtime::enter`).
+///
+/// # Examples
+///
+/// ```
+/// tasklane::run(async {
+///     let h = tasklane::spawn(async { "hello" });
+///     assert_eq!(h.await.unwrap(), "hello");
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    Builder::new().spawn(future)
+}
+
+/// Runs a blocking closure on the blocking pool, so workers never stall:
+/// asyncio's `run_in_executor`.
+///
+/// Cancelling the handle before the closure starts means it never runs;
+/// once it runs, it runs to the end.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime.
+///
+/// # Examples
+///
+/// ```
+/// tasklane::run(async {
+///     let n = tasklane::spawn_blocking(|| (1..=10u64).product::<u64>()).await.unwrap();
+///     assert_eq!(n, 3_628_800);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    Builder::new().spawn_blocking(f)
+}
+
+/// A suspension point that lets other tasks run: asyncio's `sleep(0)`.
+///
+/// # Examples
+///
+/// ```
+/// tasklane::run(async {
+///     tasklane::yield_now().await;
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Spawns tasks with options: a name, for now.
+///
+/// # Examples
+///
+/// ```
+/// tasklane::run(async {
+///     let h = tasklane::task::Builder::new().name("data-fetch-01").spawn(async {});
+///     assert_eq!(h.name(), "data-fetch-01");
+///     h.await.unwrap();
+/// });
+/// ```
+#[derive(Default)]
+pub struct Builder {
+    name: Option<Cow<'static, str>>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task (it will be called `Task-{id}`).
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the task.
+    pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> Builder {
+        self.name = Some(name.into());
+        self
+    }
+
+    fn options(self, location: &'static Location<'static>) -> tasklane_sched::task::TaskOptions {
+        let opts = tasklane_sched::task::TaskOptions::new().location(location);
+        match self.name {
+            Some(n) => opts.name(n),
+            None => opts,
+        }
+    }
+
+    /// Spawns on the current runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tasklane runtime.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let location = Location::caller();
+        Handle::with_current(|h| h.sched().spawn(future, self.options(location)))
+    }
+
+    /// Spawns on the runtime behind `handle`.
+    #[track_caller]
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle
+            .sched()
+            .spawn(future, self.options(Location::caller()))
+    }
+
+    /// Runs a blocking closure on the current runtime's blocking pool.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tasklane runtime.
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let location = Location::caller();
+        Handle::with_current(|h| h.sched().spawn_blocking(f, self.options(location)))
+    }
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder").field("name", &self.name).finish()
+    }
+}
