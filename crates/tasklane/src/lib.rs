@@ -9,7 +9,8 @@
 //! opts out.
 //!
 //! The promised behaviour is written down in the facade contract
-//! (`docs/contract.md` points to it) and in `docs/semantics.md`.
+//! (`shared/contract/facade.md` beside the repository) and in
+//! `docs/semantics.md`.
 //!
 //! # Examples
 //!
@@ -27,3 +28,8 @@ pub mod task;
 
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
 pub use task::{spawn, spawn_blocking, yield_now};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -15,7 +15,7 @@ pub use park::Driver;
 use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::deque::{Injector, Stealer, Worker as LocalQueue};
-use crate::sync::{Arc, thread};
+use crate::sync::{Arc, StdArc, thread};
 use crate::task::{
     self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef, TaskState,
 };
@@ -27,7 +27,7 @@ use std::io;
 use std::time::{Duration, Instant};
 
 /// A callback run on each runtime thread (workers and blocking threads).
-pub type ThreadHook = Arc<dyn Fn() + Send + Sync + 'static>;
+pub type ThreadHook = StdArc<dyn Fn() + Send + Sync + 'static>;
 
 /// How to build a [`Scheduler`].
 pub struct Config {
@@ -35,7 +35,7 @@ pub struct Config {
     pub worker_threads: usize,
     /// Name of runtime threads; the worker index (or `None` for a blocking
     /// thread) is passed in.
-    pub thread_name: Arc<dyn Fn(Option<usize>) -> String + Send + Sync>,
+    pub thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
     /// Upper bound on blocking-pool threads.
     pub max_blocking_threads: usize,
     /// How long an idle blocking thread waits for work before it exits.
@@ -54,7 +54,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             worker_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            thread_name: Arc::new(|i| match i {
+            thread_name: StdArc::new(|i| match i {
                 Some(i) => format!("tasklane-worker-{i}"),
                 None => "tasklane-blocking".to_owned(),
             }),
@@ -87,7 +87,7 @@ pub(crate) struct RuntimeConfig {
     pub(crate) spin_before_park: Duration,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
-    pub(crate) thread_name: Arc<dyn Fn(Option<usize>) -> String + Send + Sync>,
+    pub(crate) thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
 }
 
 /// State shared by all workers and every task's scheduler handle.
@@ -115,9 +115,9 @@ impl Shared {
 
     /// Queues a task. On one of our workers, it goes to that worker's LIFO
     /// slot (or the back of its queue for a yield); elsewhere, the injector.
-    fn schedule(self: &Arc<Self>, task: Notified, is_yield: bool) {
+    fn schedule(&self, task: Notified, is_yield: bool) {
         worker::with_current(|cx| match cx {
-            Some(cx) if Arc::ptr_eq(&cx.shared, self) => cx.schedule_local(task, is_yield),
+            Some(cx) if std::ptr::eq(&*cx.shared, self) => cx.schedule_local(task, is_yield),
             _ => {
                 self.injector.push(task);
                 self.notify_parked();
@@ -365,10 +365,10 @@ impl Scheduler {
         );
         self.done = true;
         let shared = &self.handle.shared;
-        let live = shared.registry.close();
-        for t in &live {
-            let _ = t.cancel(false);
-        }
+        // Tasks that already finished but had not yet left the registry are
+        // not part of the report.
+        let mut live = shared.registry.close();
+        live.retain(|t| t.cancel(false));
         let deadline = Instant::now().checked_add(grace);
         shared.registry.wait_empty(deadline);
         let mut stats = ShutdownStats::default();
@@ -399,7 +399,8 @@ impl Drop for Scheduler {
     fn drop(&mut self) {
         // Unwinding out of one of our own tasks: shutting down would wait
         // for ourselves, and a second panic would abort.
-        if !self.done && !(std::thread::panicking() && self.handle.is_current_worker()) {
+        let unwinding_in_own_task = std::thread::panicking() && self.handle.is_current_worker();
+        if !self.done && !unwinding_in_own_task {
             self.shutdown(DEFAULT_GRACE);
         }
     }

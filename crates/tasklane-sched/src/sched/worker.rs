@@ -3,8 +3,9 @@
 //!
 //! # Finding the next task
 //!
-//! 1. Every [`GLOBAL_QUEUE_INTERVAL`] ticks, the injector first, so tasks
-//!    there never starve behind a busy local queue.
+//! 1. Every [`GLOBAL_QUEUE_INTERVAL`] ticks, and right after a task yielded,
+//!    the injector first, so tasks there never starve behind a busy local
+//!    queue and a yield lets them run.
 //! 2. The LIFO slot (the task most recently woken or spawned here), at most
 //!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
 //!    local queue, so two tasks waking each other cannot hog the worker.
@@ -51,6 +52,8 @@ pub(crate) struct Context {
     lifo_polls: Cell<u32>,
     tick: Cell<u32>,
     searching: Cell<bool>,
+    /// The last task polled yielded (was re-queued by its own wake).
+    yielded: Cell<bool>,
     rng: Cell<u32>,
 }
 
@@ -74,6 +77,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         lifo_polls: Cell::new(0),
         tick: Cell::new(0),
         searching: Cell::new(false),
+        yielded: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
     };
     struct Reset;
@@ -120,15 +124,18 @@ impl Context {
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % EVENT_INTERVAL == 0 {
-            if let Some(d) = &self.shared.driver {
-                d.poll_events();
-            }
+        if tick.is_multiple_of(EVENT_INTERVAL)
+            && let Some(d) = &self.shared.driver
+        {
+            d.poll_events();
         }
-        if tick % GLOBAL_QUEUE_INTERVAL == 0 {
-            if let Some(t) = steal_retry(|| self.shared.injector.steal()) {
-                return Some(t);
-            }
+        // After a yield, the injector goes first too: `yield_now` promises
+        // that every other ready task runs before the yielder runs again.
+        let yielded = self.yielded.replace(false);
+        if (yielded || tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL))
+            && let Some(t) = steal_retry(|| self.shared.injector.steal())
+        {
+            return Some(t);
         }
         if let Some(t) = self.lifo.take() {
             let n = self.lifo_polls.get();
@@ -216,6 +223,7 @@ impl Context {
     pub(super) fn schedule_local(&self, task: Notified, is_yield: bool) {
         let notify = if is_yield {
             self.local.push(task);
+            self.yielded.set(true);
             true
         } else {
             match self.lifo.replace(Some(task)) {

@@ -27,6 +27,11 @@ pub(crate) use std::sync::Arc;
 #[cfg(tasklane_loom)]
 pub(crate) use loom::sync::Arc;
 
+/// std's `Arc` in every build, for values no protocol touches (configuration
+/// callbacks): public types such as `ThreadHook` stay the same under the loom
+/// cfg, and loom's `Arc` cannot hold a `dyn Fn` made by unsizing anyway.
+pub(crate) use std::sync::Arc as StdArc;
+
 /// Atomics: std's, or loom's under the loom cfg.
 pub(crate) mod atomic {
     #[cfg(not(tasklane_loom))]
@@ -48,8 +53,18 @@ pub(crate) mod thread {
 #[cfg(not(tasklane_loom))]
 pub(crate) use std::thread_local;
 
+/// loom's `thread_local!` (edition 2018) does not accept the
+/// `const { ... }` initialiser that std's does, so under the loom cfg this
+/// forwards to it with the `const` block unwrapped.
 #[cfg(tasklane_loom)]
-pub(crate) use loom::thread_local;
+macro_rules! loom_thread_local {
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr };) => {
+        loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
+    };
+}
+
+#[cfg(tasklane_loom)]
+pub(crate) use loom_thread_local as thread_local;
 
 /// A spin-wait hint; under loom a yield, so the model sees progress.
 #[inline]

@@ -278,3 +278,6 @@ impl fmt::Debug for TaskRef {
             .finish()
     }
 }
+
+#[cfg(all(test, not(tasklane_loom)))]
+mod tests;

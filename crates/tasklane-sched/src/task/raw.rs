@@ -90,64 +90,72 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
 unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: our Notified reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let outcome = match cell.header.state.transition_to_running() {
-        ToRunning::Cancel => cancel_future(cell),
-        ToRunning::Poll => {
-            // SAFETY: the poller's reference keeps the task alive for the
-            // lifetime of this borrowed (uncounted) waker.
-            let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
-            let mut cx = Context::from_waker(&waker);
-            let polled = {
-                let _current = current::enter(ptr);
-                panic::catch_unwind(AssertUnwindSafe(|| {
-                    // SAFETY: we hold RUNNING, which gives exclusive access to
-                    // the stage; the future is pinned in the heap cell and is
-                    // only ever dropped in place.
-                    cell.stage.with_mut(|stage| match unsafe { &mut *stage } {
-                        Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
-                        _ => unreachable!("a task was polled after its future was gone"),
-                    })
-                }))
-            };
-            match polled {
-                Ok(Poll::Pending) => {
-                    match cell.header.state.transition_to_idle() {
-                        ToIdle::Idle => {}
+    let outcome = {
+        // The task is "current" while its future runs or is dropped (so its
+        // destructors, Rust's `finally`, see `task::current()`), but not
+        // while the cell may be freed below.
+        let _current = current::enter(ptr);
+        match cell.header.state.transition_to_running() {
+            ToRunning::Cancel => cancel_future(cell),
+            ToRunning::Poll => match poll_future(ptr, cell) {
+                Some(outcome) => outcome,
+                None => match cell.header.state.transition_to_idle() {
+                    ToIdle::Idle => return,
+                    ToIdle::Notified => {
+                        drop(_current);
                         // SAFETY: the transition kept our reference as a Notified.
-                        ToIdle::Notified => {
-                            cell.scheduler.yield_now(unsafe { Notified::from_raw(ptr) })
-                        }
-                        // SAFETY: that was the last reference.
-                        ToIdle::Dealloc => unsafe { dealloc::<F, S>(ptr) },
+                        let again = unsafe { Notified::from_raw(ptr) };
+                        cell.scheduler.yield_now(again);
+                        return;
                     }
-                    return;
-                }
-                Ok(Poll::Ready(output)) => match drop_future(cell) {
-                    Ok(()) => store(cell, Ok(output), Outcome::Completed),
-                    Err(payload) => {
-                        drop(output);
-                        store(
-                            cell,
-                            Err(JoinError::panic(cell.header.id, payload)),
-                            Outcome::Panicked,
-                        )
+                    ToIdle::Dealloc => {
+                        drop(_current);
+                        // SAFETY: that was the last reference.
+                        unsafe { dealloc::<F, S>(ptr) };
+                        return;
                     }
                 },
-                Err(payload) => {
-                    // The future may be broken; a second panic from its drop
-                    // is swallowed, the first payload is the one reported.
-                    let _ = drop_future(cell);
-                    store(
-                        cell,
-                        Err(JoinError::panic(cell.header.id, payload)),
-                        Outcome::Panicked,
-                    )
-                }
-            }
+            },
         }
     };
     // SAFETY: we still hold RUNNING and the poller's reference.
     unsafe { complete::<F, S>(ptr, outcome) };
+}
+
+/// Polls the future once; `None` if it is pending, else the stored outcome.
+fn poll_future<F: Future, S>(ptr: NonNull<Header>, cell: &Cell<F, S>) -> Option<Outcome> {
+    // SAFETY: the poller's reference keeps the task alive for the lifetime
+    // of this borrowed (uncounted) waker, which is never dropped.
+    let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
+    let mut cx = Context::from_waker(&waker);
+    let polled = panic::catch_unwind(AssertUnwindSafe(|| {
+        cell.stage.with_mut(|stage| {
+            // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
+            match unsafe { &mut *stage } {
+                // SAFETY: the future lives in the heap cell and is only ever
+                // dropped in place, never moved: it is pinned.
+                Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+                _ => unreachable!("a task was polled after its future was gone"),
+            }
+        })
+    }));
+    let id = cell.header.id;
+    Some(match polled {
+        Ok(Poll::Pending) => return None,
+        Ok(Poll::Ready(output)) => match drop_future(cell) {
+            Ok(()) => store(cell, Ok(output), Outcome::Completed),
+            Err(payload) => {
+                drop(output);
+                store(cell, Err(JoinError::panic(id, payload)), Outcome::Panicked)
+            }
+        },
+        Err(payload) => {
+            // The future may be broken; a second panic from its drop is
+            // swallowed, the first payload is the one reported.
+            let _ = drop_future(cell);
+            store(cell, Err(JoinError::panic(id, payload)), Outcome::Panicked)
+        }
+    })
 }
 
 /// Drops the future in place, catching a panic from its destructor.
@@ -209,6 +217,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
         // SAFETY: JOIN_WAKER is set, so the slot is ours to read and the
         // handle does not write it until we clear the bit.
         cell.join_waker.with(|w| {
+            // SAFETY: see above; shared access only.
             if let Some(w) = unsafe { &*w } {
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| w.wake_by_ref()));
             }

@@ -57,7 +57,7 @@ const REF_ONE: usize = 1 << REF_SHIFT;
 const REF_MASK: usize = !(REF_ONE - 1);
 
 /// Count at spawn: the `JoinHandle`, the first `Notified` and the registry.
-const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 /// How a task ended, stored in the outcome bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

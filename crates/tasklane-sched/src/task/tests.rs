@@ -1,0 +1,407 @@
+//! Unit tests of the task core, small enough to run under miri
+//! (`cargo +nightly miri test -p tasklane-sched`): every path that touches
+//! the cell through raw pointers.
+
+use super::*;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A scheduler that queues woken tasks and keeps the registry's references.
+#[derive(Clone, Default)]
+struct TestSched {
+    queue: Arc<Mutex<Vec<Notified>>>,
+    registry: Arc<Mutex<Vec<TaskRef>>>,
+}
+
+impl Schedule for TestSched {
+    fn schedule(&self, task: Notified) {
+        self.queue.lock().unwrap().push(task);
+    }
+    fn release(&self, task: &TaskRef) -> Option<TaskRef> {
+        let mut reg = self.registry.lock().unwrap();
+        let pos = reg.iter().position(|t| t.id() == task.id())?;
+        Some(reg.swap_remove(pos))
+    }
+}
+
+impl TestSched {
+    fn spawn<F>(&self, f: F) -> (Notified, JoinHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (n, j, r) = new(f, self.clone(), TaskOptions::new());
+        self.registry.lock().unwrap().push(r);
+        (n, j)
+    }
+    fn run_all(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            let next = self.queue.lock().unwrap().pop();
+            match next {
+                Some(t) => {
+                    t.run();
+                    ran += 1;
+                }
+                None => return ran,
+            }
+        }
+    }
+}
+
+/// Counts its drops; shared by futures and outputs.
+struct Tracked(Arc<AtomicUsize>);
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Pending until `open` is set; stores its waker in `slot`.
+struct Gate {
+    open: Arc<AtomicUsize>,
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    _drop: Tracked,
+}
+impl Future for Gate {
+    type Output = Tracked;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Tracked> {
+        self.polls.fetch_add(1, SeqCst);
+        if self.open.load(SeqCst) == 1 {
+            Poll::Ready(Tracked(self._drop.0.clone()))
+        } else {
+            *self.slot.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+struct Parts {
+    open: Arc<AtomicUsize>,
+    slot: Arc<Mutex<Option<Waker>>>,
+    polls: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+fn gate() -> (Gate, Parts) {
+    let p = Parts {
+        open: Arc::default(),
+        slot: Arc::default(),
+        polls: Arc::default(),
+        drops: Arc::default(),
+    };
+    let g = Gate {
+        open: p.open.clone(),
+        slot: p.slot.clone(),
+        polls: p.polls.clone(),
+        _drop: Tracked(p.drops.clone()),
+    };
+    (g, p)
+}
+
+/// A waker that counts wakes.
+#[derive(Default)]
+struct CountWaker(AtomicUsize);
+impl Wake for CountWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn poll_join<T>(j: &mut JoinHandle<T>, w: &Arc<CountWaker>) -> Poll<Result<T, JoinError>> {
+    let waker = Waker::from(w.clone());
+    Pin::new(j).poll(&mut Context::from_waker(&waker))
+}
+
+#[test]
+fn runs_to_completion_and_joins() {
+    let s = TestSched::default();
+    let (n, mut j) = s.spawn(async { 7 });
+    assert_eq!(j.state(), TaskState::Scheduled);
+    n.run();
+    assert!(j.is_finished());
+    assert_eq!(j.state(), TaskState::Completed);
+    let w = Arc::new(CountWaker::default());
+    assert!(matches!(poll_join(&mut j, &w), Poll::Ready(Ok(7))));
+    assert!(s.registry.lock().unwrap().is_empty());
+}
+
+#[test]
+fn join_waker_is_woken_on_completion() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    n.run();
+    assert_eq!(j.state(), TaskState::Suspended);
+    let w = Arc::new(CountWaker::default());
+    assert!(poll_join(&mut j, &w).is_pending());
+    // Re-polling with the same waker keeps it; a different one replaces it.
+    assert!(poll_join(&mut j, &w).is_pending());
+    let w2 = Arc::new(CountWaker::default());
+    assert!(poll_join(&mut j, &w2).is_pending());
+    p.open.store(1, SeqCst);
+    p.slot.lock().unwrap().take().unwrap().wake();
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(w.0.load(SeqCst), 0);
+    assert_eq!(w2.0.load(SeqCst), 1);
+    let out = poll_join(&mut j, &w2);
+    assert!(matches!(out, Poll::Ready(Ok(_))));
+    drop(out);
+    // The future and the output each dropped once.
+    assert_eq!(p.drops.load(SeqCst), 2);
+}
+
+#[test]
+fn wake_while_running_repolls_once() {
+    struct WakeSelf(usize);
+    impl Future for WakeSelf {
+        type Output = usize;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            self.0 += 1;
+            if self.0 == 3 {
+                return Poll::Ready(self.0);
+            }
+            cx.waker().wake_by_ref();
+            cx.waker().wake_by_ref();
+            #[allow(clippy::waker_clone_wake)] // a by-value wake is the point
+            cx.waker().clone().wake();
+            Poll::Pending
+        }
+    }
+    let s = TestSched::default();
+    let (n, mut j) = s.spawn(WakeSelf(0));
+    n.run();
+    assert_eq!(s.queue.lock().unwrap().len(), 1);
+    assert_eq!(s.run_all(), 2);
+    let w = Arc::new(CountWaker::default());
+    assert!(matches!(poll_join(&mut j, &w), Poll::Ready(Ok(3))));
+}
+
+#[test]
+fn cancel_before_first_poll_never_polls() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    assert!(j.cancel());
+    n.run();
+    assert_eq!(p.polls.load(SeqCst), 0);
+    assert_eq!(p.drops.load(SeqCst), 1);
+    assert!(j.is_cancelled());
+    assert!(!j.cancel());
+    let w = Arc::new(CountWaker::default());
+    match poll_join(&mut j, &w) {
+        Poll::Ready(Err(e)) => assert!(e.is_cancelled() && !e.is_panic()),
+        _ => panic!("expected a cancellation"),
+    }
+}
+
+#[test]
+fn cancel_idle_task_schedules_and_drops_it() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, j) = s.spawn(g);
+    n.run();
+    assert!(s.queue.lock().unwrap().is_empty());
+    j.abort();
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(p.drops.load(SeqCst), 1);
+    assert_eq!(j.state(), TaskState::Cancelled);
+    // The stored waker still points at the (finished) task; waking it is a no-op.
+    p.slot.lock().unwrap().take().unwrap().wake();
+    assert_eq!(s.run_all(), 0);
+}
+
+#[test]
+fn dropping_the_handle_cancels_and_detach_does_not() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, j) = s.spawn(g);
+    n.run();
+    drop(j);
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(p.drops.load(SeqCst), 1);
+
+    let (g, p) = gate();
+    let (n, j) = s.spawn(g);
+    n.run();
+    j.detach();
+    assert!(s.queue.lock().unwrap().is_empty());
+    p.open.store(1, SeqCst);
+    p.slot.lock().unwrap().take().unwrap().wake();
+    assert_eq!(s.run_all(), 1);
+    // Future dropped, and the unread output dropped by the completer.
+    assert_eq!(p.drops.load(SeqCst), 2);
+}
+
+#[test]
+fn dropping_the_handle_after_completion_drops_the_output() {
+    let s = TestSched::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let d = drops.clone();
+    let (n, j) = s.spawn(async move { Tracked(d) });
+    n.run();
+    assert_eq!(drops.load(SeqCst), 0);
+    drop(j);
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn panics_reach_the_handle() {
+    let s = TestSched::default();
+    let (n, mut j) = s.spawn(async {
+        if true {
+            panic!("boom");
+        }
+    });
+    n.run();
+    assert_eq!(j.state(), TaskState::Panicked);
+    let w = Arc::new(CountWaker::default());
+    match poll_join(&mut j, &w) {
+        Poll::Ready(Err(e)) => {
+            assert!(e.is_panic());
+            assert!(e.to_string().contains("boom"), "{e}");
+            let payload = e.into_panic();
+            assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+        }
+        _ => panic!("expected a panic"),
+    }
+}
+
+#[test]
+fn unpolled_notified_dropped_frees_nothing_twice() {
+    let s = TestSched::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let t = Tracked(drops.clone());
+    let (n, j) = s.spawn(async move {
+        let _t = t;
+    });
+    drop(j); // cancels: the task is already notified, so nothing is queued
+    assert!(s.queue.lock().unwrap().is_empty());
+    drop(n); // the queue lets go of the task without polling it
+    assert_eq!(drops.load(SeqCst), 0);
+    // The registry still holds it; dropping that last reference frees it.
+    s.registry.lock().unwrap().clear();
+    assert_eq!(drops.load(SeqCst), 1);
+}
+
+#[test]
+fn wakers_outlive_the_task() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, j) = s.spawn(g);
+    n.run();
+    let w1 = p.slot.lock().unwrap().clone().unwrap();
+    let w2 = w1.clone();
+    p.open.store(1, SeqCst);
+    w1.wake_by_ref();
+    assert_eq!(s.run_all(), 1);
+    drop(j);
+    // The task is complete and unowned; the wakers are its last references.
+    let t = std::thread::spawn(move || {
+        w2.wake();
+    });
+    t.join().unwrap();
+    w1.wake();
+    drop(p.slot.lock().unwrap().take());
+    assert_eq!(p.drops.load(SeqCst), 2);
+}
+
+#[test]
+fn wake_from_other_threads_runs_once() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    n.run();
+    let w = p.slot.lock().unwrap().clone().unwrap();
+    p.open.store(1, SeqCst);
+    let threads: Vec<_> = (0..3)
+        .map(|_| {
+            let w = w.clone();
+            std::thread::spawn(move || w.wake())
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(p.polls.load(SeqCst), 2);
+    let cw = Arc::new(CountWaker::default());
+    assert!(matches!(poll_join(&mut j, &cw), Poll::Ready(Ok(_))));
+}
+
+#[test]
+fn complete_on_another_thread_while_joining() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    n.run();
+    let cw = Arc::new(CountWaker::default());
+    assert!(poll_join(&mut j, &cw).is_pending());
+    let s2 = s.clone();
+    let w = p.slot.lock().unwrap().take().unwrap();
+    p.open.store(1, SeqCst);
+    let t = std::thread::spawn(move || {
+        w.wake();
+        s2.run_all();
+    });
+    let mut out = poll_join(&mut j, &cw);
+    t.join().unwrap();
+    if out.is_pending() {
+        assert_eq!(cw.0.load(SeqCst), 1);
+        out = poll_join(&mut j, &cw);
+    }
+    assert!(matches!(out, Poll::Ready(Ok(_))));
+}
+
+#[test]
+fn registry_insert_remove_close() {
+    let s = TestSched::default();
+    let reg = Registry::new(4);
+    let mut handles = Vec::new();
+    for _ in 0..10 {
+        let (n, j, r) = new(async {}, s.clone(), TaskOptions::new().name("x"));
+        reg.insert(r).unwrap();
+        handles.push((n, j));
+    }
+    assert_eq!(reg.len(), 10);
+    let snap = reg.snapshot();
+    assert_eq!(snap.len(), 10);
+    assert!(snap.iter().all(|t| t.name() == "x"));
+    let first = snap[0].clone();
+    drop(snap);
+    let removed = reg.remove(&first).expect("registered");
+    assert!(reg.remove(&first).is_none());
+    drop(removed);
+    let rest = reg.close();
+    assert_eq!(rest.len(), 9);
+    let (_n, _j, r) = new(async {}, s.clone(), TaskOptions::new());
+    assert!(reg.insert(r).is_err());
+    for t in &rest {
+        assert!(reg.remove(t).is_some());
+    }
+    assert!(reg.wait_empty(None));
+}
+
+#[test]
+fn names_and_ids() {
+    let s = TestSched::default();
+    let (_n1, j1) = s.spawn(async {});
+    let (n2, j2, _r) = new(
+        async {},
+        s.clone(),
+        TaskOptions::new().name(String::from("fetch")),
+    );
+    assert_eq!(j1.name(), format!("Task-{}", j1.id()));
+    assert_eq!(j2.name(), "fetch");
+    assert_ne!(j1.id(), j2.id());
+    assert_eq!(n2.id(), j2.id());
+    // The tasks never ran, so the test registry still holds them, and they
+    // hold the scheduler: break that cycle as a runtime's shutdown would.
+    s.registry.lock().unwrap().clear();
+}

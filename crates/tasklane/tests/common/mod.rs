@@ -1,0 +1,183 @@
+//! Helpers shared by the integration tests: futures that count their polls
+//! and drops, gates that hold a worker in place, and waits on real signals.
+//!
+//! Each test file uses a subset, hence the `dead_code` allowance.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use tasklane::Runtime;
+
+/// A runtime with `workers` worker threads.
+pub(crate) fn rt(workers: usize) -> Runtime {
+    Runtime::builder()
+        .worker_threads(workers)
+        .build()
+        .expect("runtime builds")
+}
+
+/// Counts shared between a test and the futures or values it hands out.
+#[derive(Debug, Default)]
+pub(crate) struct Counts {
+    /// Objects created (futures built, outputs produced).
+    pub(crate) created: AtomicUsize,
+    /// Polls of a tracked future.
+    pub(crate) polls: AtomicUsize,
+    /// Destructor runs.
+    pub(crate) drops: AtomicUsize,
+}
+
+impl Counts {
+    pub(crate) fn new() -> Arc<Counts> {
+        Arc::new(Counts::default())
+    }
+    pub(crate) fn created(&self) -> usize {
+        self.created.load(Ordering::SeqCst)
+    }
+    pub(crate) fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+    pub(crate) fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+}
+
+/// A value whose destructor bumps `counts.drops` (and whose construction
+/// bumps `counts.created`).
+#[derive(Debug)]
+pub(crate) struct DropCounter(Arc<Counts>);
+
+impl DropCounter {
+    pub(crate) fn new(counts: &Arc<Counts>) -> DropCounter {
+        counts.created.fetch_add(1, Ordering::SeqCst);
+        DropCounter(counts.clone())
+    }
+}
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Wraps a future, counting its polls and its drop.
+pub(crate) struct Tracked<F> {
+    inner: Pin<Box<F>>,
+    counts: Arc<Counts>,
+}
+
+impl<F: Future> Tracked<F> {
+    pub(crate) fn new(counts: &Arc<Counts>, inner: F) -> Tracked<F> {
+        counts.created.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            inner: Box::pin(inner),
+            counts: counts.clone(),
+        }
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.counts.polls.fetch_add(1, Ordering::SeqCst);
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for Tracked<F> {
+    fn drop(&mut self) {
+        self.counts.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A one-shot gate that blocks threads (not tasks) until opened.
+#[derive(Debug, Default)]
+pub(crate) struct Gate {
+    open: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Gate {
+    pub(crate) fn new() -> Arc<Gate> {
+        Arc::new(Gate::default())
+    }
+    pub(crate) fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.cv.notify_all();
+    }
+    pub(crate) fn wait(&self) {
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.cv.wait(open).unwrap();
+        }
+    }
+}
+
+/// Occupies a worker: spawns a task whose first poll blocks its worker thread
+/// until the returned gate opens. Returns once the task is inside that poll,
+/// so on a one-worker runtime everything spawned afterwards stays queued
+/// until the gate opens.
+pub(crate) fn occupy_worker(rt: &Runtime) -> (Arc<Gate>, tasklane::task::JoinHandle<()>) {
+    let gate = Gate::new();
+    let (started_tx, started_rx) = mpsc::channel();
+    let g = gate.clone();
+    let h = rt.spawn(async move {
+        started_tx.send(()).unwrap();
+        g.wait();
+    });
+    started_rx.recv().expect("the blocker task started");
+    (gate, h)
+}
+
+/// Spins (yielding the thread) until `cond` holds. The deadline only turns a
+/// hang into a failure; nothing is asserted about speed.
+pub(crate) fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !cond() {
+        assert!(Instant::now() < deadline, "gave up waiting for: {what}");
+        std::thread::yield_now();
+    }
+}
+
+/// Yields the task until `cond` holds.
+pub(crate) async fn yield_until(mut cond: impl FnMut() -> bool) {
+    while !cond() {
+        tasklane::yield_now().await;
+    }
+}
+
+/// Polls `fut` once with a waker that does nothing.
+pub(crate) fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
+    let mut cx = Context::from_waker(Waker::noop());
+    Pin::new(fut).poll(&mut cx)
+}
+
+/// A future that is never ready, and sets its flag if it is ever polled
+/// while `watch` is set.
+pub(crate) struct PendingWatch {
+    pub(crate) watch: Arc<AtomicBool>,
+    pub(crate) polled_while_set: Arc<AtomicUsize>,
+}
+
+impl Future for PendingWatch {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        if self.watch.load(Ordering::SeqCst) {
+            self.polled_while_set.fetch_add(1, Ordering::SeqCst);
+        }
+        Poll::Pending
+    }
+}
+
+/// The text of a panic payload, if it is a string.
+pub(crate) fn payload_str(p: &(dyn std::any::Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
