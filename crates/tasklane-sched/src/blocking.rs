@@ -60,11 +60,11 @@ impl Pool {
     pub(crate) fn submit(&self, shared: &Arc<Shared>, task: Notified) {
         let mut st = self.state.lock();
         if st.shutdown {
-            // Only reachable for a job that was registered before the
-            // registry closed; it is cancelled and ran its cancellation, so
-            // this drop releases a reference and nothing more.
+            // A job registered just before the registry closed, submitted
+            // after the pool stopped: deliver the abort here so it still
+            // ends (its closure is dropped unrun).
             drop(st);
-            drop(task);
+            task.cancel_and_run();
             return;
         }
         st.queue.push_back(task);
@@ -145,6 +145,10 @@ impl Pool {
                 }
             }
         }
+        // Jobs still queued behind stuck threads never start.
+        let left: Vec<Notified> = st.queue.drain(..).collect();
+        drop(st);
+        left.into_iter().for_each(Notified::cancel_and_run);
     }
 }
 

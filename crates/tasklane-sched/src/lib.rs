@@ -30,6 +30,7 @@
 
 mod blocking;
 pub mod coop;
+mod panic;
 mod sched;
 mod sync;
 pub mod task;

@@ -289,3 +289,32 @@ fn run_cancels_what_is_left() {
     assert_eq!(futs.created(), 50);
     assert_eq!(futs.drops(), 50);
 }
+
+/// A blocking job still running when the grace runs out is reported as
+/// dropped, by name, and shutdown returns without waiting for it.
+#[test]
+fn shutdown_reports_a_job_that_outlives_the_grace() {
+    let rt = rt(1);
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (finished_tx, finished_rx) = std::sync::mpsc::channel::<()>();
+    let job = {
+        let _enter = rt.enter();
+        tasklane::task::Builder::new()
+            .name("stuck-job")
+            .spawn_blocking(move || {
+                started_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                finished_tx.send(()).unwrap();
+            })
+    };
+    job.detach();
+    started_rx.recv().unwrap();
+    let report = rt.shutdown(Duration::from_millis(50));
+    assert_eq!(report.dropped(), 1, "{report}");
+    assert_eq!(report.dropped_names(), ["stuck-job".to_owned()]);
+    assert_eq!(report.cancelled(), 0);
+    // The job was left to finish on its own thread.
+    release_tx.send(()).unwrap();
+    finished_rx.recv().unwrap();
+}

@@ -120,9 +120,23 @@ impl Shared {
             Some(cx) if std::ptr::eq(&*cx.shared, self) => cx.schedule_local(task, is_yield),
             _ => {
                 self.injector.push(task);
+                // `notify_parked` begins with a SeqCst fence, which orders the
+                // push before the shutdown check below (against the fence in
+                // `drain_injector`'s caller).
                 self.notify_parked();
+                if self.is_shutdown() {
+                    // No worker will take it: deliver the abort here.
+                    self.drain_injector();
+                }
             }
         });
+    }
+
+    /// After shutdown: aborts every task left in the injector.
+    fn drain_injector(&self) {
+        while let Some(t) = worker::steal_retry(|| self.injector.steal()) {
+            t.cancel_and_run();
+        }
     }
 
     /// Wakes one sleeping worker if nobody is searching (see `idle.rs`).
@@ -269,8 +283,11 @@ pub struct ShutdownStats {
     pub cancelled: usize,
     /// Ended by panicking.
     pub panicked: usize,
-    /// Still running when the grace ran out (stuck inside a poll, or a
-    /// blocking job), by name: the scheduler stopped waiting for them.
+    /// Not done when the grace ran out, by name. Each is then aborted: a
+    /// task that is queued or suspended has its future dropped; one stuck
+    /// inside a poll is dropped when that poll returns (the workers are
+    /// joined, so shutdown waits for it); a blocking job still running is
+    /// left to finish on its own thread.
     pub stuck: Vec<String>,
 }
 
@@ -371,25 +388,32 @@ impl Scheduler {
         live.retain(|t| t.cancel(false));
         let deadline = Instant::now().checked_add(grace);
         shared.registry.wait_empty(deadline);
+        // Whatever is not done now outlived the grace.
+        let (done, late): (Vec<TaskRef>, Vec<TaskRef>) =
+            live.into_iter().partition(|t| t.state().is_done());
         let mut stats = ShutdownStats::default();
-        for t in &live {
+        for t in &done {
             match t.state() {
                 TaskState::Completed => stats.completed += 1,
-                TaskState::Cancelled => stats.cancelled += 1,
                 TaskState::Panicked => stats.panicked += 1,
-                _ => stats.stuck.push(t.name().to_owned()),
+                _ => stats.cancelled += 1,
             }
         }
-        drop(live);
-        // Release: the workers' Acquire load sees everything before it.
-        shared.shutdown.store(true, Ordering::Release);
+        stats.stuck = late.iter().map(|t| t.name().to_owned()).collect();
+        for t in &late {
+            t.cancel(true);
+        }
+        drop((done, late));
+        // SeqCst store then fence: the workers' Acquire loads see everything
+        // before it, and `Shared::schedule` (push, fence, load) either sees
+        // the flag or has its push seen by the drain below.
+        shared.shutdown.store(true, Ordering::SeqCst);
+        crate::sync::atomic::fence(Ordering::SeqCst);
         shared.unpark_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        while !shared.injector.is_empty() {
-            drop(shared.injector.steal());
-        }
+        shared.drain_injector();
         shared.blocking.shutdown(deadline);
         stats
     }

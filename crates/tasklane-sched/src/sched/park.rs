@@ -9,6 +9,7 @@
 //! consumes it and returns at once, so an unpark that comes before the park
 //! is never lost.
 
+use crate::panic::abort_on_unwind;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
 use std::fmt;
@@ -24,6 +25,9 @@ const NOTIFIED: usize = 3;
 ///
 /// Only one worker at a time is inside `park`; the others sleep on their own
 /// condition variables.
+///
+/// Neither method may unwind: a panic escaping them aborts the process (it
+/// would leave a worker counted as awake that is not, or the reverse).
 pub trait Driver: Send + Sync + 'static {
     /// Waits for events (firing their wakers) for at most `timeout`, or until
     /// [`unpark`](Driver::unpark); `None` waits without limit and
@@ -66,7 +70,7 @@ impl DriverSlot {
     /// is free.
     pub(crate) fn poll_events(&self) {
         if self.try_acquire() {
-            self.driver.park(Some(Duration::ZERO));
+            abort_on_unwind(|| self.driver.park(Some(Duration::ZERO)));
             self.release();
         }
     }
@@ -116,7 +120,7 @@ impl Parker {
             self.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
-        d.driver.park(timeout);
+        abort_on_unwind(|| d.driver.park(timeout));
         // Whether we were unparked or the driver returned for an event, the
         // token (if any) is consumed here.
         self.state.swap(EMPTY, Ordering::SeqCst);
@@ -166,7 +170,7 @@ impl Parker {
             }
             PARKED_DRIVER => {
                 if let Some(d) = driver {
-                    d.driver.unpark();
+                    abort_on_unwind(|| d.driver.unpark());
                 }
             }
             other => unreachable!("parker state {other}"),

@@ -19,8 +19,11 @@
 //! 1. `Scheduler::shutdown` closes the registry and cancels every task;
 //!    workers keep running until the registry is empty (or the grace ends).
 //! 2. It then sets `Shared::shutdown` and unparks every worker.
-//! 3. Each worker leaves its loop and drops what is left in its LIFO slot and
-//!    local queue (only references: the tasks themselves have ended).
+//! 3. Each worker leaves its loop and delivers an abort to whatever is left
+//!    in its LIFO slot and local queue (tasks that outlived the grace), so
+//!    every task still ends exactly once.
+//! 4. Shutdown joins the workers and does the same for the injector; a task
+//!    pushed to the injector after that sees the flag and does it itself.
 
 use super::Shared;
 use crate::coop;
@@ -87,12 +90,15 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         }
     }
     WORKER.with(|w| w.set(&raw const cx));
-    let _reset = Reset;
+    let reset = Reset;
     cx.run_loop();
-    // Leftover references (tasks that ended while queued twice cannot
-    // happen: only their Notified references remain).
-    drop(cx.lifo.take());
-    while cx.local.pop().is_some() {}
+    drop(reset);
+    // Tasks still queued here outlived the grace: deliver an abort to each
+    // (their futures are dropped on this thread, before it ends). Wakes they
+    // cause now go to the injector, which shutdown drains the same way.
+    while let Some(t) = cx.lifo.take().or_else(|| cx.local.pop()) {
+        t.cancel_and_run();
+    }
 }
 
 impl Context {
@@ -250,7 +256,7 @@ impl Context {
     }
 }
 
-fn steal_retry(mut f: impl FnMut() -> Steal<Notified>) -> Option<Notified> {
+pub(super) fn steal_retry(mut f: impl FnMut() -> Steal<Notified>) -> Option<Notified> {
     loop {
         match f() {
             Steal::Success(t) => return Some(t),

@@ -33,8 +33,9 @@ pub(crate) struct Vtable {
     pub(crate) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     /// Drops the output (the handle saw `COMPLETE` when it went away).
     pub(crate) drop_output: unsafe fn(NonNull<Header>),
-    /// Clears the join-waker slot (the handle owns it when it goes away).
-    pub(crate) drop_join_waker: unsafe fn(NonNull<Header>),
+    /// Empties the join-waker slot (the handle owns it when it goes away)
+    /// and gives the waker to the caller to drop last.
+    pub(crate) take_join_waker: unsafe fn(NonNull<Header>) -> Option<Waker>,
 }
 
 /// The first field of every task cell (`#[repr(C)]`, so a pointer to the

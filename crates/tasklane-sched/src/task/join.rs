@@ -110,17 +110,24 @@ impl<T> JoinHandle<T> {
             // right to the output.
             unsafe { (h.vtable.drop_output)(self.raw) };
         }
-        if d.drop_waker {
+        // Taken now, dropped last: its destructor is user code, and the
+        // task's bookkeeping must be finished before it runs.
+        let waker = if d.drop_waker {
             // SAFETY: the transition left the slot to us.
-            unsafe { (h.vtable.drop_join_waker)(self.raw) };
-        }
+            unsafe { (h.vtable.take_join_waker)(self.raw) }
+        } else {
+            None
+        };
         if d.submit {
-            // SAFETY: our reference became the Notified.
+            // SAFETY: the transition took a reference for the Notified, and
+            // ours stays counted until the release below.
             unsafe { (h.vtable.schedule)(self.raw) };
-        } else if h.state.ref_dec(1) {
+        }
+        if h.state.ref_dec(1) {
             // SAFETY: ours was the last reference.
             unsafe { (h.vtable.dealloc)(self.raw) };
         }
+        drop(waker);
     }
 }
 

@@ -35,6 +35,10 @@ use std::panic::Location;
 use std::ptr::NonNull;
 
 /// What a task needs of its scheduler.
+///
+/// No method may unwind: the task has already been marked queued when
+/// `schedule` or `yield_now` runs, so losing the `Notified` half-way would
+/// strand it. A panic escaping them aborts the process.
 pub trait Schedule: Send + Sync + 'static {
     /// The task was woken (or cancelled) while idle: queue it.
     fn schedule(&self, task: Notified);
@@ -160,6 +164,19 @@ impl Notified {
     pub fn id(&self) -> TaskId {
         // SAFETY: our reference keeps the task alive.
         unsafe { self.raw.as_ref() }.id
+    }
+
+    /// Aborts the task and delivers the abort now, on this thread: its
+    /// future is dropped without a poll and it ends `Cancelled`. For a queue
+    /// that will never run again (shutdown), so the task still ends exactly
+    /// once instead of staying queued forever.
+    pub fn cancel_and_run(self) {
+        // SAFETY: our reference keeps the task alive.
+        let h = unsafe { self.raw.as_ref() };
+        // NOTIFIED is set (we are the Notified), so this only marks the task.
+        let marked = h.state.transition_to_cancelled(true);
+        debug_assert_eq!(marked, ToCancelled::Marked);
+        self.run();
     }
 }
 

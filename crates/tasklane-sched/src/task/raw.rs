@@ -6,6 +6,7 @@ use super::header::{Header, Vtable};
 use super::id::TaskId;
 use super::state::{Outcome, ToIdle, ToRunning};
 use super::{Notified, Schedule, TaskRef, current, waker};
+use crate::panic::{abort_on_unwind, swallow};
 use crate::sync::UnsafeCell;
 use std::borrow::Cow;
 use std::future::Future;
@@ -45,7 +46,7 @@ where
         dealloc: dealloc::<F, S>,
         try_read_output: try_read_output::<F, S>,
         drop_output: drop_output::<F, S>,
-        drop_join_waker: drop_join_waker::<F, S>,
+        take_join_waker: take_join_waker::<F, S>,
     }
 }
 
@@ -103,9 +104,16 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                     ToIdle::Idle => return,
                     ToIdle::Notified => {
                         drop(_current);
-                        // SAFETY: the transition kept our reference as a Notified.
+                        // SAFETY: the transition took a reference for the
+                        // new Notified; ours keeps the cell (and so
+                        // `cell.scheduler`) alive through the call.
                         let again = unsafe { Notified::from_raw(ptr) };
-                        cell.scheduler.yield_now(again);
+                        abort_on_unwind(|| cell.scheduler.yield_now(again));
+                        // SAFETY: `cell` is not used after this release.
+                        if cell.header.state.ref_dec(1) {
+                            // SAFETY: that was the last reference.
+                            unsafe { dealloc::<F, S>(ptr) };
+                        }
                         return;
                     }
                     ToIdle::Dealloc => {
@@ -152,7 +160,7 @@ fn poll_future<F: Future, S>(ptr: NonNull<Header>, cell: &Cell<F, S>) -> Option<
         Err(payload) => {
             // The future may be broken; a second panic from its drop is
             // swallowed, the first payload is the one reported.
-            let _ = drop_future(cell);
+            swallow(drop_future(cell));
             store(cell, Err(JoinError::panic(id, payload)), Outcome::Panicked)
         }
     })
@@ -208,25 +216,29 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     if !snapshot.is_join_interested() {
         // Nobody will read the output; dropping it may panic, which must
         // not reach the worker.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        swallow(panic::catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: COMPLETE without join interest: the stage is ours alone.
             cell.stage
                 .with_mut(|stage| unsafe { *stage = Stage::Consumed });
-        }));
+        })));
     } else if snapshot.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is set, so the slot is ours to read and the
         // handle does not write it until we clear the bit.
         cell.join_waker.with(|w| {
             // SAFETY: see above; shared access only.
             if let Some(w) = unsafe { &*w } {
-                let _ = panic::catch_unwind(AssertUnwindSafe(|| w.wake_by_ref()));
+                swallow(panic::catch_unwind(AssertUnwindSafe(|| w.wake_by_ref())));
             }
         });
         let after = cell.header.state.unset_join_waker_after_complete();
         if !after.is_join_interested() {
-            // The handle went away meanwhile and left the waker to us.
-            // SAFETY: with the bit cleared and no handle, nobody else touches the slot.
-            cell.join_waker.with_mut(|w| unsafe { *w = None });
+            // The handle went away meanwhile and left the waker to us; its
+            // destructor is user code and must not unwind into the worker.
+            swallow(panic::catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: with the bit cleared and no handle, nobody else
+                // touches the slot.
+                cell.join_waker.with_mut(|w| unsafe { *w = None });
+            })));
         }
     }
     // Leave the registry. The registry's reference is released together with
@@ -244,12 +256,16 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
 }
 
 /// # Safety
-/// The caller hands over a `Notified` reference of a `Cell<F, S>`.
+/// The caller hands over a `Notified` reference of a `Cell<F, S>` **and**
+/// holds another reference until this returns: once queued, the task may be
+/// run, completed and freed by another thread while `S::schedule` (whose
+/// `&self` lives in the cell) is still running.
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
-    // SAFETY: the Notified reference keeps the task alive.
+    // SAFETY: the caller's own reference keeps the task alive for this call.
     let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: ownership of the Notified reference passes to the queue.
-    cell.scheduler.schedule(unsafe { Notified::from_raw(ptr) });
+    let task = unsafe { Notified::from_raw(ptr) };
+    abort_on_unwind(|| cell.scheduler.schedule(task));
 }
 
 /// # Safety
@@ -259,7 +275,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // and no reference remains, so nothing else can touch the cell.
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
     // A leftover output or waker may panic in its drop; never in a worker.
-    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(cell)));
+    swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(cell))));
 }
 
 /// # Safety
@@ -319,20 +335,19 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
 unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the handle's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+    swallow(panic::catch_unwind(AssertUnwindSafe(|| {
         // SAFETY: COMPLETE and the handle held interest: the stage is ours.
         cell.stage
             .with_mut(|stage| unsafe { *stage = Stage::Consumed });
-    }));
+    })));
 }
 
 /// # Safety
 /// The caller is the departing join handle and the slot is its own
 /// (`JoinDropped::drop_waker`).
-unsafe fn drop_join_waker<F: Future, S>(ptr: NonNull<Header>) {
+unsafe fn take_join_waker<F: Future, S>(ptr: NonNull<Header>) -> Option<Waker> {
     // SAFETY: the handle's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: the caller owns the slot (see `state.rs`, the join-waker slot).
-    let waker = cell.join_waker.with_mut(|w| unsafe { (*w).take() });
-    drop(waker);
+    cell.join_waker.with_mut(|w| unsafe { (*w).take() })
 }

@@ -35,6 +35,13 @@
 //! registry of live tasks while the task is not complete, and the poller for
 //! the duration of a poll (it inherits the `Notified`'s reference).
 //!
+//! Whoever hands a new `Notified` to the scheduler keeps its own reference
+//! until the scheduler call has returned: the scheduler handle lives inside
+//! the task, and once queued the task may be run, completed and freed by
+//! another worker before the call returns. So each transition that yields a
+//! `Notified` adds a reference for it, and the caller releases its own after
+//! the submit (one extra decrement, as in tokio).
+//!
 //! Every transition is one atomic read-modify-write that returns a
 //! `#[must_use]` outcome telling the caller what it now owns.
 
@@ -148,8 +155,8 @@ pub(crate) enum ToRunning {
 pub(crate) enum ToIdle {
     /// The task sleeps; the poller's reference was released.
     Idle,
-    /// The task was woken (or cancelled) during the poll: the poller's
-    /// reference becomes a `Notified` to be queued again.
+    /// The task was woken (or cancelled) during the poll: the caller owns a
+    /// new `Notified` to queue, and must then release its own reference.
     Notified,
     /// The poller's reference was the last: free the task.
     Dealloc,
@@ -162,7 +169,8 @@ pub(crate) enum ToNotified {
     /// Nothing to do: already queued, running (the poller will re-queue), or
     /// complete.
     DoNothing,
-    /// The caller now owns a `Notified` reference and must submit it.
+    /// The caller now owns a new `Notified` reference and must submit it
+    /// (by-value wakes: and then release the waker's own reference).
     Submit,
     /// (By-value wakes only.) The caller's reference was the last: free it.
     Dealloc,
@@ -188,9 +196,9 @@ pub(crate) struct JoinDropped {
     pub(crate) drop_output: bool,
     /// The join-waker slot is the handle's: it must clear it.
     pub(crate) drop_waker: bool,
-    /// The handle's reference was turned into a `Notified` that must be
-    /// submitted (a drop that cancels an idle task); otherwise the handle
-    /// must still release its reference.
+    /// A new `Notified` reference was taken that the handle must submit (a
+    /// drop that cancels an idle task). Either way the handle then releases
+    /// its own reference.
     pub(crate) submit: bool,
 }
 
@@ -245,8 +253,9 @@ impl State {
         self.fetch_update(|s| {
             debug_assert!(s.is_running() && !s.is_complete(), "idle from {s:?}");
             if s.is_notified() || s.is_cancel_pending() {
-                // Keep our reference: it becomes the new Notified.
-                let next = Snapshot((s.0 & !RUNNING) | NOTIFIED);
+                // A new reference for the Notified; the poller keeps its own
+                // until `yield_now` has returned (see "References").
+                let next = Snapshot(((s.0 & !RUNNING) | NOTIFIED) + REF_ONE);
                 (ToIdle::Notified, Some(next))
             } else {
                 debug_assert!(s.ref_count() >= 1);
@@ -275,8 +284,17 @@ impl State {
     /// Wake by reference: the caller's own reference is untouched.
     pub(crate) fn transition_to_notified_by_ref(&self) -> ToNotified {
         self.fetch_update(|s| {
-            if s.is_complete() || s.is_notified() {
+            if s.is_complete() {
                 (ToNotified::DoNothing, None)
+            } else if s.is_notified() {
+                // Already due for a poll: nothing to submit, but the word is
+                // written back unchanged, so that this wake is a release the
+                // next poll's `transition_to_running` acquires. The `Waker`
+                // contract: a wake happens-before the poll it causes, even
+                // one coalesced with an earlier wake (as in async-task). A
+                // plain load here let that poll miss what the waker wrote
+                // (found by loom: `wake_of_queued_task_happens_before_its_poll`).
+                (ToNotified::DoNothing, Some(s))
             } else if s.is_running() {
                 (ToNotified::DoNothing, Some(Snapshot(s.0 | NOTIFIED)))
             } else {
@@ -308,7 +326,12 @@ impl State {
                 };
                 (action, Some(next))
             } else {
-                (ToNotified::Submit, Some(Snapshot(s.0 | NOTIFIED)))
+                // A new reference for the Notified; the caller releases its
+                // own after submitting (see "References").
+                (
+                    ToNotified::Submit,
+                    Some(Snapshot((s.0 | NOTIFIED) + REF_ONE)),
+                )
             }
         })
     }
@@ -384,8 +407,9 @@ impl State {
                 if cancel {
                     next |= CANCEL_REQUESTED;
                     if !s.is_running() && !s.is_notified() {
-                        // Our reference becomes the Notified.
-                        next |= NOTIFIED;
+                        // A new reference for the Notified; the handle
+                        // releases its own after submitting.
+                        next = (next | NOTIFIED) + REF_ONE;
                         submit = true;
                     }
                 }
@@ -446,7 +470,8 @@ mod tests {
         assert!(st.load().is_notified());
         assert_eq!(st.transition_to_notified_by_ref(), ToNotified::DoNothing);
         assert_eq!(st.transition_to_idle(), ToIdle::Notified);
-        assert_eq!(st.load().ref_count(), 3);
+        // One more for the new Notified; the poller then releases its own.
+        assert_eq!(st.load().ref_count(), 4);
     }
 
     #[test]
@@ -492,6 +517,7 @@ mod tests {
         assert!(d.submit && !d.drop_output && d.drop_waker);
         let s = st.load();
         assert!(s.is_notified() && s.is_cancel_pending() && !s.is_join_interested());
-        assert_eq!(s.ref_count(), 2);
+        // The handle's own reference is still counted until it releases it.
+        assert_eq!(s.ref_count(), 3);
     }
 }

@@ -405,3 +405,50 @@ fn names_and_ids() {
     // hold the scheduler: break that cycle as a runtime's shutdown would.
     s.registry.lock().unwrap().clear();
 }
+
+#[test]
+fn cancel_and_run_ends_a_queued_task() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    n.run();
+    p.slot.lock().unwrap().take().unwrap().wake();
+    let queued = s.queue.lock().unwrap().pop().expect("woken");
+    queued.cancel_and_run();
+    assert_eq!(p.drops.load(SeqCst), 1);
+    assert_eq!(j.state(), TaskState::Cancelled);
+    let w = Arc::new(CountWaker::default());
+    assert!(matches!(poll_join(&mut j, &w), Poll::Ready(Err(e)) if e.is_cancelled()));
+    assert!(s.registry.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_panicking_join_waker_drop_does_not_escape() {
+    struct Bomb;
+    impl Wake for Bomb {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("waker destructor");
+        }
+    }
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, mut j) = s.spawn(g);
+    n.run();
+    let bomb = Waker::from(Arc::new(Bomb));
+    assert!(
+        Pin::new(&mut j)
+            .poll(&mut Context::from_waker(&bomb))
+            .is_pending()
+    );
+    drop(bomb);
+    // Dropping the handle of a suspended task takes the waker out and drops
+    // it last, after the cancellation is queued: the panic reaches this
+    // thread, but the task is still cancelled and freed exactly once.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(j)));
+    assert!(dropped.is_err());
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(p.drops.load(SeqCst), 1);
+}

@@ -23,11 +23,12 @@ pub(super) unsafe fn borrowed(ptr: NonNull<Header>) -> Waker {
 
 /// # Safety
 /// `data` is the header pointer stored by `borrowed` or `clone_waker`.
-unsafe fn header(data: *const ()) -> (NonNull<Header>, &'static Header) {
+unsafe fn header<'a>(data: *const ()) -> (NonNull<Header>, &'a Header) {
     // SAFETY: wakers only ever carry a non-null header pointer.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
-    // SAFETY: the waker's reference keeps the task alive while it is used;
-    // the 'static is never let out of the vtable functions below.
+    // SAFETY: the waker's reference keeps the task alive while the returned
+    // borrow is used; each caller stops using it before releasing that
+    // reference (or handing it to `dealloc`).
     (ptr, unsafe { &*ptr.as_ptr() })
 }
 
@@ -43,8 +44,15 @@ unsafe fn wake_by_val(data: *const ()) {
     let (ptr, h) = unsafe { header(data) };
     match h.state.transition_to_notified_by_val() {
         ToNotified::DoNothing => {}
-        // SAFETY: our reference became the Notified the scheduler now takes.
-        ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr) },
+        ToNotified::Submit => {
+            // SAFETY: the transition took a reference for the Notified; ours
+            // keeps the task alive through the call and is released after.
+            unsafe { (h.vtable.schedule)(ptr) };
+            if h.state.ref_dec(1) {
+                // SAFETY: ours was the last reference.
+                unsafe { (h.vtable.dealloc)(ptr) };
+            }
+        }
         // SAFETY: ours was the last reference.
         ToNotified::Dealloc => unsafe { (h.vtable.dealloc)(ptr) },
     }
@@ -54,7 +62,8 @@ unsafe fn wake_by_ref(data: *const ()) {
     // SAFETY: called on a live waker.
     let (ptr, h) = unsafe { header(data) };
     match h.state.transition_to_notified_by_ref() {
-        // SAFETY: the transition added the reference the Notified owns.
+        // SAFETY: the transition added the reference the Notified owns, and
+        // the caller's waker keeps the task alive through the call.
         ToNotified::Submit => unsafe { (h.vtable.schedule)(ptr) },
         ToNotified::DoNothing | ToNotified::Dealloc => {}
     }
