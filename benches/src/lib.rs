@@ -1,0 +1,342 @@
+//! Shared helpers for tasklane's runtime-comparison benchmarks.
+//!
+//! The `rt_compare` bench runs the same workloads on three multi-threaded
+//! runtimes: tasklane, tokio and an `async-executor` driven by plain threads
+//! (what smol does). Each runtime is wrapped in a [`BenchRuntime`], and
+//! code running inside tasks spawns through a [`Spawner`], so a workload is
+//! written once and only the runtime differs.
+//!
+//! The worker count comes from `TASKLANE_BENCH_WORKERS` (default 2), the same
+//! for all three runtimes; see [`workers`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::thread;
+
+use async_executor::Executor;
+use futures_channel::oneshot;
+
+/// The environment variable holding the worker-thread count.
+pub const WORKERS_ENV: &str = "TASKLANE_BENCH_WORKERS";
+
+/// The worker-thread count used when [`WORKERS_ENV`] is unset.
+pub const DEFAULT_WORKERS: usize = 2;
+
+/// Reads a value from the environment variable `name`, or `default` if it is
+/// unset or empty.
+///
+/// # Panics
+///
+/// If the variable is set but does not parse as a `T`.
+pub fn env_or<T>(name: &str, default: T) -> T
+where
+    T: std::str::FromStr,
+    T::Err: fmt::Debug,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}={v:?} does not parse: {e:?}")),
+        _ => default,
+    }
+}
+
+/// The worker-thread count: `TASKLANE_BENCH_WORKERS`, default 2.
+///
+/// # Panics
+///
+/// If the variable is set but is not a positive integer.
+pub fn workers() -> usize {
+    let n = env_or(WORKERS_ENV, DEFAULT_WORKERS);
+    assert!(n > 0, "{WORKERS_ENV} must be at least 1");
+    n
+}
+
+/// A multi-threaded runtime under benchmark.
+pub trait BenchRuntime: Sized {
+    /// The benchmark function name: `tasklane`, `tokio` or `smol`.
+    const NAME: &'static str;
+
+    /// What tasks use to spawn more tasks and to yield.
+    type Spawner: Spawner;
+
+    /// A handle to a task spawned from outside; awaiting it waits for the
+    /// task and panics if the task failed.
+    type JoinHandle: Future<Output = ()> + Send + Unpin + 'static;
+
+    /// Starts a runtime with `workers` worker threads.
+    fn start(workers: usize) -> Self;
+
+    /// A spawner usable from inside this runtime's tasks.
+    fn spawner(&self) -> Self::Spawner;
+
+    /// Spawns a task from outside the runtime, keeping its handle.
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Spawns a task from outside the runtime and lets it run on its own.
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// Drives `future` to completion on the calling thread.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+}
+
+/// Spawning and yielding from inside a runtime's tasks.
+pub trait Spawner: Clone + Send + Sync + 'static {
+    /// Spawns a task that runs on its own (its handle is not kept).
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// The runtime's own "yield to the scheduler" future.
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+}
+
+/// Adapts a join handle whose output is `Result<(), E>` to one whose output
+/// is `()`, panicking on a failed task.
+#[derive(Debug)]
+pub struct Unwrap<H>(H);
+
+impl<H, E> Future for Unwrap<H>
+where
+    H: Future<Output = Result<(), E>> + Unpin,
+    E: fmt::Debug,
+{
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.expect("benchmark task failed"))
+    }
+}
+
+// ---------------------------------------------------------------- tasklane
+
+/// A tasklane [`Runtime`](tasklane::Runtime).
+#[derive(Debug)]
+pub struct Tasklane {
+    rt: tasklane::Runtime,
+}
+
+/// Spawns with [`tasklane::spawn`] on the current tasklane runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct TasklaneSpawner;
+
+impl BenchRuntime for Tasklane {
+    const NAME: &'static str = "tasklane";
+    type Spawner = TasklaneSpawner;
+    type JoinHandle = Unwrap<tasklane::task::JoinHandle<()>>;
+
+    fn start(workers: usize) -> Self {
+        let mut builder = tasklane::Runtime::builder().worker_threads(workers);
+        // TASKLANE_SPIN_US overrides how long an idle worker spins before it
+        // parks (docs/benchmarks.md measures the choice).
+        if let Ok(v) = std::env::var("TASKLANE_SPIN_US") {
+            let us: u64 = v
+                .trim()
+                .parse()
+                .expect("TASKLANE_SPIN_US is a number of microseconds");
+            builder = builder.spin_before_park(std::time::Duration::from_micros(us));
+        }
+        let rt = builder.build().expect("build tasklane runtime");
+        Tasklane { rt }
+    }
+
+    fn spawner(&self) -> TasklaneSpawner {
+        TasklaneSpawner
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Unwrap(self.rt.spawn(future))
+    }
+
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping a tasklane JoinHandle cancels the task: detach instead.
+        self.rt.spawn(future).detach();
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+}
+
+impl Spawner for TasklaneSpawner {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tasklane::spawn(future).detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        tasklane::yield_now()
+    }
+}
+
+// ------------------------------------------------------------------- tokio
+
+/// A multi-threaded tokio runtime.
+#[derive(Debug)]
+pub struct Tokio {
+    rt: tokio::runtime::Runtime,
+}
+
+/// Spawns with [`tokio::spawn`] on the current tokio runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct TokioSpawner;
+
+impl BenchRuntime for Tokio {
+    const NAME: &'static str = "tokio";
+    type Spawner = TokioSpawner;
+    type JoinHandle = Unwrap<tokio::task::JoinHandle<()>>;
+
+    fn start(workers: usize) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .build()
+            .expect("build tokio runtime");
+        Tokio { rt }
+    }
+
+    fn spawner(&self) -> TokioSpawner {
+        TokioSpawner
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        Unwrap(self.rt.spawn(future))
+    }
+
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        // Dropping a tokio JoinHandle detaches the task.
+        drop(self.rt.spawn(future));
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.rt.block_on(future)
+    }
+}
+
+impl Spawner for TokioSpawner {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        drop(tokio::spawn(future));
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        tokio::task::yield_now()
+    }
+}
+
+// -------------------------------------------------------------------- smol
+
+/// An [`async_executor::Executor`] driven by worker threads, each running
+/// `futures_lite::future::block_on(ex.run(..))`, as smol does.
+///
+/// Dropping it stops and joins the threads.
+#[derive(Debug)]
+pub struct Smol {
+    ex: Arc<Executor<'static>>,
+    stops: Vec<oneshot::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+/// Spawns onto a shared [`async_executor::Executor`].
+#[derive(Debug, Clone)]
+pub struct SmolSpawner(Arc<Executor<'static>>);
+
+impl BenchRuntime for Smol {
+    const NAME: &'static str = "smol";
+    type Spawner = SmolSpawner;
+    type JoinHandle = async_executor::Task<()>;
+
+    fn start(workers: usize) -> Self {
+        let ex = Arc::new(Executor::new());
+        let mut stops = Vec::with_capacity(workers);
+        let mut threads = Vec::with_capacity(workers);
+        for i in 0..workers {
+            let (stop_tx, stop_rx) = oneshot::channel::<()>();
+            let ex = ex.clone();
+            let t = thread::Builder::new()
+                .name(format!("smol-worker-{i}"))
+                .spawn(move || {
+                    // Ends when the sender is dropped (or sends).
+                    futures_lite::future::block_on(ex.run(async move {
+                        let _ = stop_rx.await;
+                    }));
+                })
+                .expect("spawn smol worker thread");
+            stops.push(stop_tx);
+            threads.push(t);
+        }
+        Smol { ex, stops, threads }
+    }
+
+    fn spawner(&self) -> SmolSpawner {
+        SmolSpawner(self.ex.clone())
+    }
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.ex.spawn(future)
+    }
+
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.ex.spawn(future).detach();
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        futures_lite::future::block_on(future)
+    }
+}
+
+impl Drop for Smol {
+    fn drop(&mut self) {
+        // Dropping the senders completes every worker's `run` future.
+        self.stops.clear();
+        for t in self.threads.drain(..) {
+            if t.join().is_err() && !thread::panicking() {
+                panic!("a smol worker thread panicked");
+            }
+        }
+    }
+}
+
+impl Spawner for SmolSpawner {
+    fn spawn_detached<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.spawn(future).detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send + 'static {
+        futures_lite::future::yield_now()
+    }
+}
