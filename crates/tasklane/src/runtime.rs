@@ -403,7 +403,7 @@ impl Builder {
     }
 
     /// How long an idle worker keeps looking for work before it sleeps
-    /// (default 50 µs; see docs/benchmarks.md for why).
+    /// (default: no spin beyond one steal pass; docs/benchmarks.md shows why).
     pub fn spin_before_park(mut self, spin: Duration) -> Builder {
         self.spin_before_park = spin;
         self

@@ -28,7 +28,9 @@
 //! one worker is woken per notification, and none while one is searching.
 //!
 //! A worker that was woken counts as searching; a searcher that finds a task
-//! and was the last searcher wakes another (work may be left behind it).
+//! and was the last searcher wakes another if more work is visible in the
+//! queues (its `SeqCst` decrement, then the queue check, pair with the
+//! notifier's push, fence, read as above).
 
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicUsize, Ordering, fence};

@@ -68,8 +68,10 @@ impl Default for Config {
     }
 }
 
-/// Default spin before parking; chosen by measurement (docs/benchmarks.md).
-pub const DEFAULT_SPIN_MICROS: u64 = 50;
+/// Default spin before parking: none, beyond one full steal pass. Measured
+/// on the 2-core machines here, any spin made idle wake-ups slower, not
+/// faster (docs/benchmarks.md, "Spinning before parking").
+pub const DEFAULT_SPIN_MICROS: u64 = 0;
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

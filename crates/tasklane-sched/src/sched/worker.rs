@@ -120,8 +120,16 @@ impl Context {
     }
 
     fn run_task(&self, task: Notified) {
-        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
-            // We were the last searcher: there may be more where this came from.
+        if self.searching.replace(false)
+            && self.shared.idle.transition_worker_from_searching()
+            && self.shared.has_work()
+        {
+            // We were the last searcher and more work is waiting: wake
+            // someone to take it. (Waking one unconditionally, as tokio
+            // does, costs a futex wake per round trip on a lightly loaded
+            // runtime, and the woken worker then spins for nothing: see
+            // request_reply in docs/benchmarks.md.) Work pushed after this
+            // check sees no searcher and wakes a worker itself (idle.rs).
             self.shared.notify_parked();
         }
         coop::with_budget(|| task.run());

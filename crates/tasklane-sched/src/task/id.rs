@@ -1,5 +1,6 @@
 //! Task identity: ids, names, and the public state enum.
 
+#[cfg(not(tasklane_loom))]
 use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
@@ -27,6 +28,7 @@ impl TaskId {
 
     /// A fresh id. A thread takes [`BLOCK`] ids at a time from one global
     /// counter, so spawning on several workers does not bounce one cache line.
+    #[cfg(not(tasklane_loom))]
     pub(crate) fn next() -> TaskId {
         // Not part of any protocol the loom models check: plain std atomics.
         static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
@@ -44,6 +46,21 @@ impl TaskId {
             local.set((next + 1, end));
             TaskId(NonZeroU64::new(next).expect("task ids start at 1"))
         })
+    }
+
+    /// A fresh id, under loom: ids restart at 1 in every execution (a loom
+    /// lazy static lives for one execution), so the registry shard a task
+    /// lands in, and with it the model, is the same whenever loom replays a
+    /// path. The counter is std's: no loom branch point, and no part of any
+    /// protocol the models check.
+    #[cfg(tasklane_loom)]
+    pub(crate) fn next() -> TaskId {
+        loom::lazy_static! {
+            static ref NEXT: AtomicU64 = AtomicU64::new(1);
+        }
+        // Relaxed: uniqueness needs only the atomicity of the add.
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        TaskId(NonZeroU64::new(id).expect("task ids start at 1"))
     }
 }
 
