@@ -1,0 +1,59 @@
+//! [loom] models of `tasklane-sched`: the real task core and scheduler,
+//! compiled under the `tasklane_loom` cfg, driven through every interleaving
+//! loom can reach.
+//!
+//! The models are integration tests in `tests/`, one file per behaviour, so
+//! CI can run them in groups. Without the cfg they compile to nothing, and so
+//! does the [`mock`] module that holds their test doubles.
+//!
+//! # Running
+//!
+//! Always in release and in a target dir of its own, so the cfg does not
+//! invalidate the normal build:
+//!
+//! ```text
+//! CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg tasklane_loom" \
+//!     cargo test -p loom-tests --release
+//! ```
+//!
+//! One group: add `--test task_wake_while_running` (the file name). Adding
+//! `CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true` also turns on the
+//! `debug_assert!`s of the state machine (reference-count underflow, illegal
+//! transitions), at the cost of a rebuild of the loom target dir.
+//!
+//! # Bounds
+//!
+//! The heavier models bound the number of preemptions per execution (see
+//! each test's docs); the bound is a default that the usual loom variables
+//! override: `LOOM_MAX_PREEMPTIONS=N` (unset means the model's own default),
+//! `LOOM_MAX_BRANCHES`, `LOOM_MAX_DURATION` (seconds),
+//! `LOOM_MAX_PERMUTATIONS`.
+//!
+//! # Replaying a failure
+//!
+//! loom numbers nothing; it records the *path* (every scheduling choice) of
+//! an execution. To replay the execution that failed:
+//!
+//! 1. Run the failing model again, recording the path of every execution
+//!    (needs this crate's `checkpoint` feature, which turns on loom's):
+//!
+//!    ```text
+//!    LOOM_CHECKPOINT_FILE=/tmp/loom-fail.json LOOM_CHECKPOINT_INTERVAL=1 \
+//!    CARGO_TARGET_DIR=target/loom RUSTFLAGS="--cfg tasklane_loom" \
+//!        cargo test -p loom-tests --release --features checkpoint \
+//!        --test NAME -- --exact MODEL
+//!    ```
+//!
+//!    With an interval of 1 the file holds the path of the last execution
+//!    started, which is the one that failed.
+//! 2. Run the same command again, with `LOOM_LOG=1 LOOM_LOCATION=1` added:
+//!    loom loads the path from the file, so the first execution it runs is
+//!    the failing one, now with a log of every step and the source location
+//!    of every atomic, lock and cell access. (A bigger interval, for
+//!    example 10 000, makes a long run cheaper to record, but the replay then
+//!    starts from the last checkpoint written before the failure.)
+//!
+//! [loom]: https://docs.rs/loom
+
+#[cfg(tasklane_loom)]
+pub mod mock;

@@ -1,0 +1,303 @@
+//! Test doubles shared by the models: a queue that plays the scheduler,
+//! event and drop counters, a counting join waker, and the model runner.
+//!
+//! # Orderings
+//!
+//! Every counter here is `Relaxed` on purpose. A stronger ordering in the
+//! test double would add happens-before edges between the threads of a
+//! model and could hide a missing `Acquire`/`Release` in the task core. The
+//! models read the counters after joining every thread, and `join` orders
+//! all their writes before that read, so the final values are exact; the
+//! "in poll" flags are read-modify-writes, which see the latest value in
+//! any ordering.
+
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use loom::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Wake, Waker};
+use tasklane_sched::task::{
+    self, JoinError, JoinHandle, Notified, Schedule, TaskOptions, TaskRef,
+};
+
+/// Runs `f` under loom in every interleaving, with at most `preemptions`
+/// preemptions per execution unless `LOOM_MAX_PREEMPTIONS` says otherwise
+/// (`None`: unbounded). The other `LOOM_*` variables apply as usual. Prints
+/// the number of executions explored (seen with `--nocapture`).
+pub fn model<F>(preemptions: Option<usize>, f: F)
+where
+    F: Fn() + Sync + Send + 'static,
+{
+    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering};
+
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = preemptions;
+    }
+    // A std atomic: it counts executions from outside the model.
+    let executions = std::sync::Arc::new(StdAtomicUsize::new(0));
+    let count = executions.clone();
+    builder.check(move || {
+        count.fetch_add(1, Ordering::Relaxed);
+        f();
+    });
+    eprintln!(
+        "{} executions explored (preemption bound {:?})",
+        executions.load(Ordering::Relaxed),
+        builder.preemption_bound
+    );
+}
+
+/// A shared event counter.
+#[derive(Clone, Debug)]
+pub struct Counter(Arc<AtomicUsize>);
+
+impl Counter {
+    /// A counter at zero.
+    pub fn new() -> Counter {
+        Counter(Arc::new(AtomicUsize::new(0)))
+    }
+
+    /// Counts one event; returns the count including it.
+    pub fn incr(&self) -> usize {
+        self.0.fetch_add(1, Relaxed) + 1
+    }
+
+    /// The count now.
+    pub fn get(&self) -> usize {
+        self.0.load(Relaxed)
+    }
+}
+
+impl Default for Counter {
+    fn default() -> Counter {
+        Counter::new()
+    }
+}
+
+/// Counts its own drop: put one in a future, an output or a scheduler to
+/// check that it is dropped exactly once.
+#[derive(Debug)]
+pub struct DropCount(Counter);
+
+impl DropCount {
+    /// A value whose drop increments `drops`.
+    pub fn new(drops: &Counter) -> DropCount {
+        DropCount(drops.clone())
+    }
+}
+
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.incr();
+    }
+}
+
+/// A flag that fails the model if two polls of one future overlap.
+#[derive(Clone, Debug)]
+pub struct PollGuard(Arc<AtomicBool>);
+
+impl PollGuard {
+    /// A guard for one future.
+    pub fn new() -> PollGuard {
+        PollGuard(Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Marks a poll as started.
+    ///
+    /// # Panics
+    ///
+    /// If another poll of the same future has not ended.
+    pub fn enter(&self) {
+        assert!(!self.0.swap(true, Relaxed), "a task was polled concurrently");
+    }
+
+    /// Marks the poll as ended.
+    pub fn exit(&self) {
+        assert!(self.0.swap(false, Relaxed), "poll exit without enter");
+    }
+}
+
+impl Default for PollGuard {
+    fn default() -> PollGuard {
+        PollGuard::new()
+    }
+}
+
+/// The scheduler double: woken tasks wait in a FIFO until the model runs
+/// them; the registry's references wait in a list until the task completes.
+#[derive(Clone)]
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    run: Mutex<RunQueue>,
+    registry: Mutex<Vec<TaskRef>>,
+}
+
+#[derive(Default)]
+struct RunQueue {
+    tasks: VecDeque<Notified>,
+    scheduled: usize,
+    max_len: usize,
+}
+
+/// What [`Queue::spawn`] hands back.
+pub struct Spawned<T> {
+    /// The first `Notified`: run it to poll the task the first time.
+    pub notified: Notified,
+    /// The task's join handle.
+    pub handle: JoinHandle<T>,
+    /// Counts frees of the task: the task's scheduler lives in the task cell
+    /// and is dropped exactly when the cell is.
+    pub freed: Counter,
+}
+
+impl<T> fmt::Debug for Spawned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Spawned")
+            .field("notified", &self.notified)
+            .field("handle", &self.handle)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `Schedule` stored in each task cell.
+struct TaskSchedule {
+    queue: Queue,
+    _freed: DropCount,
+}
+
+impl Schedule for TaskSchedule {
+    fn schedule(&self, task: Notified) {
+        let mut run = self.queue.inner.run.lock().unwrap();
+        run.tasks.push_back(task);
+        run.scheduled += 1;
+        run.max_len = run.max_len.max(run.tasks.len());
+    }
+
+    fn release(&self, task: &TaskRef) -> Option<TaskRef> {
+        let mut registry = self.queue.inner.registry.lock().unwrap();
+        let pos = registry.iter().position(|t| t.id() == task.id())?;
+        Some(registry.swap_remove(pos))
+    }
+}
+
+impl Queue {
+    /// An empty queue and registry.
+    pub fn new() -> Queue {
+        Queue {
+            inner: Arc::new(Inner {
+                run: Mutex::new(RunQueue::default()),
+                registry: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// Creates a task scheduled on this queue, with its registry reference
+    /// registered here. The first `Notified` is returned, not queued.
+    pub fn spawn<F>(&self, future: F) -> Spawned<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let freed = Counter::new();
+        let sched = TaskSchedule {
+            queue: self.clone(),
+            _freed: DropCount::new(&freed),
+        };
+        let (notified, handle, registered) = task::new(future, sched, TaskOptions::new());
+        self.inner.registry.lock().unwrap().push(registered);
+        Spawned {
+            notified,
+            handle,
+            freed,
+        }
+    }
+
+    /// Takes the oldest queued task.
+    pub fn pop(&self) -> Option<Notified> {
+        self.inner.run.lock().unwrap().tasks.pop_front()
+    }
+
+    /// Runs queued tasks until the queue is empty; returns how many ran.
+    pub fn run_all(&self) -> usize {
+        let mut n = 0;
+        while let Some(task) = self.pop() {
+            task.run();
+            n += 1;
+        }
+        n
+    }
+
+    /// How many times a task was queued.
+    pub fn scheduled(&self) -> usize {
+        self.inner.run.lock().unwrap().scheduled
+    }
+
+    /// The most tasks ever queued at once.
+    pub fn max_len(&self) -> usize {
+        self.inner.run.lock().unwrap().max_len
+    }
+
+    /// True if no task is queued.
+    pub fn is_empty(&self) -> bool {
+        self.inner.run.lock().unwrap().tasks.is_empty()
+    }
+
+    /// How many tasks are registered (not yet complete).
+    pub fn registered(&self) -> usize {
+        self.inner.registry.lock().unwrap().len()
+    }
+}
+
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue::new()
+    }
+}
+
+impl fmt::Debug for Queue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Queue").finish_non_exhaustive()
+    }
+}
+
+/// A join waker that counts its wakes (`std::task::Wake` needs std's `Arc`).
+#[derive(Debug)]
+pub struct CountingWaker {
+    wakes: AtomicUsize,
+}
+
+impl CountingWaker {
+    /// A fresh waker, and the handle to read its count.
+    pub fn new() -> (std::sync::Arc<CountingWaker>, Waker) {
+        let w = std::sync::Arc::new(CountingWaker {
+            wakes: AtomicUsize::new(0),
+        });
+        (w.clone(), Waker::from(w))
+    }
+
+    /// How many times it was woken.
+    pub fn wakes(&self) -> usize {
+        self.wakes.load(Relaxed)
+    }
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.wakes.fetch_add(1, Relaxed);
+    }
+}
+
+/// Polls a join handle once with `waker`.
+pub fn poll_join<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+    Pin::new(handle).poll(&mut Context::from_waker(waker))
+}
