@@ -45,13 +45,23 @@
 //!    ```
 //!
 //!    With an interval of 1 the file holds the path of the last execution
-//!    started, which is the one that failed.
-//! 2. Run the same command again, with `LOOM_LOG=1 LOOM_LOCATION=1` added:
-//!    loom loads the path from the file, so the first execution it runs is
-//!    the failing one, now with a log of every step and the source location
-//!    of every atomic, lock and cell access. (A bigger interval, for
-//!    example 10 000, makes a long run cheaper to record, but the replay then
-//!    starts from the last checkpoint written before the failure.)
+//!    started, which is the one that failed. Delete the file before such a
+//!    run: loom starts from whatever path it finds there. Keep every other
+//!    setting (bound variables, `CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS`) the
+//!    same in both runs, or the path no longer matches the code.
+//! 2. Run the same command again, with `LOOM_LOG=trace LOOM_LOCATION=1` and
+//!    `--nocapture` added: loom loads the path from the file, so the first
+//!    execution it runs is the failing one, now with a log of every step
+//!    (`LOOM_LOG` is a `tracing` filter) and the source location of every
+//!    atomic, lock and cell access. (A bigger interval, for example 10 000,
+//!    makes a long run cheaper to record, but the replay then starts from the
+//!    last checkpoint written before the failure.)
+//!
+//! A failing model often ends the test binary with `SIGABRT` and "panic in a
+//! destructor during cleanup": loom objects dropped while the failed
+//! execution unwinds panic again. loom's own report (the failed assertion,
+//! "deadlock", "Causality violation") is printed above that; run one model
+//! at a time with `--nocapture` to see it in full.
 //!
 //! [loom]: https://docs.rs/loom
 

@@ -11,21 +11,23 @@
 //! "in poll" flags are read-modify-writes, which see the latest value in
 //! any ordering.
 
+use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use loom::sync::{Arc, Mutex};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
-use tasklane_sched::task::{
-    self, JoinError, JoinHandle, Notified, Schedule, TaskOptions, TaskRef,
-};
+use tasklane_sched::task::{self, JoinError, JoinHandle, Notified, Schedule, TaskOptions, TaskRef};
 
 /// Runs `f` under loom in every interleaving, with at most `preemptions`
 /// preemptions per execution unless `LOOM_MAX_PREEMPTIONS` says otherwise
-/// (`None`: unbounded). The other `LOOM_*` variables apply as usual. Prints
-/// the number of executions explored (seen with `--nocapture`).
+/// (`None`: unbounded). The other `LOOM_*` variables apply as usual,
+/// `LOOM_LOG` included (as in `loom::model`). Prints the number of
+/// executions explored (seen with `--nocapture`).
 pub fn model<F>(preemptions: Option<usize>, f: F)
 where
     F: Fn() + Sync + Send + 'static,
@@ -39,9 +41,17 @@ where
     // A std atomic: it counts executions from outside the model.
     let executions = std::sync::Arc::new(StdAtomicUsize::new(0));
     let count = executions.clone();
-    builder.check(move || {
-        count.fetch_add(1, Ordering::Relaxed);
-        f();
+    // The log `loom::model` sets up: `LOOM_LOG` holds its filter.
+    let subscriber = tracing_subscriber::fmt::Subscriber::builder()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LOOM_LOG"))
+        .with_test_writer()
+        .without_time()
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        builder.check(move || {
+            count.fetch_add(1, Ordering::Relaxed);
+            f();
+        });
     });
     eprintln!(
         "{} executions explored (preemption bound {:?})",
@@ -111,7 +121,10 @@ impl PollGuard {
     ///
     /// If another poll of the same future has not ended.
     pub fn enter(&self) {
-        assert!(!self.0.swap(true, Relaxed), "a task was polled concurrently");
+        assert!(
+            !self.0.swap(true, Relaxed),
+            "a task was polled concurrently"
+        );
     }
 
     /// Marks the poll as ended.
@@ -165,24 +178,70 @@ impl<T> fmt::Debug for Spawned<T> {
     }
 }
 
-/// The `Schedule` stored in each task cell.
+/// The `Schedule` stored in each task cell, so it is dropped when, and
+/// only when, the task is freed.
 struct TaskSchedule {
     queue: Queue,
+    /// Read at the end of every callback, written by the drop: loom reports
+    /// a causality violation if the task is freed by one thread while a
+    /// callback another thread made into it is not ordered before the free
+    /// (a task freed under a running `schedule` or `release`, or a last
+    /// reference released with too weak an ordering).
+    in_use: UseTracker,
     _freed: DropCount,
 }
 
+/// A loom cell that holds nothing: its tracked accesses are the point.
+struct UseTracker(UnsafeCell<()>);
+
+// SAFETY: the cell holds `()` and is only touched through loom's `with` and
+// `with_mut`, which never dereference the pointer they hand out here; loom
+// checks that the accesses themselves are ordered.
+unsafe impl Sync for UseTracker {}
+
 impl Schedule for TaskSchedule {
     fn schedule(&self, task: Notified) {
-        let mut run = self.queue.inner.run.lock().unwrap();
-        run.tasks.push_back(task);
-        run.scheduled += 1;
-        run.max_len = run.max_len.max(run.tasks.len());
+        {
+            let mut run = self.queue.inner.run.lock().unwrap();
+            run.tasks.push_back(task);
+            run.scheduled += 1;
+            run.max_len = run.max_len.max(run.tasks.len());
+        }
+        // Once queued, the task may run and complete on another thread
+        // before this call returns; the task must still be alive here.
+        self.in_use.0.with(|_| ());
     }
 
     fn release(&self, task: &TaskRef) -> Option<TaskRef> {
-        let mut registry = self.queue.inner.registry.lock().unwrap();
-        let pos = registry.iter().position(|t| t.id() == task.id())?;
-        Some(registry.swap_remove(pos))
+        let released = {
+            let mut registry = self.queue.inner.registry.lock().unwrap();
+            let pos = registry.iter().position(|t| t.id() == task.id())?;
+            registry.swap_remove(pos)
+        };
+        self.in_use.0.with(|_| ());
+        Some(released)
+    }
+}
+
+impl Drop for TaskSchedule {
+    fn drop(&mut self) {
+        // The task core frees tasks under `catch_unwind`, which would swallow
+        // loom's report: make a violation fatal instead.
+        let freed = catch_unwind(AssertUnwindSafe(|| self.in_use.0.with_mut(|_| ())));
+        if let Err(payload) = freed {
+            let why = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            // Straight to stderr: the test harness would capture `eprintln!`
+            // and lose it in the abort.
+            let _ = writeln!(
+                std::io::stderr(),
+                "loom-tests: a task was freed while another thread still used it: {why}"
+            );
+            std::process::abort();
+        }
     }
 }
 
@@ -207,6 +266,7 @@ impl Queue {
         let freed = Counter::new();
         let sched = TaskSchedule {
             queue: self.clone(),
+            in_use: UseTracker(UnsafeCell::new(())),
             _freed: DropCount::new(&freed),
         };
         let (notified, handle, registered) = task::new(future, sched, TaskOptions::new());

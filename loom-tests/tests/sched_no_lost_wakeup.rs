@@ -42,13 +42,15 @@ fn spawn_from_outside(workers: usize) {
     assert_eq!(sched.handle().num_tasks(), 0);
 }
 
-/// One worker. Unbounded.
+/// One worker. Preemption bound 4 (unbounded, the model runs for more than
+/// ten minutes; bound 5 takes about 40 s).
 #[test]
 fn sched_no_lost_wakeup() {
-    mock::model(None, || spawn_from_outside(1));
+    mock::model(Some(4), || spawn_from_outside(1));
 }
 
-/// Two workers (three threads with the main one). Preemption bound 2.
+/// Two workers (three threads with the main one). Preemption bound 2 (bound
+/// 3 runs for more than eight minutes).
 #[test]
 fn sched_no_lost_wakeup_two_workers() {
     mock::model(Some(2), || spawn_from_outside(2));

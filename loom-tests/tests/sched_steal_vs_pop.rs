@@ -4,24 +4,68 @@
 //! steal them. Every task runs exactly once and none is lost.
 #![cfg(tasklane_loom)]
 
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::{Arc, Notify};
 use loom_tests::mock::{self, Counter};
 use std::time::Duration;
-use tasklane_sched::task::{JoinHandle, TaskOptions};
-use tasklane_sched::{Config, Scheduler};
+use tasklane_sched::task::TaskOptions;
+use tasklane_sched::{Config, Handle, Scheduler};
 
-/// A task that counts its runs.
-fn leaf(runs: &Counter) -> impl Future<Output = ()> + Send + 'static {
-    let runs = runs.clone();
-    async move {
-        runs.incr();
+/// Counts down the tasks still to run; the last one wakes the main thread.
+#[derive(Clone)]
+struct Countdown {
+    left: Arc<AtomicUsize>,
+    done: Arc<Notify>,
+}
+
+impl Countdown {
+    fn new(n: usize) -> Countdown {
+        Countdown {
+            left: Arc::new(AtomicUsize::new(n)),
+            done: Arc::new(Notify::new()),
+        }
+    }
+
+    /// AcqRel: the last task's decrement carries every run before it to
+    /// the waiter (as a join would).
+    fn count(&self) {
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.done.notify();
+        }
+    }
+
+    fn wait(&self) {
+        // Acquire: see `count`. loom's `Notify` may wake spuriously.
+        while self.left.load(Ordering::Acquire) != 0 {
+            self.done.wait();
+        }
     }
 }
 
-/// Two workers and the main thread. The main thread spawns `outer` (into
-/// the injector); `outer`, on a worker, spawns `a` then `b` (the LIFO slot
-/// takes `a`, then `b` pushes `a` into the local queue, where the idle
-/// worker may steal it) and returns their handles. The main thread joins
-/// all three. Preemption bound 2.
+/// Spawns a detached task that counts its run.
+fn spawn_leaf(handle: &Handle, runs: &Counter, countdown: &Countdown) {
+    let (runs, countdown) = (runs.clone(), countdown.clone());
+    handle
+        .spawn(
+            async move {
+                runs.incr();
+                countdown.count();
+            },
+            TaskOptions::new(),
+        )
+        .detach();
+}
+
+/// Two workers and the main thread, which spawns `outer` and then `c` into
+/// the injector. `outer`, on a worker, spawns `a` then `b`: the LIFO slot
+/// takes `a`, then `b` takes the slot and pushes `a` into the local queue,
+/// waking the other worker, which may steal `a` while the first pops it.
+/// The main thread waits until all three leaves have run (a countdown, not
+/// join handles: three joins make the model several times larger; joins
+/// are modelled in `sched_no_lost_wakeup` and `join_waker_*`), then shuts
+/// down. Preemption bound 2, which already reaches executions where `a` is
+/// stolen (bound 1 explores about 5 000 executions, bound 2 about 500 000,
+/// 1.5 min).
 #[test]
 fn sched_steal_vs_pop() {
     mock::model(Some(2), || {
@@ -31,27 +75,34 @@ fn sched_steal_vs_pop() {
             ..Config::default()
         })
         .unwrap();
-        let (outer_runs, a_runs, b_runs) = (Counter::new(), Counter::new(), Counter::new());
-        let handle = sched.handle().clone();
-        let (a2, b2, outer2) = (a_runs.clone(), b_runs.clone(), outer_runs.clone());
-        let outer = sched.handle().spawn(
-            async move {
-                outer2.incr();
-                let a: JoinHandle<()> = handle.spawn(leaf(&a2), TaskOptions::new());
-                let b: JoinHandle<()> = handle.spawn(leaf(&b2), TaskOptions::new());
-                (a, b)
-            },
-            TaskOptions::new(),
-        );
-        let (a, b) = loom::future::block_on(outer).expect("outer completed");
-        loom::future::block_on(a).expect("a completed");
-        loom::future::block_on(b).expect("b completed");
-        // Relaxed counters: each join ordered its task's run before these loads.
-        assert_eq!(outer_runs.get(), 1);
-        assert_eq!(a_runs.get(), 1);
-        assert_eq!(b_runs.get(), 1);
+        let runs = [
+            Counter::new(),
+            Counter::new(),
+            Counter::new(),
+            Counter::new(),
+        ];
+        let [outer_runs, a_runs, b_runs, c_runs] = runs.clone();
+        let countdown = Countdown::new(3);
+        let inner = (sched.handle().clone(), countdown.clone());
+        sched
+            .handle()
+            .spawn(
+                async move {
+                    let (handle, countdown) = inner;
+                    outer_runs.incr();
+                    spawn_leaf(&handle, &a_runs, &countdown);
+                    spawn_leaf(&handle, &b_runs, &countdown);
+                },
+                TaskOptions::new(),
+            )
+            .detach();
+        spawn_leaf(sched.handle(), &c_runs, &countdown);
+        countdown.wait();
         let stats = sched.shutdown(Duration::from_secs(1));
         assert!(stats.stuck.is_empty(), "{stats:?}");
+        for (name, runs) in ["outer", "a", "b", "c"].iter().zip(&runs) {
+            assert_eq!(runs.get(), 1, "task {name} ran {} times", runs.get());
+        }
         assert_eq!(sched.handle().num_tasks(), 0);
     });
 }

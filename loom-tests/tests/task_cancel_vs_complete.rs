@@ -84,7 +84,10 @@ fn task_cancel_vs_complete() {
             Poll::Ready(Err(e)) => {
                 assert!(e.is_cancelled(), "{e}");
                 assert_eq!(state, TaskState::Cancelled);
-                assert!(cancel_returned, "cancel returned false but the task was cancelled");
+                assert!(
+                    cancel_returned,
+                    "cancel returned false but the task was cancelled"
+                );
                 assert_eq!(c.polls.get(), 0, "cancelled before its poll");
                 assert_eq!(c.outputs.get(), 0);
             }
@@ -149,8 +152,12 @@ fn task_cancel_vs_wake() {
         waker_thread.join().unwrap();
         queue.run_all();
 
-        assert_eq!(queue.max_len(), 1, "two Notified queued at once");
-        assert_eq!(queue.scheduled(), 1);
+        assert!(queue.max_len() <= 1, "two Notified queued at once");
+        assert_eq!(
+            queue.scheduled(),
+            1,
+            "the wake and the cancel queued the task once"
+        );
         assert_eq!(queue.registered(), 0);
         match mock::poll_join(&mut task.handle, Waker::noop()) {
             Poll::Ready(Ok(output)) => {

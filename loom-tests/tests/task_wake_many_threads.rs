@@ -45,8 +45,8 @@ impl Future for WaitForWakes {
 
 /// Three threads: one wakes by reference (then drops its clone), one wakes
 /// by value, and the main thread runs the queue meanwhile and after both
-/// have joined. Preemption bound 5 (unbounded, the model runs for more than
-/// a quarter of an hour).
+/// have joined. Preemption bound 5 (unbounded, the model ran for more than
+/// fourteen minutes before it was stopped).
 #[test]
 fn task_wake_many_threads() {
     mock::model(Some(5), || {
@@ -88,7 +88,7 @@ fn task_wake_many_threads() {
         queue.run_all();
 
         assert!(task.handle.is_finished(), "a wake-up was lost");
-        assert_eq!(queue.max_len(), 1, "two Notified queued at once");
+        assert!(queue.max_len() <= 1, "two Notified queued at once");
         assert_eq!(polls.get(), queue.scheduled() + 1, "one poll per Notified");
         assert!((2..=3).contains(&polls.get()), "polls: {}", polls.get());
         assert_eq!(future_drops.get(), 1);

@@ -50,8 +50,12 @@ impl Future for CloneWakers {
 fn task_waker_drop_other_threads() {
     mock::model(Some(5), || {
         let queue = Queue::new();
-        let (polls, outputs, output_drops, future_drops) =
-            (Counter::new(), Counter::new(), Counter::new(), Counter::new());
+        let (polls, outputs, output_drops, future_drops) = (
+            Counter::new(),
+            Counter::new(),
+            Counter::new(),
+            Counter::new(),
+        );
         let parked = Arc::new(Mutex::new(Vec::new()));
         let task = queue.spawn(CloneWakers {
             guard: PollGuard::new(),
@@ -84,7 +88,11 @@ fn task_waker_drop_other_threads() {
         assert_eq!(queue.registered(), 0);
         assert_eq!(future_drops.get(), 1, "future dropped once");
         assert!((1..=2).contains(&polls.get()));
-        assert_eq!(output_drops.get(), outputs.get(), "output leaked or dropped twice");
+        assert_eq!(
+            output_drops.get(),
+            outputs.get(),
+            "output leaked or dropped twice"
+        );
         assert_eq!(task.freed.get(), 1, "freed exactly once");
     });
 }

@@ -120,10 +120,12 @@ impl Context {
     }
 
     fn run_task(&self, task: Notified) {
-        if self.searching.replace(false)
-            && self.shared.idle.transition_worker_from_searching()
-            && self.shared.has_work()
-        {
+        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() && {
+            // Orders our decrement before the queue reads, against the
+            // notifier's push, fence, read (the Dekker pair of idle.rs).
+            crate::sync::atomic::fence(crate::sync::atomic::Ordering::SeqCst);
+            self.shared.has_work()
+        } {
             // We were the last searcher and more work is waiting: wake
             // someone to take it. (Waking one unconditionally, as tokio
             // does, costs a futex wake per round trip on a lightly loaded
