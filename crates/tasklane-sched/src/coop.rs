@@ -79,8 +79,3 @@ impl Drop for Proceed {
         }
     }
 }
-
-/// True if the current poll has budget left (always true outside a worker).
-pub fn has_budget_remaining() -> bool {
-    CURRENT.with(|c| c.get() != Some(0))
-}

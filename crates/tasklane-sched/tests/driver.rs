@@ -74,17 +74,22 @@ fn block_on_handle<T>(h: tasklane_sched::task::JoinHandle<T>) -> T {
 
 use std::future::Future;
 
+/// A scheduler with one worker parking in `driver`.
+fn one_worker_with(driver: &Arc<TestDriver>) -> Scheduler {
+    Scheduler::new(Config {
+        worker_threads: 1,
+        driver: Some(Box::new(Handle(driver.clone()))),
+        ..Config::default()
+    })
+    .unwrap()
+}
+
 #[test]
 fn idle_workers_park_in_the_driver_and_wake_through_it() {
     let driver = Arc::new(TestDriver::default());
     // One worker: it always gets the driver when it sleeps, so every task
     // from outside must reach it through `Driver::unpark`.
-    let mut sched = Scheduler::new(Config {
-        worker_threads: 1,
-        driver: Some(Box::new(Handle(driver.clone()))),
-        ..Config::default()
-    })
-    .unwrap();
+    let mut sched = one_worker_with(&driver);
     // Wait until the worker is asleep inside the driver.
     while driver.parks.load(SeqCst) == 0 {
         std::thread::yield_now();
@@ -113,12 +118,7 @@ fn idle_workers_park_in_the_driver_and_wake_through_it() {
 #[test]
 fn busy_workers_poll_the_driver_without_blocking() {
     let driver = Arc::new(TestDriver::default());
-    let mut sched = Scheduler::new(Config {
-        worker_threads: 1,
-        driver: Some(Box::new(Handle(driver.clone()))),
-        ..Config::default()
-    })
-    .unwrap();
+    let mut sched = one_worker_with(&driver);
     // One task that yields many times keeps the worker busy for many ticks.
     struct YieldN(u32);
     impl Future for YieldN {

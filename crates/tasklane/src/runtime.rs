@@ -99,8 +99,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.sched
-            .spawn_blocking(f, tasklane_sched::task::TaskOptions::new())
+        crate::task::Builder::new().spawn_blocking_on(f, self)
     }
 
     /// Number of live tasks (blocking jobs included).
@@ -449,7 +448,6 @@ impl Builder {
             ..Config::default()
         };
         let sched = Scheduler::new(config)?;
-        let _ = self.slow_poll_threshold;
         cell.set(Handle {
             sched: sched.handle().clone(),
         })

@@ -175,6 +175,19 @@ impl Builder {
         let location = Location::caller();
         Handle::with_current(|h| h.sched().spawn_blocking(f, self.options(location)))
     }
+
+    /// Runs a blocking closure on the blocking pool of the runtime behind
+    /// `handle`.
+    #[track_caller]
+    pub fn spawn_blocking_on<F, R>(self, f: F, handle: &Handle) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        handle
+            .sched()
+            .spawn_blocking(f, self.options(Location::caller()))
+    }
 }
 
 impl fmt::Debug for Builder {

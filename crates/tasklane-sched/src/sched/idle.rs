@@ -130,9 +130,4 @@ impl Idle {
             self.state.fetch_add(UNPARK_ONE | 1, Ordering::SeqCst);
         }
     }
-
-    /// How many workers are asleep right now (a racy read, for metrics).
-    pub(crate) fn num_sleeping(&self) -> usize {
-        self.num_workers - unparked(self.state.load(Ordering::Relaxed))
-    }
 }

@@ -250,19 +250,9 @@ impl Handle {
         self.shared.remotes.len()
     }
 
-    /// Number of workers asleep right now (a racy read).
-    pub fn num_sleeping_workers(&self) -> usize {
-        self.shared.idle.num_sleeping()
-    }
-
     /// Number of blocking-pool threads alive right now.
     pub fn num_blocking_threads(&self) -> usize {
         self.shared.blocking.num_threads()
-    }
-
-    /// True if both handles refer to the same scheduler.
-    pub fn ptr_eq(&self, other: &Handle) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
     }
 }
 

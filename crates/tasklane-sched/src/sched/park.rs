@@ -92,8 +92,9 @@ impl Parker {
         }
     }
 
-    /// Blocks until `unpark` (or, in the driver, an event or the timeout).
-    pub(crate) fn park(&self, driver: Option<&DriverSlot>, timeout: Option<Duration>) {
+    /// Blocks until `unpark` (or, inside the driver, until an event: the
+    /// driver computes its own timeout from its nearest deadline).
+    pub(crate) fn park(&self, driver: Option<&DriverSlot>) {
         // SeqCst on every transition of this word: it is tiny, off the hot
         // path, and the unparker must see PARKED_* after our last queue check.
         if self
@@ -104,14 +105,14 @@ impl Parker {
             return;
         }
         if let Some(d) = driver.filter(|d| d.try_acquire()) {
-            self.park_driver(d, timeout);
+            self.park_driver(d);
             d.release();
         } else {
-            self.park_condvar(timeout);
+            self.park_condvar();
         }
     }
 
-    fn park_driver(&self, d: &DriverSlot, timeout: Option<Duration>) {
+    fn park_driver(&self, d: &DriverSlot) {
         if let Err(actual) =
             self.state
                 .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
@@ -120,13 +121,13 @@ impl Parker {
             self.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
-        abort_on_unwind(|| d.driver.park(timeout));
+        abort_on_unwind(|| d.driver.park(None));
         // Whether we were unparked or the driver returned for an event, the
         // token (if any) is consumed here.
         self.state.swap(EMPTY, Ordering::SeqCst);
     }
 
-    fn park_condvar(&self, timeout: Option<Duration>) {
+    fn park_condvar(&self) {
         let mut guard = self.lock.lock();
         if let Err(actual) =
             self.state
@@ -137,10 +138,7 @@ impl Parker {
             return;
         }
         loop {
-            guard = match timeout {
-                None => self.cvar.wait(guard),
-                Some(t) => self.cvar.wait_timeout(guard, t),
-            };
+            guard = self.cvar.wait(guard);
             if self
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
@@ -148,13 +146,7 @@ impl Parker {
             {
                 return;
             }
-            if timeout.is_some() {
-                // Timed out (or spurious): stop waiting; the caller re-checks.
-                // A swap, not a store: an unpark that lands now is consumed
-                // by this return rather than lost.
-                self.state.swap(EMPTY, Ordering::SeqCst);
-                return;
-            }
+            // A spurious wake-up: wait again.
         }
     }
 

@@ -32,7 +32,7 @@ use crate::sync::{Arc, thread_local};
 use crate::task::Notified;
 use std::cell::Cell;
 use std::ptr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Ticks between looks at the injector ahead of the local queue.
 const GLOBAL_QUEUE_INTERVAL: u32 = 61;
@@ -183,7 +183,8 @@ impl Context {
             if let Some(t) = self.steal_once() {
                 return Some(t);
             }
-            if self.shared.is_shutdown() || cfg!(tasklane_loom) {
+            // No spin configured (the default), or under loom: one pass.
+            if spin.is_zero() || self.shared.is_shutdown() || cfg!(tasklane_loom) {
                 return None;
             }
             let start = *started.get_or_insert_with(Instant::now);
@@ -228,7 +229,7 @@ impl Context {
         if !shared.is_shutdown() {
             shared.remotes[self.index]
                 .parker
-                .park(shared.driver.as_ref(), None::<Duration>);
+                .park(shared.driver.as_ref());
         }
         shared.idle.transition_worker_from_parked(self.index);
         // Whoever woke us counted us as searching.

@@ -96,10 +96,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // destructors, Rust's `finally`, see `task::current()`), but not
         // while the cell may be freed below.
         let _current = current::enter(ptr);
-        match cell.header.state.transition_to_running() {
-            ToRunning::Cancel => cancel_future(cell),
-            ToRunning::Poll => match poll_future(ptr, cell) {
-                Some(outcome) => outcome,
+        let result = match cell.header.state.transition_to_running() {
+            ToRunning::Cancel => Err(JoinError::cancelled(cell.header.id)),
+            // SAFETY: the transition gave us RUNNING.
+            ToRunning::Poll => match unsafe { poll_future(ptr, cell) } {
+                Some(result) => result,
                 None => match cell.header.state.transition_to_idle() {
                     ToIdle::Idle => return,
                     ToIdle::Notified => {
@@ -124,14 +125,23 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                     }
                 },
             },
-        }
+        };
+        // SAFETY: we hold RUNNING (the future is still in the stage).
+        unsafe { finish(cell, result) }
     };
     // SAFETY: we still hold RUNNING and the poller's reference.
     unsafe { complete::<F, S>(ptr, outcome) };
 }
 
-/// Polls the future once; `None` if it is pending, else the stored outcome.
-fn poll_future<F: Future, S>(ptr: NonNull<Header>, cell: &Cell<F, S>) -> Option<Outcome> {
+/// Polls the future once: `None` if it is pending, else its result (the
+/// output, or the panic that polling raised).
+///
+/// # Safety
+/// The caller holds RUNNING, and the poller's reference to `ptr`.
+unsafe fn poll_future<F: Future, S>(
+    ptr: NonNull<Header>,
+    cell: &Cell<F, S>,
+) -> Option<Result<F::Output, JoinError>> {
     // SAFETY: the poller's reference keeps the task alive for the lifetime
     // of this borrowed (uncounted) waker, which is never dropped.
     let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
@@ -147,60 +157,60 @@ fn poll_future<F: Future, S>(ptr: NonNull<Header>, cell: &Cell<F, S>) -> Option<
             }
         })
     }));
-    let id = cell.header.id;
-    Some(match polled {
-        Ok(Poll::Pending) => return None,
-        Ok(Poll::Ready(output)) => match drop_future(cell) {
-            Ok(()) => store(cell, Ok(output), Outcome::Completed),
-            Err(payload) => {
-                drop(output);
-                store(cell, Err(JoinError::panic(id, payload)), Outcome::Panicked)
-            }
-        },
-        Err(payload) => {
-            // The future may be broken; a second panic from its drop is
-            // swallowed, the first payload is the one reported.
-            swallow(drop_future(cell));
-            store(cell, Err(JoinError::panic(id, payload)), Outcome::Panicked)
-        }
-    })
-}
-
-/// Drops the future in place, catching a panic from its destructor.
-fn drop_future<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
-    panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller holds RUNNING: exclusive access to the stage.
-        cell.stage
-            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
-    }))
-}
-
-/// Delivers a pending cancellation: the future is dropped without a poll.
-fn cancel_future<F: Future, S>(cell: &Cell<F, S>) -> Outcome {
-    match drop_future(cell) {
-        Ok(()) => store(
-            cell,
-            Err(JoinError::cancelled(cell.header.id)),
-            Outcome::Cancelled,
-        ),
-        Err(payload) => store(
-            cell,
-            Err(JoinError::panic(cell.header.id, payload)),
-            Outcome::Panicked,
-        ),
+    match polled {
+        Ok(Poll::Pending) => None,
+        Ok(Poll::Ready(output)) => Some(Ok(output)),
+        Err(payload) => Some(Err(JoinError::panic(cell.header.id, payload))),
     }
 }
 
-fn store<F: Future, S>(
-    cell: &Cell<F, S>,
-    result: Result<F::Output, JoinError>,
-    outcome: Outcome,
-) -> Outcome {
-    // SAFETY: the caller holds RUNNING and the stage is `Consumed`, so this
-    // write drops nothing and races nothing.
+/// Drops the future in place, stores `result` for the join handle and
+/// returns the task's outcome. A panic from the future's destructor
+/// replaces a value or a cancellation; after a panic in `poll` the first
+/// payload is the one reported and the second is swallowed.
+///
+/// # Safety
+/// The caller holds RUNNING and the stage still holds the future.
+unsafe fn finish<F: Future, S>(cell: &Cell<F, S>, result: Result<F::Output, JoinError>) -> Outcome {
+    // SAFETY: RUNNING gives exclusive access to the stage.
+    let dropped = unsafe { clear_stage(cell) };
+    let result = match (dropped, result) {
+        (Ok(()), result) => result,
+        (Err(second), result @ Err(_)) if result.as_ref().is_err_and(JoinError::is_panic) => {
+            swallow(Err(second));
+            result
+        }
+        (Err(payload), result) => {
+            // The value (if any) is dropped here; its own panic is swallowed.
+            swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(result))));
+            Err(JoinError::panic(cell.header.id, payload))
+        }
+    };
+    let outcome = match &result {
+        Ok(_) => Outcome::Completed,
+        Err(e) if e.is_panic() => Outcome::Panicked,
+        Err(_) => Outcome::Cancelled,
+    };
+    // SAFETY: we hold RUNNING and the stage is `Consumed`, so this write
+    // drops nothing and races nothing.
     cell.stage
         .with_mut(|stage| unsafe { stage.write(Stage::Finished(result)) });
     outcome
+}
+
+/// Empties the stage (drops the future or the output in place), catching a
+/// panic from the destructor.
+///
+/// # Safety
+/// The caller has exclusive access to the stage: it holds RUNNING, or the
+/// task is COMPLETE and the caller is the one side the join protocol gives
+/// the output to (the completer without join interest, or the handle).
+unsafe fn clear_stage<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: exclusive access, guaranteed by the caller.
+        cell.stage
+            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
+    }))
 }
 
 /// Publishes the output, wakes the joiner, leaves the registry and releases
@@ -216,11 +226,8 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     if !snapshot.is_join_interested() {
         // Nobody will read the output; dropping it may panic, which must
         // not reach the worker.
-        swallow(panic::catch_unwind(AssertUnwindSafe(|| {
-            // SAFETY: COMPLETE without join interest: the stage is ours alone.
-            cell.stage
-                .with_mut(|stage| unsafe { *stage = Stage::Consumed });
-        })));
+        // SAFETY: COMPLETE without join interest: the stage is ours alone.
+        swallow(unsafe { clear_stage(cell) });
     } else if snapshot.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is set, so the slot is ours to read and the
         // handle does not write it until we clear the bit.
@@ -335,11 +342,8 @@ fn can_read_output(header: &Header, slot: &UnsafeCell<Option<Waker>>, waker: &Wa
 unsafe fn drop_output<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: the handle's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
-    swallow(panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: COMPLETE and the handle held interest: the stage is ours.
-        cell.stage
-            .with_mut(|stage| unsafe { *stage = Stage::Consumed });
-    })));
+    // SAFETY: COMPLETE and the handle held interest: the stage is ours.
+    swallow(unsafe { clear_stage(cell) });
 }
 
 /// # Safety

@@ -135,11 +135,6 @@ impl Registry {
         out
     }
 
-    /// True once `close` was called.
-    pub fn is_closed(&self) -> bool {
-        self.shards[0].lock().closed
-    }
-
     /// After `close`: blocks until every task has left, or `deadline`.
     /// Returns true if the registry is empty.
     pub fn wait_empty(&self, deadline: Option<Instant>) -> bool {
