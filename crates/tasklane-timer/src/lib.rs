@@ -1,10 +1,21 @@
 //! A hierarchical timing wheel: O(1) insert, cancel and reset of deadlines,
 //! with cheap lookup of the next one.
 //!
-//! This is the single-threaded core of tasklane's timer. It knows nothing of
-//! clocks, wakers or the scheduler: time is a `u64` count of milliseconds
-//! since the wheel's start, which the caller derives from an `Instant`, and
-//! each entry carries an arbitrary value `T` (later, a waker slot).
+//! It knows deadlines and `Waker`s, never the scheduler. Three layers:
+//!
+//! * [`Wheel`]: the single-threaded wheel. Time is a `u64` count of
+//!   milliseconds and each entry carries an arbitrary value `T`.
+//! * [`Timers`]: one wheel per shard (per worker thread), each behind its own
+//!   lock, holding `Waker`s; registration, cancel and reset from any thread,
+//!   firing by whichever thread drives time, and the park protocol by which a
+//!   registration learns that the blocked driver must be woken. The entry
+//!   protocol (who may touch an entry when, and what happens when cancel
+//!   races firing) is documented in the `timers` module.
+//! * [`Clock`]: `Instant`s to milliseconds, rounding so nothing fires early.
+//!
+//! The runtime's driver (in the `tasklane` crate) owns a `Clock` and a
+//! `Timers`, fires due timers when it parks and every few scheduler ticks,
+//! and blocks until [`Timers::park_deadline`].
 //!
 //! # Concepts
 //!
@@ -60,12 +71,17 @@
 //! assert!(wheel.is_empty());
 //! ```
 
+mod clock;
 mod level;
 mod slab;
+mod sync;
+mod timers;
 mod wheel;
 
+pub use clock::Clock;
 pub use level::MAX_DELAY;
 pub use slab::EntryKey;
+pub use timers::{Registration, Reset, TimerKey, Timers};
 pub use wheel::Wheel;
 
 #[cfg(test)]

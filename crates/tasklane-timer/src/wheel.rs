@@ -205,6 +205,22 @@ impl<T> Wheel<T> {
         true
     }
 
+    /// The value of `key`'s entry, or `None` if the key is stale.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut wheel = tasklane_timer::Wheel::new();
+    /// let key = wheel.insert(10, 1);
+    /// *wheel.get_mut(key).unwrap() += 1;
+    /// assert_eq!(wheel.remove(key), Some(2));
+    /// assert_eq!(wheel.get_mut(key), None);
+    /// ```
+    pub fn get_mut(&mut self, key: EntryKey) -> Option<&mut T> {
+        let index = self.slab.resolve(key)?;
+        Some(&mut self.slab.entry_mut(index).value)
+    }
+
     /// The (clamped) deadline of `key`'s entry, or `None` if the key is stale.
     ///
     /// # Examples

@@ -23,11 +23,14 @@
 //! assert_eq!(answer, 42);
 //! ```
 
+mod driver;
 mod runtime;
 pub mod task;
+pub mod time;
 
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
 pub use task::{spawn, spawn_blocking, yield_now};
+pub use time::{Elapsed, wait_for};
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -1,6 +1,7 @@
 //! Runtimes: building one, entering it, driving a future on it, shutting it
 //! down.
 
+use crate::driver::{SchedDriver, TimeDriver};
 use crate::task::JoinHandle;
 use std::cell::RefCell;
 use std::fmt;
@@ -49,6 +50,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
 #[derive(Clone)]
 pub struct Handle {
     sched: tasklane_sched::Handle,
+    time: Arc<TimeDriver>,
 }
 
 impl Handle {
@@ -78,8 +80,17 @@ impl Handle {
         })
     }
 
+    /// Runs `f` with the current handle, if there is one.
+    pub(crate) fn try_with_current<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+        CONTEXT.with(|c| c.borrow().as_ref().and_then(|h| h.get()).map(f))
+    }
+
     pub(crate) fn sched(&self) -> &tasklane_sched::Handle {
         &self.sched
+    }
+
+    pub(crate) fn time(&self) -> &Arc<TimeDriver> {
+        &self.time
     }
 
     /// Spawns a task on this runtime.
@@ -115,6 +126,26 @@ impl Handle {
     /// Number of blocking-pool threads alive now.
     pub fn num_blocking_threads(&self) -> usize {
         self.sched.num_blocking_threads()
+    }
+
+    /// Number of timers registered on the timer wheel now: sleeps,
+    /// intervals and `wait_for` deadlines that have been polled and have
+    /// neither fired nor been dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// tasklane::run(async {
+    ///     let h = tasklane::Handle::current();
+    ///     let r = tasklane::wait_for(std::future::pending::<()>(), Duration::from_millis(1)).await;
+    ///     assert!(r.is_err());
+    ///     assert_eq!(h.num_timers(), 0); // fired: gone from the wheel
+    /// });
+    /// ```
+    pub fn num_timers(&self) -> usize {
+        self.time.num_timers()
     }
 }
 
@@ -210,7 +241,8 @@ impl fmt::Display for ShutdownReport {
     }
 }
 
-/// A multi-threaded runtime: worker threads, a blocking pool.
+/// A multi-threaded runtime: worker threads, a timer driver, a blocking
+/// pool.
 ///
 /// Dropping it shuts it down as [`shutdown`](Self::shutdown) does, with a
 /// grace of [`DEFAULT_GRACE`].
@@ -435,8 +467,10 @@ impl Builder {
         let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
             CONTEXT.with(|c| c.borrow_mut().take());
         });
+        let time = Arc::new(TimeDriver::new(workers));
         let config = Config {
             worker_threads: workers,
+            driver: Some(Box::new(SchedDriver(time.clone()))),
             thread_name: Arc::new(move |i| match i {
                 Some(i) => format!("{name}-worker-{i}"),
                 None => format!("{name}-blocking"),
@@ -450,6 +484,7 @@ impl Builder {
         let sched = Scheduler::new(config)?;
         cell.set(Handle {
             sched: sched.handle().clone(),
+            time,
         })
         .expect("fresh cell");
         Ok(Runtime { sched, cell })

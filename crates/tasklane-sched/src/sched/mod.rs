@@ -240,6 +240,13 @@ impl Handle {
         })
     }
 
+    /// The index (`0..num_workers`) of the worker running this thread, if it
+    /// is a worker of any scheduler: per-worker structures (such as timer
+    /// shards) are chosen with it.
+    pub fn current_worker_index() -> Option<usize> {
+        worker::with_current(|cx| cx.map(|cx| cx.index))
+    }
+
     /// True if this thread is one of this scheduler's workers.
     pub fn is_current_worker(&self) -> bool {
         worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)))

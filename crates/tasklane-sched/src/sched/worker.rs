@@ -49,7 +49,7 @@ thread_local! {
 /// stealer and parker through `Shared::remotes`.
 pub(crate) struct Context {
     pub(super) shared: Arc<Shared>,
-    index: usize,
+    pub(super) index: usize,
     local: LocalQueue<Notified>,
     lifo: Cell<Option<Notified>>,
     lifo_polls: Cell<u32>,

@@ -1,0 +1,307 @@
+//! Timers shared by many threads: one [`Wheel`] per shard, each behind its own
+//! lock, and the protocol by which the thread that blocks learns of an earlier
+//! deadline.
+//!
+//! # Why shards
+//!
+//! Every request in a service has a timeout and most never fire, so the hot
+//! path is register-then-cancel from whichever worker runs the task. One wheel
+//! behind one lock (tokio's design until its issue #6504) makes every worker
+//! take the same lock twice per timeout. Here each worker registers into its
+//! own shard, so the lock it takes is almost always uncontended and its cache
+//! line stays on its core; a task that migrates cancels in the shard it
+//! registered in (a [`TimerKey`] names its shard). The thread that fires
+//! timers visits every shard, but it skips a shard without locking it unless
+//! the shard's `next` hint says something is due.
+//!
+//! # The entry protocol
+//!
+//! An entry is a slab slot in one shard's wheel holding the registering
+//! task's `Waker`. Every access to it is made under that shard's lock, so the
+//! races the issue asks about reduce to the order in which the lock is taken:
+//!
+//! | first holder of the lock | then | outcome |
+//! |---|---|---|
+//! | `process` fires the entry | `cancel` / `poll` / `reset` | the key is stale: `cancel` returns `false`, `poll` reports fired, `reset` reports [`Reset::Fired`] |
+//! | `cancel` removes the entry | `process` | nothing to fire; the waker is never woken |
+//! | `reset` moves the entry | `process` | fires only at the new deadline |
+//!
+//! The slab's generation check makes a stale key inert even after its slot is
+//! reused, so an entry is freed exactly once (by firing or by cancel) and its
+//! waker is woken at most once. Wakers are woken, and replaced wakers
+//! dropped, after the lock is released: a waker's code never runs under a
+//! shard lock.
+//!
+//! # The park protocol
+//!
+//! One thread at a time (the runtime's driver) blocks until the next
+//! deadline. `parked_until` tells registering threads whether they must wake
+//! it:
+//!
+//! * `0` (`AWAKE`): nobody is blocked on the timers; whoever fires them next
+//!   will look at every shard anyway.
+//! * `u64::MAX` (`SCANNING`): the driver is about to block and is computing how
+//!   long for; every registration must wake it.
+//! * `m`: the driver blocks until `m` ms; a registration for a deadline `< m`
+//!   must wake it.
+//!
+//! The driver stores `SCANNING`, reads every shard's `next`, then stores the
+//! minimum `m`. A registration updates its shard's `next`, then reads
+//! `parked_until`. All four accesses are `SeqCst`, so in their single total
+//! order either the driver's read of `next` comes after the registration's
+//! update (the driver sees the deadline and blocks no later than it), or the
+//! registration's read of `parked_until` comes after the driver's store of
+//! `SCANNING` (it sees `SCANNING` or `m` and asks for an unpark when its
+//! deadline is earlier). A wake-up is therefore never lost; at worst it is
+//! spurious. The loom model `timer_park_no_lost_deadline` checks this.
+
+use std::fmt;
+use std::task::Waker;
+
+use crate::EntryKey;
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicU64, Ordering};
+use crate::wheel::Wheel;
+
+/// `parked_until` when nobody is blocked on the timers.
+const AWAKE: u64 = 0;
+/// `parked_until` while the driver computes its deadline; also `next` of an
+/// empty shard.
+const NONE: u64 = u64::MAX;
+
+/// A registered timer: the shard it lives in and its key there.
+///
+/// Stale once the timer has fired or been cancelled; every operation on a
+/// stale key is a harmless no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerKey {
+    shard: u32,
+    entry: EntryKey,
+}
+
+/// What [`Timers::register`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a Pending registration may require an unpark of the driver"]
+pub enum Registration {
+    /// The deadline had already passed for the shard's clock: nothing was
+    /// stored and the caller may complete at once.
+    Expired,
+    /// Stored; the waker is woken once the deadline passes.
+    Pending {
+        /// The entry, for [`poll`](Timers::poll), [`reset`](Timers::reset) and
+        /// [`cancel`](Timers::cancel).
+        key: TimerKey,
+        /// The driver is blocked past this deadline: the caller must unpark
+        /// it (the timers do not know how).
+        unpark: bool,
+    },
+}
+
+/// What [`Timers::reset`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use = "a Moved reset may require an unpark of the driver"]
+pub enum Reset {
+    /// The entry now fires at the new deadline; `unpark` as in
+    /// [`Registration::Pending`].
+    Moved {
+        /// The caller must unpark the driver.
+        unpark: bool,
+    },
+    /// The entry had already fired (or been cancelled): the key is stale and
+    /// the caller registers afresh.
+    Fired,
+}
+
+/// One shard: a wheel and a lock-free hint of its earliest deadline.
+// 128-byte alignment keeps two shards' hot words off one cache line pair
+// (adjacent-line prefetch), as crossbeam's `CachePadded` does on x86-64.
+#[repr(align(128))]
+struct Shard {
+    wheel: Mutex<Wheel<Waker>>,
+    /// A lower bound on the earliest deadline in `wheel` (`NONE` if empty).
+    /// Lowered by `register`/`reset` and recomputed by `process`, always
+    /// under the lock; read without it as a hint and by the park protocol.
+    next: AtomicU64,
+}
+
+/// Deadline-ordered wakers, sharded so that threads register and cancel
+/// without sharing a lock. Time is in milliseconds on the caller's clock.
+///
+/// # Examples
+///
+/// ```
+/// use std::task::Waker;
+/// use tasklane_timer::{Registration, Timers};
+///
+/// let timers = Timers::new(2);
+/// let Registration::Pending { key, .. } = timers.register(0, 10, Waker::noop()) else {
+///     unreachable!()
+/// };
+/// let mut fired = Vec::new();
+/// timers.process(9, &mut fired);
+/// assert!(fired.is_empty());
+/// timers.process(10, &mut fired);
+/// assert_eq!(fired.len(), 1);
+/// assert!(timers.poll(key, Waker::noop())); // fired
+/// ```
+pub struct Timers {
+    shards: Box<[Shard]>,
+    /// The park protocol's word (module docs).
+    parked_until: AtomicU64,
+}
+
+impl fmt::Debug for Timers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timers")
+            .field("shards", &self.shards.len())
+            .field("parked_until", &self.parked_until.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Timers {
+    /// Timers with `shards` shards (at least one): one per worker thread is
+    /// the intended use.
+    pub fn new(shards: usize) -> Timers {
+        let shards = (0..shards.max(1))
+            .map(|_| Shard {
+                wheel: Mutex::new(Wheel::new()),
+                next: AtomicU64::new(NONE),
+            })
+            .collect();
+        Timers {
+            shards,
+            parked_until: AtomicU64::new(AWAKE),
+        }
+    }
+
+    /// The number of shards.
+    pub fn num_shards(&self) -> usize {
+        self.shards.len()
+    }
+
+    fn shard(&self, index: usize) -> &Shard {
+        &self.shards[index % self.shards.len()]
+    }
+
+    /// Stores `waker` to be woken once the time passes `deadline_ms`, in shard
+    /// `shard` (taken modulo the number of shards). O(1).
+    ///
+    /// A deadline the shard's clock has already reached is not stored:
+    /// [`Registration::Expired`]. A deadline too far ahead is clamped to
+    /// [`MAX_DELAY`](crate::MAX_DELAY) past the shard's clock.
+    pub fn register(&self, shard: usize, deadline_ms: u64, waker: &Waker) -> Registration {
+        let index = shard % self.shards.len();
+        let shard = &self.shards[index];
+        let mut wheel = shard.wheel.lock();
+        if deadline_ms <= wheel.elapsed() {
+            return Registration::Expired;
+        }
+        let entry = wheel.insert(deadline_ms, waker.clone());
+        let when = wheel.deadline(entry).expect("just inserted");
+        // SeqCst: the park protocol (module docs).
+        shard.next.fetch_min(when, Ordering::SeqCst);
+        drop(wheel);
+        Registration::Pending {
+            key: TimerKey {
+                shard: index as u32,
+                entry,
+            },
+            unpark: when < self.parked_until.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Whether `key`'s timer has fired (or been cancelled). If it has not,
+    /// `waker` replaces the stored waker unless both wake the same task.
+    pub fn poll(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut wheel = self.shard(key.shard as usize).wheel.lock();
+        let old = match wheel.get_mut(key.entry) {
+            None => return true,
+            Some(stored) if stored.will_wake(waker) => return false,
+            Some(stored) => std::mem::replace(stored, waker.clone()),
+        };
+        drop(wheel);
+        // The replaced waker is dropped here, outside the lock.
+        drop(old);
+        false
+    }
+
+    /// Moves `key`'s timer to `deadline_ms` (clamped as in
+    /// [`register`](Self::register); a past deadline fires on the next
+    /// [`process`](Self::process)), keeping its waker. O(1).
+    pub fn reset(&self, key: TimerKey, deadline_ms: u64) -> Reset {
+        let shard = self.shard(key.shard as usize);
+        let mut wheel = shard.wheel.lock();
+        if !wheel.reset(key.entry, deadline_ms) {
+            return Reset::Fired;
+        }
+        let when = wheel.deadline(key.entry).expect("just reset");
+        // SeqCst: the park protocol (module docs).
+        shard.next.fetch_min(when, Ordering::SeqCst);
+        drop(wheel);
+        Reset::Moved {
+            unpark: when < self.parked_until.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Removes `key`'s timer without waking it; `false` if it had already
+    /// fired or been cancelled. O(1).
+    pub fn cancel(&self, key: TimerKey) -> bool {
+        let mut wheel = self.shard(key.shard as usize).wheel.lock();
+        let waker = wheel.remove(key.entry);
+        drop(wheel);
+        waker.is_some()
+    }
+
+    /// Fires every timer whose deadline is `<= now_ms`: removes it and pushes
+    /// its waker onto `fired` for the caller to wake (after this returns, so
+    /// no waker runs under a shard lock). Shards with nothing due are skipped
+    /// without taking their lock.
+    pub fn process(&self, now_ms: u64, fired: &mut Vec<Waker>) {
+        for shard in self.shards.iter() {
+            // A hint only: a registration racing this read is caught by the
+            // park protocol or by the next call.
+            if shard.next.load(Ordering::Acquire) > now_ms {
+                continue;
+            }
+            let mut wheel = shard.wheel.lock();
+            wheel.advance(now_ms, |_, waker| fired.push(waker));
+            shard
+                .next
+                .store(wheel.next_expiration().unwrap_or(NONE), Ordering::SeqCst);
+        }
+    }
+
+    /// The driver is about to block: returns the deadline to block until
+    /// (`None`: no timers), having published it so that any registration of
+    /// an earlier deadline reports `unpark` (module docs). Pair with
+    /// [`unparked`](Self::unparked) when the driver wakes.
+    pub fn park_deadline(&self) -> Option<u64> {
+        self.parked_until.store(NONE, Ordering::SeqCst);
+        let next = self
+            .shards
+            .iter()
+            .map(|s| s.next.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(NONE);
+        self.parked_until.store(next, Ordering::SeqCst);
+        (next != NONE).then_some(next)
+    }
+
+    /// The driver is awake again: registrations stop asking for unparks
+    /// until its next [`park_deadline`](Self::park_deadline).
+    pub fn unparked(&self) {
+        self.parked_until.store(AWAKE, Ordering::SeqCst);
+    }
+
+    /// The number of registered timers, summed over shards (each counted
+    /// under its lock, so only exact when no thread registers meanwhile).
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.wheel.lock().len()).sum()
+    }
+
+    /// Whether no timer is registered (see [`len`](Self::len)).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

@@ -1,0 +1,455 @@
+//! Time: sleeping, intervals and timeouts on the runtime's timer wheel.
+//!
+//! Timers have 1 ms resolution and never fire early: a deadline is rounded
+//! up to the next millisecond, and fires when the driver sees that
+//! millisecond pass (when a worker parks, and every few scheduler ticks on a
+//! busy runtime). On an idle runtime a sleep ends within about the resolution
+//! plus the time to wake a thread; `docs/benchmarks.md` has the measured
+//! lateness.
+//!
+//! A timer is registered on its first poll, in the timer shard of the worker
+//! polling it, and removed when it fires or is dropped; nothing is allocated
+//! per timer. Deadlines more than [`MAX_DELAY`] (about 2.14 years) away are
+//! clamped to it rather than rejected.
+//!
+//! [`Instant`] is `std::time::Instant`: deadlines mix freely with the rest of
+//! the standard library.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::time::Duration;
+//! use tasklane::time::{Instant, sleep};
+//!
+//! tasklane::run(async {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_millis(20)).await;
+//!     assert!(start.elapsed() >= Duration::from_millis(20));
+//!
+//!     let r = tasklane::wait_for(sleep(Duration::from_secs(10)), Duration::from_millis(10)).await;
+//!     assert!(r.is_err());
+//! });
+//! ```
+
+use crate::driver::TimeDriver;
+use crate::runtime::Handle;
+use std::error::Error;
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+use tasklane_sched::coop;
+use tasklane_timer::TimerKey;
+
+pub use std::time::Instant;
+
+/// The furthest ahead a timer can be set (about 2.14 years); later
+/// deadlines are clamped to it.
+pub const MAX_DELAY: Duration = Duration::from_millis(tasklane_timer::MAX_DELAY);
+
+/// `now + d`, saturating far in the future (the wheel clamps it).
+fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + MAX_DELAY + Duration::from_secs(1))
+}
+
+const OUTSIDE_TIMER: &str = "tasklane::time: a timer (sleep, interval or wait_for) was polled \
+     outside a tasklane runtime; poll it from a task or from Runtime::block_on";
+
+/// One registration on the wheel, made lazily on first poll.
+#[derive(Debug)]
+struct TimerEntry {
+    deadline: Instant,
+    state: EntryState,
+}
+
+#[derive(Debug)]
+enum EntryState {
+    /// Not on the wheel: never polled, or reset since it fired.
+    Idle,
+    /// On the wheel of this driver (the `Arc` keeps the wheel alive for the
+    /// drop that removes the entry).
+    Registered(Arc<TimeDriver>, TimerKey),
+    /// The deadline has passed.
+    Fired,
+}
+
+impl TimerEntry {
+    fn new(deadline: Instant) -> TimerEntry {
+        TimerEntry {
+            deadline,
+            state: EntryState::Idle,
+        }
+    }
+
+    /// `Ready` once the deadline has passed; otherwise registers (or
+    /// refreshes) the task's waker.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match &self.state {
+            EntryState::Fired => Poll::Ready(()),
+            EntryState::Idle => {
+                let driver = Handle::try_with_current(|h| h.time().clone()).expect(OUTSIDE_TIMER);
+                match driver.register(self.deadline, cx.waker()) {
+                    None => {
+                        self.state = EntryState::Fired;
+                        Poll::Ready(())
+                    }
+                    Some(key) => {
+                        self.state = EntryState::Registered(driver, key);
+                        Poll::Pending
+                    }
+                }
+            }
+            EntryState::Registered(driver, key) => {
+                if driver.poll(*key, cx.waker()) {
+                    self.state = EntryState::Fired;
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    /// Moves the deadline; an entry on the wheel is moved in place (its
+    /// waker kept), a fired one is registered again on the next poll.
+    fn reset(&mut self, deadline: Instant) {
+        self.deadline = deadline;
+        match &self.state {
+            EntryState::Registered(driver, key) => {
+                if !driver.reset(*key, deadline) {
+                    self.state = EntryState::Idle;
+                }
+            }
+            EntryState::Fired => self.state = EntryState::Idle,
+            EntryState::Idle => {}
+        }
+    }
+
+    fn is_fired(&self) -> bool {
+        matches!(self.state, EntryState::Fired)
+    }
+}
+
+impl Drop for TimerEntry {
+    fn drop(&mut self) {
+        if let EntryState::Registered(driver, key) = &self.state {
+            driver.cancel(*key);
+        }
+    }
+}
+
+/// Waits until `duration` has passed: asyncio's `sleep`.
+///
+/// Always a suspension point, even for `Duration::ZERO` (asyncio's
+/// `sleep(0)`): the first poll returns `Pending`. A duration too large for
+/// the clock is clamped to [`MAX_DELAY`].
+///
+/// # Panics
+///
+/// The returned future panics if polled outside a tasklane runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tasklane::run(async {
+///     tasklane::time::sleep(Duration::from_millis(5)).await;
+///     tasklane::time::sleep(Duration::ZERO).await; // yields once
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(deadline_after(duration))
+}
+
+/// Waits until `deadline`. A deadline in the past still suspends once.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::time::{Instant, sleep_until};
+///
+/// tasklane::run(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     sleep_until(deadline).await;
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// Registered on the timer wheel at its first poll and removed from it when
+/// it completes or is dropped. It is `Unpin`: it can be stored and polled
+/// without pinning, and reset while pending.
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct Sleep {
+    entry: TimerEntry,
+    /// Whether `poll` has returned `Pending` once (the suspension point).
+    suspended: bool,
+}
+
+impl Sleep {
+    fn new(deadline: Instant) -> Sleep {
+        Sleep {
+            entry: TimerEntry::new(deadline),
+            suspended: false,
+        }
+    }
+
+    /// The instant this sleep ends at.
+    pub fn deadline(&self) -> Instant {
+        self.entry.deadline
+    }
+
+    /// Whether the sleep has been seen to end (by a poll).
+    pub fn is_elapsed(&self) -> bool {
+        self.entry.is_fired()
+    }
+
+    /// Moves the deadline, earlier or later, even after the sleep ended; the
+    /// task waiting on it is woken at the new deadline.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tasklane::time::{Instant, sleep};
+    ///
+    /// tasklane::run(async {
+    ///     let mut s = sleep(Duration::from_secs(60));
+    ///     s.reset(Instant::now() + Duration::from_millis(5));
+    ///     s.await;
+    /// });
+    /// ```
+    pub fn reset(&mut self, deadline: Instant) {
+        self.entry.reset(deadline);
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let coop = ready!(coop::poll_proceed(cx));
+        let expired = this.entry.poll_expired(cx);
+        if !this.suspended {
+            this.suspended = true;
+            if expired.is_ready() {
+                // Past or zero deadline: still a suspension point.
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+        ready!(expired);
+        coop.made_progress();
+        Poll::Ready(())
+    }
+}
+
+/// What an [`Interval`] does when ticks were missed (the task came back
+/// after the next tick was already due), as tokio's `MissedTickBehavior`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum MissedTickBehavior {
+    /// Fire the missed ticks at once, one per poll, until caught up; the
+    /// schedule keeps its original phase. The default.
+    #[default]
+    Burst,
+    /// Fire one tick now and schedule the next a full period after now: the
+    /// phase shifts, ticks are never closer than a period.
+    Delay,
+    /// Fire one tick now and drop the missed ones; the next tick is the next
+    /// one of the original schedule that is still in the future.
+    Skip,
+}
+
+impl MissedTickBehavior {
+    /// The tick after `tick`, seen at `now`.
+    fn next(self, tick: Instant, now: Instant, period: Duration) -> Instant {
+        let next = tick + period;
+        if now < next {
+            return next;
+        }
+        match self {
+            MissedTickBehavior::Burst => next,
+            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Skip => {
+                let behind = now.duration_since(tick).as_nanos();
+                let period_ns = period.as_nanos();
+                let periods = behind / period_ns + 1;
+                let ns = periods.saturating_mul(period_ns);
+                tick.checked_add(Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
+                    .unwrap_or(now + period)
+            }
+        }
+    }
+}
+
+/// A stream of ticks every `period`; the first completes at once.
+///
+/// A zero `period` is raised to 1 ms (the timer resolution) rather than
+/// spinning or panicking.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::time::{Instant, interval};
+///
+/// tasklane::run(async {
+///     let start = Instant::now();
+///     let mut ticks = interval(Duration::from_millis(10));
+///     for _ in 0..3 {
+///         ticks.tick().await;
+///     }
+///     assert!(start.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    interval_at(Instant::now(), period)
+}
+
+/// A stream of ticks every `period`, the first at `start`.
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    Interval {
+        entry: TimerEntry::new(start),
+        period: period.max(Duration::from_millis(1)),
+        missed: MissedTickBehavior::default(),
+    }
+}
+
+/// Ticks at a fixed period; made by [`interval`] and [`interval_at`].
+#[derive(Debug)]
+pub struct Interval {
+    entry: TimerEntry,
+    period: Duration,
+    missed: MissedTickBehavior,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns its scheduled instant.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick: its scheduled instant once due.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let coop = ready!(coop::poll_proceed(cx));
+        ready!(self.entry.poll_expired(cx));
+        coop.made_progress();
+        let tick = self.entry.deadline;
+        let next = self.missed.next(tick, Instant::now(), self.period);
+        self.entry.reset(next);
+        Poll::Ready(tick)
+    }
+
+    /// Restarts the schedule: the next tick is one period from now.
+    pub fn reset(&mut self) {
+        self.entry.reset(deadline_after(self.period));
+    }
+
+    /// The period.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+
+    /// What happens to missed ticks.
+    pub fn missed_tick_behavior(&self) -> MissedTickBehavior {
+        self.missed
+    }
+
+    /// Chooses what happens to missed ticks.
+    pub fn set_missed_tick_behavior(&mut self, behavior: MissedTickBehavior) {
+        self.missed = behavior;
+    }
+}
+
+/// The error of [`wait_for`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl Error for Elapsed {}
+
+/// Runs `future` for at most `timeout`: asyncio's `wait_for`.
+///
+/// Returns the future's output if it finishes first. Otherwise, once the
+/// timeout passes, the future is dropped and `Err(Elapsed)` is returned. (In
+/// this plain form the timeout drops the future; delivering it as a
+/// cancellation to catch points inside it arrives with task cancellation,
+/// see `docs/semantics.md`.) The future is polled before the timer, so a
+/// future that is ready wins even with a zero timeout.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tasklane::run(async {
+///     let fast = tasklane::wait_for(async { 7 }, Duration::from_millis(50)).await;
+///     assert_eq!(fast, Ok(7));
+///     let slow = tasklane::wait_for(
+///         tasklane::time::sleep(Duration::from_secs(5)),
+///         Duration::from_millis(5),
+///     )
+///     .await;
+///     assert!(slow.is_err());
+/// });
+/// ```
+pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoFuture> {
+    WaitFor {
+        future: Some(future.into_future()),
+        timer: TimerEntry::new(deadline_after(timeout)),
+    }
+}
+
+/// The future returned by [`wait_for`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless polled"]
+pub struct WaitFor<F> {
+    /// `None` once finished or timed out (dropped in place).
+    future: Option<F>,
+    timer: TimerEntry,
+}
+
+impl<F: Future> Future for WaitFor<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // the `Option`, only polled in place and dropped in place with
+        // `Pin::set`, and `WaitFor` has no `Drop` impl that could move it.
+        // `timer` is not pinned (it is `Unpin` and only used by `&mut`).
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above: `this.future` is never moved while pinned.
+        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let inner = future
+            .as_mut()
+            .as_pin_mut()
+            .expect("WaitFor polled after it completed");
+        if let Poll::Ready(v) = inner.poll(cx) {
+            future.set(None);
+            return Poll::Ready(Ok(v));
+        }
+        ready!(this.timer.poll_expired(cx));
+        // Plain form: the timeout drops the future now, not when the
+        // `WaitFor` is dropped.
+        future.set(None);
+        Poll::Ready(Err(Elapsed(())))
+    }
+}
