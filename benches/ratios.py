@@ -30,6 +30,8 @@ WORKLOADS = [
     "chained_spawn",
     "request_reply",
     "request_reply_think",
+    "timer_churn",
+    "timers_10k",
 ]
 RUNTIMES = ["tasklane", "tokio", "smol"]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the rt_compare benchmark K times (default 3), saves each run's
+# Runs the rt_compare and timers benchmarks K times (default 3), saves each run's
 # medians to target/bench-runs/run-<i>.json, then prints the median over
 # runs of each median, with tasklane/tokio and tasklane/smol ratios.
 #
@@ -25,7 +25,7 @@ runs=()
 for i in $(seq 1 "$k"); do
   echo "== rt_compare run $i of $k" >&2
   start=$(date +%s)
-  cargo bench -p tasklane-benches --bench rt_compare -- "$@"
+  cargo bench -p tasklane-benches --bench rt_compare --bench timers -- "$@"
   python3 benches/ratios.py --since "$start" --save "$out/run-$i.json" >/dev/null
   runs+=("$out/run-$i.json")
 done

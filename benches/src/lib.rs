@@ -15,6 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread;
+use std::time::Duration;
 
 use async_executor::Executor;
 use futures_channel::oneshot;
@@ -97,6 +98,14 @@ pub trait Spawner: Clone + Send + Sync + 'static {
 
     /// The runtime's own "yield to the scheduler" future.
     fn yield_now() -> impl Future<Output = ()> + Send + 'static;
+
+    /// The runtime's own timer future. It may be `!Unpin` (tokio's is):
+    /// workloads pin it in place rather than boxing it, so no runtime pays
+    /// an allocation per timer that its users would not.
+    type Sleep: Future<Output = ()> + Send + 'static;
+
+    /// A timer that completes once `d` has passed.
+    fn sleep(d: Duration) -> Self::Sleep;
 }
 
 /// Adapts a join handle whose output is `Result<(), E>` to one whose output
@@ -185,6 +194,12 @@ impl Spawner for TasklaneSpawner {
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         tasklane::yield_now()
     }
+
+    type Sleep = tasklane::time::Sleep;
+
+    fn sleep(d: Duration) -> Self::Sleep {
+        tasklane::time::sleep(d)
+    }
 }
 
 // ------------------------------------------------------------------- tokio
@@ -207,6 +222,7 @@ impl BenchRuntime for Tokio {
     fn start(workers: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
+            .enable_time()
             .build()
             .expect("build tokio runtime");
         Tokio { rt }
@@ -247,12 +263,19 @@ impl Spawner for TokioSpawner {
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         tokio::task::yield_now()
     }
+
+    type Sleep = tokio::time::Sleep;
+
+    fn sleep(d: Duration) -> Self::Sleep {
+        tokio::time::sleep(d)
+    }
 }
 
 // -------------------------------------------------------------------- smol
 
 /// An [`async_executor::Executor`] driven by worker threads, each running
-/// `futures_lite::future::block_on(ex.run(..))`, as smol does.
+/// `async_io::block_on(ex.run(..))`, as smol does: the worker that finds no
+/// work waits in async-io's reactor, which also fires its timers.
 ///
 /// Dropping it stops and joins the threads.
 #[derive(Debug)]
@@ -282,7 +305,7 @@ impl BenchRuntime for Smol {
                 .name(format!("smol-worker-{i}"))
                 .spawn(move || {
                     // Ends when the sender is dropped (or sends).
-                    futures_lite::future::block_on(ex.run(async move {
+                    async_io::block_on(ex.run(async move {
                         let _ = stop_rx.await;
                     }));
                 })
@@ -312,7 +335,7 @@ impl BenchRuntime for Smol {
     }
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        futures_lite::future::block_on(future)
+        async_io::block_on(future)
     }
 }
 
@@ -338,5 +361,24 @@ impl Spawner for SmolSpawner {
 
     fn yield_now() -> impl Future<Output = ()> + Send + 'static {
         futures_lite::future::yield_now()
+    }
+
+    type Sleep = SmolSleep;
+
+    fn sleep(d: Duration) -> Self::Sleep {
+        SmolSleep(async_io::Timer::after(d))
+    }
+}
+
+/// smol's timer (`async_io::Timer`, which yields an `Instant`) as a
+/// `Future<Output = ()>`.
+#[derive(Debug)]
+pub struct SmolSleep(async_io::Timer);
+
+impl Future for SmolSleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(drop)
     }
 }

@@ -3,8 +3,8 @@
 //! # Level/slot math
 //!
 //! Level `l` (0 ≤ l < [`NUM_LEVELS`]) has [`SLOTS`] = 64 slots, and each slot
-//! covers `64^l` milliseconds ([`slot_range`]); the whole level covers
-//! `64^(l+1)` ms ([`level_range`]). A deadline `when` lives at level `l` in slot
+//! covers `64^l` ticks ([`slot_range`]); the whole level covers
+//! `64^(l+1)` ticks ([`level_range`]). A deadline `when` lives at level `l` in slot
 //! `(when >> 6l) % 64` ([`slot_for`]).
 //!
 //! The level is chosen by [`level_for`] from the highest bit in which `when`
@@ -25,7 +25,7 @@
 //!    ("cascade") onto a level strictly below `l`.
 //!
 //! The top level is a ring: a deadline up to [`MAX_DELAY`] ahead may cross a
-//! `64^6` boundary, in which case its top-level index is *smaller* than the
+//! `64^7` boundary, in which case its top-level index is *smaller* than the
 //! current one and the slot's start is one level range later (see
 //! [`Level::next_expiration`]). [`MAX_DELAY`] is one top-level slot short of a
 //! full rotation, so such a slot can never alias the current one.
@@ -36,29 +36,31 @@ pub(crate) const LEVEL_BITS: u32 = 6;
 /// Slots per level (`2^LEVEL_BITS`).
 pub(crate) const SLOTS: usize = 1 << LEVEL_BITS;
 
-/// Number of levels in the hierarchy (as in tokio).
-pub(crate) const NUM_LEVELS: usize = 6;
+/// Number of levels in the hierarchy: tokio's 6 at 1 ms, plus one, because
+/// ticks here are ~65.5 µs (see `Clock`) and the range should still span
+/// years.
+pub(crate) const NUM_LEVELS: usize = 7;
 
-/// The span of the whole wheel, `64^6` ms.
+/// The span of the whole wheel, `64^7` ticks.
 pub(crate) const WHEEL_RANGE: u64 = 1 << (LEVEL_BITS as usize * NUM_LEVELS);
 
-/// The largest delay, in milliseconds past the wheel's current time, that a
+/// The largest delay, in ticks past the wheel's current time, that a
 /// deadline may have; later deadlines are clamped to it.
 ///
-/// It is `63 · 64^5 − 1` ms (about 2.14 years): one top-level slot short of the
-/// wheel's full range `64^6`, so that a clamped entry's top-level slot can
+/// It is `63 · 64^6 − 1` ticks (about 9.0 years of `Clock` ticks): one
+/// top-level slot short of the wheel's full range `64^7`, so that a clamped entry's top-level slot can
 /// never coincide with the slot the current time is in.
 pub const MAX_DELAY: u64 = (WHEEL_RANGE - slot_range(NUM_LEVELS - 1)) - 1;
 
 /// Sentinel "no index" for slab links.
 pub(crate) const NIL: u32 = u32::MAX;
 
-/// Milliseconds covered by one slot of `level`: `64^level`.
+/// Ticks covered by one slot of `level`: `64^level`.
 pub(crate) const fn slot_range(level: usize) -> u64 {
     1 << (LEVEL_BITS as usize * level)
 }
 
-/// Milliseconds covered by all of `level`: `64^(level+1)`.
+/// Ticks covered by all of `level`: `64^(level+1)`.
 pub(crate) const fn level_range(level: usize) -> u64 {
     slot_range(level + 1)
 }
@@ -69,7 +71,7 @@ pub(crate) fn level_for(elapsed: u64, when: u64) -> usize {
     debug_assert!(when >= elapsed, "level_for: {when} < {elapsed}");
     // OR in the slot mask so that `when == elapsed` lands on level 0.
     let mut masked = (elapsed ^ when) | (SLOTS as u64 - 1);
-    // A deadline crossing a 64^6 boundary goes on the top level (ring).
+    // A deadline crossing a 64^7 boundary goes on the top level (ring).
     if masked >= WHEEL_RANGE {
         masked = WHEEL_RANGE - 1;
     }
@@ -169,11 +171,12 @@ mod tests {
         assert_eq!(level_for(0, 1 << 18), 3);
         assert_eq!(level_for(0, 1 << 24), 4);
         assert_eq!(level_for(0, 1 << 30), 5);
-        assert_eq!(level_for(0, MAX_DELAY), 5);
+        assert_eq!(level_for(0, 1 << 36), 6);
+        assert_eq!(level_for(0, MAX_DELAY), 6);
         // Crossing a 64-boundary by one tick moves up a level.
         assert_eq!(level_for(63, 64), 1);
         // Crossing the top boundary goes on the top level.
-        assert_eq!(level_for(WHEEL_RANGE - 1, WHEEL_RANGE), 5);
+        assert_eq!(level_for(WHEEL_RANGE - 1, WHEEL_RANGE), NUM_LEVELS - 1);
     }
 
     #[test]
@@ -183,12 +186,12 @@ mod tests {
         assert_eq!(slot_for(4096 * 3 + 5, 2), 3);
         assert_eq!(slot_range(0), 1);
         assert_eq!(level_range(0), 64);
-        assert_eq!(level_range(5), WHEEL_RANGE);
+        assert_eq!(level_range(NUM_LEVELS - 1), WHEEL_RANGE);
     }
 
     #[test]
     fn top_level_wraps() {
-        let mut level = Level::new(5);
+        let mut level = Level::new(NUM_LEVELS - 1);
         let now = WHEEL_RANGE - 1; // top-level slot 63
         level.set_head(0, 7);
         let exp = level.next_expiration(now).unwrap();

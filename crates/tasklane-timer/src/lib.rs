@@ -4,14 +4,15 @@
 //! It knows deadlines and `Waker`s, never the scheduler. Three layers:
 //!
 //! * [`Wheel`]: the single-threaded wheel. Time is a `u64` count of
-//!   milliseconds and each entry carries an arbitrary value `T`.
+//!   ticks and each entry carries an arbitrary value `T`.
 //! * [`Timers`]: one wheel per shard (per worker thread), each behind its own
 //!   lock, holding `Waker`s; registration, cancel and reset from any thread,
 //!   firing by whichever thread drives time, and the park protocol by which a
 //!   registration learns that the blocked driver must be woken. The entry
 //!   protocol (who may touch an entry when, and what happens when cancel
 //!   races firing) is documented in the `timers` module.
-//! * [`Clock`]: `Instant`s to milliseconds, rounding so nothing fires early.
+//! * [`Clock`]: `Instant`s to ticks of 2^16 ns (about 65.5 µs), rounding so
+//!   nothing fires early.
 //!
 //! The runtime's driver (in the `tasklane` crate) owns a `Clock` and a
 //! `Timers`, fires due timers when it parks and every few scheduler ticks,
@@ -20,10 +21,11 @@
 //! # Concepts
 //!
 //! The [`Wheel`] follows Varghese & Lauck, "Hashed and Hierarchical Timing
-//! Wheels" (1987), with tokio's shape: 6 levels of 64 slots. A slot on level
-//! `l` spans `64^l` ms, so level 0 holds deadlines within the current 64 ms,
-//! level 1 within the current 4.096 s, … and level 5 reaches `64^6` ms
-//! (≈ 2.2 years). An entry is stored on the level given by the highest bit in
+//! Wheels" (1987), in tokio's shape of 64-slot levels, with 7 levels rather
+//! than 6 because a tick is finer than tokio's millisecond. A slot on level
+//! `l` spans `64^l` ticks, so level 0 holds deadlines within the current 64
+//! ticks (4.2 ms), level 1 within the current 268 ms, … and level 6 reaches
+//! `64^7` ticks (≈ 9.1 years). An entry is stored on the level given by the highest bit in
 //! which its deadline differs from the wheel's current time.
 //!
 //! * **Occupancy bitmaps.** Each level keeps a `u64` with one bit per
@@ -39,7 +41,7 @@
 //!   [`Wheel::reset`] are O(1). An [`EntryKey`] carries a generation, so a
 //!   stale key (its entry fired or was removed) never touches a newer entry.
 //! * **Clamping.** A deadline in the past fires on the next advance; one more
-//!   than [`MAX_DELAY`] (≈ 2.14 years) ahead is clamped to that, never a panic.
+//!   than [`MAX_DELAY`] (≈ 9.0 years of `Clock` ticks) ahead is clamped to that, never a panic.
 //!
 //! The level and slot arithmetic, with the invariants it guarantees, is
 //! documented in the `level` module; structural invariants are checked with
@@ -78,7 +80,7 @@ mod sync;
 mod timers;
 mod wheel;
 
-pub use clock::Clock;
+pub use clock::{Clock, TICK};
 pub use level::MAX_DELAY;
 pub use slab::EntryKey;
 pub use timers::{Registration, Reset, TimerKey, Timers};

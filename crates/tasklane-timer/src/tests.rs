@@ -193,7 +193,7 @@ fn clamping_far_deadlines() {
 
 #[test]
 fn top_level_ring_wraps() {
-    // Start just below a 64^6 boundary and schedule past it.
+    // Start just below a 64^7 boundary and schedule past it.
     let start = WHEEL_RANGE - 5;
     let mut wheel = Wheel::new();
     wheel.advance(start, |_, _: u64| {});

@@ -42,7 +42,7 @@
 //!   will look at every shard anyway.
 //! * `u64::MAX` (`SCANNING`): the driver is about to block and is computing how
 //!   long for; every registration must wake it.
-//! * `m`: the driver blocks until `m` ms; a registration for a deadline `< m`
+//! * `m`: the driver blocks until tick `m`; a registration for a deadline `< m`
 //!   must wake it.
 //!
 //! The driver stores `SCANNING`, reads every shard's `next`, then stores the
@@ -125,7 +125,7 @@ struct Shard {
 }
 
 /// Deadline-ordered wakers, sharded so that threads register and cancel
-/// without sharing a lock. Time is in milliseconds on the caller's clock.
+/// without sharing a lock. Time is in ticks of the caller's clock (`Clock`).
 ///
 /// # Examples
 ///
@@ -184,20 +184,20 @@ impl Timers {
         &self.shards[index % self.shards.len()]
     }
 
-    /// Stores `waker` to be woken once the time passes `deadline_ms`, in shard
+    /// Stores `waker` to be woken once the time reaches `deadline`, in shard
     /// `shard` (taken modulo the number of shards). O(1).
     ///
     /// A deadline the shard's clock has already reached is not stored:
     /// [`Registration::Expired`]. A deadline too far ahead is clamped to
     /// [`MAX_DELAY`](crate::MAX_DELAY) past the shard's clock.
-    pub fn register(&self, shard: usize, deadline_ms: u64, waker: &Waker) -> Registration {
+    pub fn register(&self, shard: usize, deadline: u64, waker: &Waker) -> Registration {
         let index = shard % self.shards.len();
         let shard = &self.shards[index];
         let mut wheel = shard.wheel.lock();
-        if deadline_ms <= wheel.elapsed() {
+        if deadline <= wheel.elapsed() {
             return Registration::Expired;
         }
-        let entry = wheel.insert(deadline_ms, waker.clone());
+        let entry = wheel.insert(deadline, waker.clone());
         let when = wheel.deadline(entry).expect("just inserted");
         // SeqCst: the park protocol (module docs).
         shard.next.fetch_min(when, Ordering::SeqCst);
@@ -226,13 +226,13 @@ impl Timers {
         false
     }
 
-    /// Moves `key`'s timer to `deadline_ms` (clamped as in
+    /// Moves `key`'s timer to `deadline` (clamped as in
     /// [`register`](Self::register); a past deadline fires on the next
     /// [`process`](Self::process)), keeping its waker. O(1).
-    pub fn reset(&self, key: TimerKey, deadline_ms: u64) -> Reset {
+    pub fn reset(&self, key: TimerKey, deadline: u64) -> Reset {
         let shard = self.shard(key.shard as usize);
         let mut wheel = shard.wheel.lock();
-        if !wheel.reset(key.entry, deadline_ms) {
+        if !wheel.reset(key.entry, deadline) {
             return Reset::Fired;
         }
         let when = wheel.deadline(key.entry).expect("just reset");
@@ -253,19 +253,19 @@ impl Timers {
         waker.is_some()
     }
 
-    /// Fires every timer whose deadline is `<= now_ms`: removes it and pushes
+    /// Fires every timer whose deadline is `<= now`: removes it and pushes
     /// its waker onto `fired` for the caller to wake (after this returns, so
     /// no waker runs under a shard lock). Shards with nothing due are skipped
     /// without taking their lock.
-    pub fn process(&self, now_ms: u64, fired: &mut Vec<Waker>) {
+    pub fn process(&self, now: u64, fired: &mut Vec<Waker>) {
         for shard in self.shards.iter() {
             // A hint only: a registration racing this read is caught by the
             // park protocol or by the next call.
-            if shard.next.load(Ordering::Acquire) > now_ms {
+            if shard.next.load(Ordering::Acquire) > now {
                 continue;
             }
             let mut wheel = shard.wheel.lock();
-            wheel.advance(now_ms, |_, waker| fired.push(waker));
+            wheel.advance(now, |_, waker| fired.push(waker));
             shard
                 .next
                 .store(wheel.next_expiration().unwrap_or(NONE), Ordering::SeqCst);

@@ -5,9 +5,9 @@ use std::fmt;
 use crate::level::{Expiration, Level, MAX_DELAY, NIL, NUM_LEVELS, level_for, slot_for};
 use crate::slab::{Entry, EntryKey, Slab};
 
-/// A hierarchical timing wheel of 6 levels × 64 slots at 1 ms resolution.
+/// A hierarchical timing wheel of 7 levels × 64 slots.
 ///
-/// Time is a `u64` count of milliseconds since the wheel's start; the wheel
+/// Time is a `u64` count of ticks since the wheel's start; the wheel
 /// never reads a clock. See the [crate docs](crate) for the design.
 ///
 /// # Examples
@@ -126,7 +126,7 @@ impl<T> Wheel<T> {
         deadline.clamp(self.elapsed, self.elapsed.saturating_add(MAX_DELAY))
     }
 
-    /// Adds an entry that fires once the wheel's time reaches `deadline_ms`.
+    /// Adds an entry that fires once the wheel's time reaches `deadline`.
     /// O(1).
     ///
     /// A deadline at or before [`elapsed`](Self::elapsed) fires on the next
@@ -146,8 +146,8 @@ impl<T> Wheel<T> {
     /// let key = wheel.insert(u64::MAX, ());
     /// assert_eq!(wheel.deadline(key), Some(MAX_DELAY));
     /// ```
-    pub fn insert(&mut self, deadline_ms: u64, value: T) -> EntryKey {
-        let when = self.clamp(deadline_ms);
+    pub fn insert(&mut self, deadline: u64, value: T) -> EntryKey {
+        let when = self.clamp(deadline);
         let key = self.slab.insert(Entry {
             value,
             when,
@@ -177,7 +177,7 @@ impl<T> Wheel<T> {
         Some(self.slab.take(index).value)
     }
 
-    /// Moves the entry for `key` to fire at `new_deadline_ms` (clamped as in
+    /// Moves the entry for `key` to fire at `new_deadline` (clamped as in
     /// [`insert`](Self::insert)), earlier or later. Returns `false`, changing
     /// nothing, if the key is stale. O(1); the key stays valid.
     ///
@@ -194,12 +194,12 @@ impl<T> Wheel<T> {
     /// assert_eq!(n, 1);
     /// assert!(!wheel.reset(key, 600)); // fired: stale
     /// ```
-    pub fn reset(&mut self, key: EntryKey, new_deadline_ms: u64) -> bool {
+    pub fn reset(&mut self, key: EntryKey, new_deadline: u64) -> bool {
         let Some(index) = self.slab.resolve(key) else {
             return false;
         };
         self.unlink(index);
-        let when = self.clamp(new_deadline_ms);
+        let when = self.clamp(new_deadline);
         self.slab.entry_mut(index).when = when;
         self.link(index);
         true
@@ -240,8 +240,8 @@ impl<T> Wheel<T> {
     /// earliest deadline, or `None` if the wheel is empty. O(levels).
     ///
     /// It is the start of the earliest occupied slot. On level 0 (deadlines
-    /// within the current 64 ms block) that is the deadline exactly; on higher
-    /// levels a slot spans `64^level` ms, so the result may be earlier than
+    /// within the current 64-tick block) that is the deadline exactly; on higher
+    /// levels a slot spans `64^level` ticks, so the result may be earlier than
     /// any deadline in it. Then advancing to it fires nothing but cascades the
     /// slot's entries to lower levels, after which this returns a later,
     /// tighter bound. It is never later than the earliest deadline, and
@@ -283,13 +283,13 @@ impl<T> Wheel<T> {
         found
     }
 
-    /// Advances the wheel's time to `now_ms` and calls `fire` once for every
-    /// entry whose deadline is `<= now_ms`, in deadline order (entries with
+    /// Advances the wheel's time to `now` and calls `fire` once for every
+    /// entry whose deadline is `<= now`, in deadline order (entries with
     /// equal deadlines in unspecified order). Fired entries are removed, so
     /// their keys go stale. Entries on higher levels cascade down as the
     /// slots they are in expire.
     ///
-    /// Time never goes backwards: a `now_ms` below [`elapsed`](Self::elapsed)
+    /// Time never goes backwards: a `now` below [`elapsed`](Self::elapsed)
     /// is treated as `elapsed()` (it still fires entries inserted with a past
     /// deadline). Only occupied slots are visited and each entry moves at
     /// most once per level, so the cost is O(entries fired or cascaded),
@@ -306,8 +306,8 @@ impl<T> Wheel<T> {
     /// wheel.advance(2, |_, v| fired.push(v));
     /// assert_eq!(fired, [1, 2]);
     /// ```
-    pub fn advance(&mut self, now_ms: u64, mut fire: impl FnMut(EntryKey, T)) {
-        let now = now_ms.max(self.elapsed);
+    pub fn advance(&mut self, now: u64, mut fire: impl FnMut(EntryKey, T)) {
+        let now = now.max(self.elapsed);
         while let Some(exp) = self.next_slot() {
             if exp.deadline > now {
                 break;

@@ -50,8 +50,8 @@ fn start() -> impl Strategy<Value = u64> {
     prop_oneof![
         Just(0u64),
         0..100_000u64,
-        // Just below a 64^6 boundary, so the top level's ring wraps.
-        ((1u64 << 36) - 5_000)..(1u64 << 36),
+        // Just below a 64^7 boundary, so the top level's ring wraps.
+        ((1u64 << 42) - 5_000)..(1u64 << 42),
     ]
 }
 

@@ -67,7 +67,7 @@ impl TimeDriver {
 
     /// Registers `waker` for `deadline`; `None` if the deadline has passed.
     pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
-        let ms = self.clock.deadline_ms(deadline);
+        let ms = self.clock.deadline_ticks(deadline);
         match self.timers.register(self.shard(), ms, waker) {
             Registration::Expired => None,
             Registration::Pending { key, unpark } => {
@@ -86,7 +86,7 @@ impl TimeDriver {
 
     /// Moves `key` to `deadline`; `false` if it had fired already.
     pub(crate) fn reset(&self, key: TimerKey, deadline: Instant) -> bool {
-        match self.timers.reset(key, self.clock.deadline_ms(deadline)) {
+        match self.timers.reset(key, self.clock.deadline_ticks(deadline)) {
             Reset::Fired => false,
             Reset::Moved { unpark } => {
                 if unpark {
@@ -110,7 +110,7 @@ impl TimeDriver {
     /// Fires every due timer; returns how many.
     fn fire_due(&self) -> usize {
         let mut fired = std::mem::take(&mut *self.fired.lock());
-        self.timers.process(self.clock.now_ms(), &mut fired);
+        self.timers.process(self.clock.now_ticks(), &mut fired);
         let n = fired.len();
         for waker in fired.drain(..) {
             waker.wake();

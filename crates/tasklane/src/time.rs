@@ -1,15 +1,15 @@
 //! Time: sleeping, intervals and timeouts on the runtime's timer wheel.
 //!
-//! Timers have 1 ms resolution and never fire early: a deadline is rounded
-//! up to the next millisecond, and fires when the driver sees that
-//! millisecond pass (when a worker parks, and every few scheduler ticks on a
+//! Timers have a resolution of [`TICK`] (2^16 ns, about 65.5 µs) and never
+//! fire early: a deadline is rounded up to the next tick, and fires when the
+//! driver sees that tick pass (when a worker parks, and every few scheduler ticks on a
 //! busy runtime). On an idle runtime a sleep ends within about the resolution
 //! plus the time to wake a thread; `docs/benchmarks.md` has the measured
 //! lateness.
 //!
 //! A timer is registered on its first poll, in the timer shard of the worker
 //! polling it, and removed when it fires or is dropped; nothing is allocated
-//! per timer. Deadlines more than [`MAX_DELAY`] (about 2.14 years) away are
+//! per timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
 //! clamped to it rather than rejected.
 //!
 //! [`Instant`] is `std::time::Instant`: deadlines mix freely with the rest of
@@ -45,9 +45,13 @@ use tasklane_timer::TimerKey;
 
 pub use std::time::Instant;
 
-/// The furthest ahead a timer can be set (about 2.14 years); later
-/// deadlines are clamped to it.
-pub const MAX_DELAY: Duration = Duration::from_millis(tasklane_timer::MAX_DELAY);
+/// The furthest ahead a timer can be set (about 9 years); later deadlines
+/// are clamped to it.
+pub const MAX_DELAY: Duration =
+    Duration::from_nanos(tasklane_timer::MAX_DELAY * TICK.as_nanos() as u64);
+
+/// The timer resolution: deadlines round up to a multiple of it.
+pub use tasklane_timer::TICK;
 
 /// `now + d`, saturating far in the future (the wheel clamps it).
 fn deadline_after(d: Duration) -> Instant {
@@ -297,7 +301,7 @@ impl MissedTickBehavior {
 
 /// A stream of ticks every `period`; the first completes at once.
 ///
-/// A zero `period` is raised to 1 ms (the timer resolution) rather than
+/// A zero `period` is raised to [`TICK`] (the timer resolution) rather than
 /// spinning or panicking.
 ///
 /// # Examples
@@ -323,7 +327,7 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         entry: TimerEntry::new(start),
-        period: period.max(Duration::from_millis(1)),
+        period: period.max(TICK),
         missed: MissedTickBehavior::default(),
     }
 }
