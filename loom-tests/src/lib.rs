@@ -1,10 +1,13 @@
-//! [loom] models of `tasklane-sched`: the real task core and scheduler,
+//! [loom] models of `tasklane-sched` (the real task core and scheduler) and
+//! of `tasklane-timer` (the sharded `Timers`: entry and park protocols),
 //! compiled under the `tasklane_loom` cfg, driven through every interleaving
 //! loom can reach.
 //!
 //! The models are integration tests in `tests/`, one file per behaviour, so
-//! CI can run them in groups. Without the cfg they compile to nothing, and so
-//! does the [`mock`] module that holds their test doubles.
+//! CI can run them in groups (`task_*`, `join_*` and `sched_*` for the
+//! scheduler, `timer_*` for the timers). Without the cfg they compile to
+//! nothing, and so do the [`mock`] module that holds their test doubles and
+//! the `timer` module of helpers for the timer models.
 //!
 //! # Running
 //!
@@ -67,3 +70,5 @@
 
 #[cfg(tasklane_loom)]
 pub mod mock;
+#[cfg(tasklane_loom)]
+pub mod timer;

@@ -326,7 +326,8 @@ impl fmt::Debug for Queue {
     }
 }
 
-/// A join waker that counts its wakes (`std::task::Wake` needs std's `Arc`).
+/// A waker that counts its wakes (`std::task::Wake` needs std's `Arc`): the
+/// join waker of the task models, the timers' waker in the timer models.
 #[derive(Debug)]
 pub struct CountingWaker {
     wakes: AtomicUsize,
