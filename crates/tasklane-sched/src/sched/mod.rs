@@ -148,6 +148,13 @@ impl Shared {
         }
     }
 
+    /// Whether the driver has pending work and nobody parked in it.
+    fn driver_is_vacant_with_work(&self) -> bool {
+        self.driver
+            .as_ref()
+            .is_some_and(|d| d.is_vacant_with_work())
+    }
+
     /// Whether any queue other workers can reach holds a task.
     fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
@@ -245,6 +252,14 @@ impl Handle {
     /// shards) are chosen with it.
     pub fn current_worker_index() -> Option<usize> {
         worker::with_current(|cx| cx.map(|cx| cx.index))
+    }
+
+    /// Wakes one sleeping worker, unless one is already searching for work:
+    /// it will look for tasks and then park, taking the driver if it is
+    /// free. For a driver that learns of new work (a timer registered from a
+    /// thread that is not a worker) while nobody is parked in it.
+    pub fn wake_idle_worker(&self) {
+        self.shared.notify_parked();
     }
 
     /// True if this thread is one of this scheduler's workers.

@@ -37,6 +37,16 @@ pub trait Driver: Send + Sync + 'static {
     /// Makes a thread inside [`park`](Driver::park) return soon, or the next
     /// call to it return at once.
     fn unpark(&self);
+
+    /// Whether the driver has work that only a thread parked in it will do
+    /// in time: a registered timer, say. When the worker that held the
+    /// driver leaves it to run tasks while this is true, it wakes a sleeping
+    /// worker to take the driver over, so that a long poll on the first does
+    /// not hold up every timer. May be a conservative `true`. The default
+    /// is `false`.
+    fn wants_holder(&self) -> bool {
+        false
+    }
 }
 
 /// The runtime's single driver, and who is inside it.
@@ -64,6 +74,12 @@ impl DriverSlot {
     /// Release: see `try_acquire`.
     fn release(&self) {
         self.busy.store(false, Ordering::Release);
+    }
+
+    /// Whether nobody holds the driver while it has pending work
+    /// ([`Driver::wants_holder`]). A racy hint: the caller wakes a worker.
+    pub(crate) fn is_vacant_with_work(&self) -> bool {
+        !self.busy.load(Ordering::Relaxed) && abort_on_unwind(|| self.driver.wants_holder())
     }
 
     /// A busy worker collects ready events without blocking, if the driver

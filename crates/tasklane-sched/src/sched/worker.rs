@@ -124,10 +124,11 @@ impl Context {
             // Orders our decrement before the queue reads, against the
             // notifier's push, fence, read (the Dekker pair of idle.rs).
             crate::sync::atomic::fence(crate::sync::atomic::Ordering::SeqCst);
-            self.shared.has_work()
+            self.shared.has_work() || self.shared.driver_is_vacant_with_work()
         } {
-            // We were the last searcher and more work is waiting: wake
-            // someone to take it. (Waking one unconditionally, as tokio
+            // We were the last searcher and more work is waiting, or the
+            // driver has timers and nobody parked in it (we may just have
+            // left it, and this poll may be long): wake someone to take it. (Waking one unconditionally, as tokio
             // does, costs a futex wake per round trip on a lightly loaded
             // runtime, and the woken worker then spins for nothing: see
             // request_reply in docs/benchmarks.md.) Work pushed after this
