@@ -46,8 +46,9 @@
 //!   must wake it.
 //!
 //! The driver stores `SCANNING`, reads every shard's `next`, then stores the
-//! minimum `m`. A registration updates its shard's `next`, then reads
-//! `parked_until`. All four accesses are `SeqCst`, so in their single total
+//! minimum `m`. A registration lowers its shard's `next` (if its deadline is
+//! earlier; otherwise the write that set `next` is the one that matters),
+//! then reads `parked_until`. All four accesses are `SeqCst`, so in their single total
 //! order either the driver's read of `next` comes after the registration's
 //! update (the driver sees the deadline and blocks no later than it), or the
 //! registration's read of `parked_until` comes after the driver's store of
@@ -124,6 +125,21 @@ struct Shard {
     next: AtomicU64,
 }
 
+impl Shard {
+    /// Lowers `next` to `when` if that is earlier. Called with the wheel's
+    /// lock held: every writer of `next` holds it, so the `Relaxed` load sees
+    /// the latest value, and a plain store cannot lose a concurrent update.
+    /// The store is `SeqCst` for the park protocol (module docs). When `when`
+    /// is not earlier nothing is stored: the value already there is a bound
+    /// for the new entry too, and the write that put it there was itself
+    /// covered by the protocol.
+    fn lower_next(&self, when: u64) {
+        if when < self.next.load(Ordering::Relaxed) {
+            self.next.store(when, Ordering::SeqCst);
+        }
+    }
+}
+
 /// Deadline-ordered wakers, sharded so that threads register and cancel
 /// without sharing a lock. Time is in ticks of the caller's clock (`Clock`).
 ///
@@ -197,10 +213,11 @@ impl Timers {
         if deadline <= wheel.elapsed() {
             return Registration::Expired;
         }
-        let entry = wheel.insert(deadline, waker.clone());
-        let when = wheel.deadline(entry).expect("just inserted");
-        // SeqCst: the park protocol (module docs).
-        shard.next.fetch_min(when, Ordering::SeqCst);
+        // The wheel's own clamp, computed here to save a lookup.
+        let when = deadline.min(wheel.elapsed().saturating_add(crate::MAX_DELAY));
+        let entry = wheel.insert(when, waker.clone());
+        debug_assert_eq!(wheel.deadline(entry), Some(when));
+        shard.lower_next(when);
         drop(wheel);
         Registration::Pending {
             key: TimerKey {
@@ -236,8 +253,7 @@ impl Timers {
             return Reset::Fired;
         }
         let when = wheel.deadline(key.entry).expect("just reset");
-        // SeqCst: the park protocol (module docs).
-        shard.next.fetch_min(when, Ordering::SeqCst);
+        shard.lower_next(when);
         drop(wheel);
         Reset::Moved {
             unpark: when < self.parked_until.load(Ordering::SeqCst),
@@ -257,6 +273,11 @@ impl Timers {
     /// its waker onto `fired` for the caller to wake (after this returns, so
     /// no waker runs under a shard lock). Shards with nothing due are skipped
     /// without taking their lock.
+    ///
+    /// `process`, [`park_deadline`](Self::park_deadline) and
+    /// [`unparked`](Self::unparked) are the driver's: one thread at a time,
+    /// handed over with a happens-before edge (the runtime's driver slot is
+    /// an acquire/release flag).
     pub fn process(&self, now: u64, fired: &mut Vec<Waker>) {
         for shard in self.shards.iter() {
             // A hint only: a registration racing this read is caught by the
@@ -292,6 +313,24 @@ impl Timers {
     /// until its next [`park_deadline`](Self::park_deadline).
     pub fn unparked(&self) {
         self.parked_until.store(AWAKE, Ordering::SeqCst);
+    }
+
+    /// Whether any timer may be registered: a conservative hint from the
+    /// shards' `next` words, without locking (a shard whose timers were all
+    /// cancelled may still say yes until the next [`process`](Self::process)).
+    pub fn may_have_pending(&self) -> bool {
+        self.shards
+            .iter()
+            .any(|s| s.next.load(Ordering::Relaxed) != NONE)
+    }
+
+    /// Whether the driver is blocked (or about to block) on the timers, as
+    /// published by [`park_deadline`](Self::park_deadline). When it is not,
+    /// a registration reports no `unpark`, and firing relies on whoever
+    /// drives time next; a caller on a thread that never drives time can use
+    /// this to make sure someone will.
+    pub fn is_driver_blocked(&self) -> bool {
+        self.parked_until.load(Ordering::SeqCst) != AWAKE
     }
 
     /// The number of registered timers, summed over shards (each counted
