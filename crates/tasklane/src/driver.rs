@@ -59,20 +59,32 @@ impl TimeDriver {
         }
     }
 
-    /// The shard for a registration from this thread: its worker's, or the
-    /// last one for threads that are not workers.
-    fn shard(&self) -> usize {
-        tasklane_sched::Handle::current_worker_index().unwrap_or(self.timers.num_shards() - 1)
-    }
-
     /// Registers `waker` for `deadline`; `None` if the deadline has passed.
-    pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
-        let ms = self.clock.deadline_ticks(deadline);
-        match self.timers.register(self.shard(), ms, waker) {
+    ///
+    /// The shard is the registering worker's, or the last one for threads
+    /// that are not workers. A registration from such a thread (`block_on`,
+    /// the blocking pool), made while nobody is parked in the driver, also
+    /// wakes an idle worker: the workers may all be asleep on their own
+    /// parkers while the one that last held the driver runs a long poll, and
+    /// then no one would fire this timer. (Workers need not: a worker
+    /// registering a timer is running, and it parks in the driver or fires
+    /// timers every few ticks itself.)
+    pub(crate) fn register(
+        &self,
+        deadline: Instant,
+        waker: &Waker,
+        sched: &tasklane_sched::Handle,
+    ) -> Option<TimerKey> {
+        let tick = self.clock.deadline_ticks(deadline);
+        let worker = tasklane_sched::Handle::current_worker_index();
+        let shard = worker.unwrap_or(self.timers.num_shards() - 1);
+        match self.timers.register(shard, tick, waker) {
             Registration::Expired => None,
             Registration::Pending { key, unpark } => {
                 if unpark {
                     self.unpark();
+                } else if worker.is_none() && !self.timers.is_driver_blocked() {
+                    sched.wake_idle_worker();
                 }
                 Some(key)
             }
@@ -185,5 +197,9 @@ impl tasklane_sched::Driver for SchedDriver {
 
     fn unpark(&self) {
         self.0.unpark();
+    }
+
+    fn wants_holder(&self) -> bool {
+        self.0.timers.may_have_pending()
     }
 }

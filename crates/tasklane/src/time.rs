@@ -95,13 +95,19 @@ impl TimerEntry {
         match &self.state {
             EntryState::Fired => Poll::Ready(()),
             EntryState::Idle => {
-                let driver = Handle::try_with_current(|h| h.time().clone()).expect(OUTSIDE_TIMER);
-                match driver.register(self.deadline, cx.waker()) {
+                let registered = Handle::try_with_current(|h| {
+                    let driver = h.time();
+                    driver
+                        .register(self.deadline, cx.waker(), h.sched())
+                        .map(|key| (driver.clone(), key))
+                })
+                .expect(OUTSIDE_TIMER);
+                match registered {
                     None => {
                         self.state = EntryState::Fired;
                         Poll::Ready(())
                     }
-                    Some(key) => {
+                    Some((driver, key)) => {
                         self.state = EntryState::Registered(driver, key);
                         Poll::Pending
                     }
@@ -116,6 +122,18 @@ impl TimerEntry {
                 }
             }
         }
+    }
+
+    /// As `poll_expired`, but an entry not yet on the wheel whose deadline
+    /// has passed by the clock completes at once, without waiting for the
+    /// driver to see its tick (a clock read per registration, so only where
+    /// "due now" must mean now: interval ticks and `wait_for`).
+    fn poll_expired_now(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if matches!(self.state, EntryState::Idle) && self.deadline <= Instant::now() {
+            self.state = EntryState::Fired;
+            return Poll::Ready(());
+        }
+        self.poll_expired(cx)
     }
 
     /// Moves the deadline; an entry on the wheel is moved in place (its
@@ -278,22 +296,27 @@ pub enum MissedTickBehavior {
 }
 
 impl MissedTickBehavior {
-    /// The tick after `tick`, seen at `now`.
+    /// The tick after `tick`, seen at `now`. Saturates far in the future
+    /// rather than overflowing.
     fn next(self, tick: Instant, now: Instant, period: Duration) -> Instant {
-        let next = tick + period;
+        let far = |from: Instant| {
+            from.checked_add(period)
+                .unwrap_or_else(|| deadline_after(MAX_DELAY))
+        };
+        let next = far(tick);
         if now < next {
             return next;
         }
         match self {
             MissedTickBehavior::Burst => next,
-            MissedTickBehavior::Delay => now + period,
+            MissedTickBehavior::Delay => far(now),
             MissedTickBehavior::Skip => {
                 let behind = now.duration_since(tick).as_nanos();
                 let period_ns = period.as_nanos();
                 let periods = behind / period_ns + 1;
                 let ns = periods.saturating_mul(period_ns);
                 tick.checked_add(Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX)))
-                    .unwrap_or(now + period)
+                    .unwrap_or_else(|| far(now))
             }
         }
     }
@@ -302,7 +325,7 @@ impl MissedTickBehavior {
 /// A stream of ticks every `period`; the first completes at once.
 ///
 /// A zero `period` is raised to [`TICK`] (the timer resolution) rather than
-/// spinning or panicking.
+/// spinning or panicking, and one longer than [`MAX_DELAY`] is lowered to it.
 ///
 /// # Examples
 ///
@@ -327,7 +350,7 @@ pub fn interval(period: Duration) -> Interval {
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     Interval {
         entry: TimerEntry::new(start),
-        period: period.max(TICK),
+        period: period.clamp(TICK, MAX_DELAY),
         missed: MissedTickBehavior::default(),
     }
 }
@@ -349,7 +372,7 @@ impl Interval {
     /// Polls for the next tick: its scheduled instant once due.
     pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
         let coop = ready!(coop::poll_proceed(cx));
-        ready!(self.entry.poll_expired(cx));
+        ready!(self.entry.poll_expired_now(cx));
         coop.made_progress();
         let tick = self.entry.deadline;
         let next = self.missed.next(tick, Instant::now(), self.period);
@@ -450,7 +473,7 @@ impl<F: Future> Future for WaitFor<F> {
             future.set(None);
             return Poll::Ready(Ok(v));
         }
-        ready!(this.timer.poll_expired(cx));
+        ready!(this.timer.poll_expired_now(cx));
         // Plain form: the timeout drops the future now, not when the
         // `WaitFor` is dropped.
         future.set(None);
