@@ -240,9 +240,14 @@ impl Context {
     /// Queues a task woken or spawned on this worker.
     pub(super) fn schedule_local(&self, task: Notified, is_yield: bool) {
         let notify = if is_yield {
+            // A lone yielder needs no help: this worker polls it again as
+            // soon as the current poll returns. Waking a sleeper for it
+            // (only to find nothing, or to steal it and move its state to
+            // another core) cost a futex wake per yield (timer_churn).
+            let others_waiting = !self.local.is_empty();
             self.local.push(task);
             self.yielded.set(true);
-            true
+            others_waiting
         } else {
             match self.lifo.replace(Some(task)) {
                 Some(prev) => {
