@@ -31,6 +31,7 @@ WORKLOADS = [
     "request_reply",
     "request_reply_think",
     "timer_churn",
+    "timer_churn_parallel",
     "timers_10k",
 ]
 RUNTIMES = ["tasklane", "tokio", "smol"]

@@ -5,24 +5,17 @@
 //! `rt_compare` (same environment variables). Lateness of 1 ms sleeps is a
 //! distribution, not a time per iteration: see the `timer_lateness` bench.
 
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, mpsc};
-use std::task::Poll;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, env_or, workers};
+use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, env_or, spread, workers};
 
 const CHURN_TIMERS: usize = 100_000;
 const FIRE_TASKS: usize = 10_000;
-/// Sleeps polled per task poll in `timer_churn`: below every runtime's
-/// cooperative budget (tokio's and tasklane's are 128 polls), so that each
-/// poll really registers its timer rather than being turned away.
-const POLLS_PER_YIELD: usize = 64;
 
 macro_rules! compare {
     ($c:expr, $workload:ident) => {{
@@ -35,53 +28,41 @@ macro_rules! compare {
     }};
 }
 
-/// A fixed pseudo-random sequence in `1..=max`: the same for every runtime.
-fn spread(n: usize, max: u64) -> Vec<u64> {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    (0..n)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            1 + x % max
-        })
-        .collect()
-}
-
 /// `CHURN_TIMERS` sleeps of 1..=1000 ms made in one task, each polled once
 /// (which registers it with the runtime's timer), then all dropped (which
 /// cancels them): the life of a request timeout that never fires.
 fn timer_churn<R: BenchRuntime>(g: &mut BenchmarkGroup<'_, WallTime>, workers: usize) {
-    async fn churn<S: Spawner>(ms: Arc<Vec<u64>>) {
-        // Capacity for all: pushing never reallocates, so no element moves.
-        let mut sleeps: Vec<S::Sleep> = Vec::with_capacity(ms.len());
-        for chunk in ms.chunks(POLLS_PER_YIELD) {
-            poll_fn(|cx| {
-                for &m in chunk {
-                    sleeps.push(S::sleep(Duration::from_millis(m)));
-                    let s = sleeps.last_mut().expect("just pushed");
-                    // SAFETY: `sleeps` never reallocates (capacity reserved
-                    // above) and is not moved, so each element stays at its
-                    // address until it is dropped in place with the `Vec`.
-                    let s = unsafe { Pin::new_unchecked(s) };
-                    // Made just now, a 1..1000 ms sleep is pending: this
-                    // poll registers it.
-                    let _ = s.poll(cx);
-                }
-                Poll::Ready(())
-            })
-            .await;
-            S::yield_now().await;
-        }
-        drop(sleeps);
-    }
-
     let rt = R::start(workers);
     let ms = Arc::new(spread(CHURN_TIMERS, 1000));
     g.bench_function(R::NAME, |b| {
         b.iter(|| {
             let ms = ms.clone();
-            rt.block_on(rt.spawn(churn::<R::Spawner>(ms)));
+            rt.block_on(rt.spawn(tasklane_benches::churn::<R::Spawner>(ms)));
+        });
+    });
+}
+
+/// `timer_churn` split across one task per worker, all churning at once:
+/// `CHURN_TIMERS / workers` sleeps each. This is where a single timer lock
+/// would be contended; tasklane's per-worker shards are not.
+fn timer_churn_parallel<R: BenchRuntime>(g: &mut BenchmarkGroup<'_, WallTime>, workers: usize) {
+    let rt = R::start(workers);
+    let per_task = CHURN_TIMERS / workers;
+    let parts: Vec<Arc<Vec<u64>>> = spread(per_task * workers, 1000)
+        .chunks(per_task)
+        .map(|c| Arc::new(c.to_vec()))
+        .collect();
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|ms| rt.spawn(tasklane_benches::churn::<R::Spawner>(ms.clone())))
+                .collect();
+            rt.block_on(async {
+                for h in handles {
+                    h.await;
+                }
+            });
         });
     });
 }
@@ -116,6 +97,7 @@ fn timers_10k<R: BenchRuntime>(g: &mut BenchmarkGroup<'_, WallTime>, workers: us
 
 fn timers(c: &mut Criterion) {
     compare!(c, timer_churn);
+    compare!(c, timer_churn_parallel);
     compare!(c, timers_10k);
 }
 

@@ -382,3 +382,52 @@ impl Future for SmolSleep {
         Pin::new(&mut self.0).poll(cx).map(drop)
     }
 }
+
+// ------------------------------------------------------------------ timers
+
+/// Sleeps polled per task poll in [`churn`]: below every runtime's
+/// cooperative budget (tokio's and tasklane's are 128 polls), so that each
+/// poll really registers its timer rather than being turned away.
+pub const POLLS_PER_YIELD: usize = 64;
+
+/// A fixed pseudo-random sequence of `n` values in `1..=max` (xorshift):
+/// the same for every runtime and every run.
+pub fn spread(n: usize, max: u64) -> Vec<u64> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            1 + x % max
+        })
+        .collect()
+}
+
+/// The `timer_churn` task: makes a sleep for each of `ms` (milliseconds),
+/// polls it once (which registers it with the runtime's timer), yielding
+/// every [`POLLS_PER_YIELD`], then drops them all (which cancels them).
+pub async fn churn<S: Spawner>(ms: Arc<Vec<u64>>) {
+    use std::future::poll_fn;
+    // Capacity for all: pushing never reallocates, so no element moves.
+    let mut sleeps: Vec<S::Sleep> = Vec::with_capacity(ms.len());
+    for chunk in ms.chunks(POLLS_PER_YIELD) {
+        poll_fn(|cx| {
+            for &m in chunk {
+                sleeps.push(S::sleep(Duration::from_millis(m)));
+                let s = sleeps.last_mut().expect("just pushed");
+                // SAFETY: `sleeps` never reallocates (capacity reserved
+                // above) and is not moved, so each element stays at its
+                // address until it is dropped in place with the `Vec`.
+                let s = unsafe { Pin::new_unchecked(s) };
+                // Made just now, a 1..1000 ms sleep is pending: this poll
+                // registers it.
+                let _ = s.poll(cx);
+            }
+            Poll::Ready(())
+        })
+        .await;
+        S::yield_now().await;
+    }
+    drop(sleeps);
+}
