@@ -112,11 +112,22 @@ fn main() {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let out = std::env::var("TASKLANE_LATENESS_OUT").unwrap_or_else(|_| {
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
-        format!("{target}/bench-runs/lateness.json")
-    });
+    // A relative `TASKLANE_LATENESS_OUT` is taken from the workspace root
+    // (cargo runs benches from the package's directory).
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let out = std::env::var("TASKLANE_LATENESS_OUT")
+        .map(|p| {
+            if std::path::Path::new(&p).is_relative() {
+                format!("{root}/{p}")
+            } else {
+                p
+            }
+        })
+        .unwrap_or_else(|_| {
+            let target = std::env::var("CARGO_TARGET_DIR")
+                .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+            format!("{target}/bench-runs/lateness.json")
+        });
     if let Some(dir) = std::path::Path::new(&out).parent() {
         let _ = std::fs::create_dir_all(dir);
     }
