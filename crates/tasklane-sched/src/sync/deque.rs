@@ -53,6 +53,9 @@ mod model {
         pub(crate) fn pop(&self) -> Option<T> {
             self.q.lock().pop_front()
         }
+        pub(crate) fn is_empty(&self) -> bool {
+            self.q.lock().is_empty()
+        }
     }
 
     /// Pops one task for the caller and moves up to [`BATCH`] more into
