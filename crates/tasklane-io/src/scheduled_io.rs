@@ -1,0 +1,354 @@
+//! One registered source's readiness and the tasks waiting on it.
+//!
+//! # The readiness word
+//!
+//! | bits | meaning |
+//! |---|---|
+//! | 0 `READABLE` | a read may make progress |
+//! | 1 `WRITABLE` | a write may make progress |
+//! | 2 `READ_CLOSED` | the peer will send no more (hang-up) |
+//! | 3 `WRITE_CLOSED` | writes will fail (hang-up) |
+//! | 4 `ERROR` | the OS reported an error condition |
+//! | 5 `SHUTDOWN` | the source was deregistered or the reactor is gone |
+//! | 16..32 tick | bumped by every event the reactor dispatches |
+//!
+//! # The protocol
+//!
+//! * **Dispatch** (the reactor, one thread at a time): ORs the event's bits
+//!   into the word and bumps the tick in one CAS (`AcqRel`), *then* takes the
+//!   wakers of the directions that became ready under the waiter lock, and
+//!   wakes them after releasing it.
+//! * **Poll** (a task): loads the word; if its direction is ready, returns a
+//!   [`ReadyEvent`] carrying the tick it saw. Otherwise it stores its waker
+//!   under the waiter lock and loads the word again *under the lock*.
+//!   Either the dispatch's lock section came first (and then its readiness
+//!   store, made before it, is visible to the re-load) or the poll's did (and
+//!   then the dispatch finds the waker): no wake-up is lost.
+//! * **Clear** (a task whose I/O call said "would block"): removes its
+//!   direction's bit with a CAS that succeeds only if the tick is still the
+//!   one in its `ReadyEvent`. A newer event bumped the tick, so a stale
+//!   "would block" never erases readiness that arrived after the call was
+//!   made (tokio's `ScheduledIo` does the same).
+//! * **Shutdown** (deregistration): sets `SHUTDOWN` and drops the stored
+//!   wakers under the waiter lock. A dispatch that comes after finds no
+//!   waker; a poll that comes after returns an error. The reactor also
+//!   stops mapping the source's key to this state before the OS can report
+//!   another event for it, and keys carry a generation, so an event in flight
+//!   for a dropped source never reaches a new source with a reused slot.
+
+use std::fmt;
+use std::task::{Context, Poll, Waker};
+
+use crate::sync::Mutex;
+use crate::sync::atomic::{AtomicUsize, Ordering};
+
+/// Readiness bits of a source (a set; combine with `|`).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Ready(usize);
+
+impl Ready {
+    /// Nothing is ready.
+    pub const EMPTY: Ready = Ready(0);
+    /// A read may make progress.
+    pub const READABLE: Ready = Ready(1);
+    /// A write may make progress.
+    pub const WRITABLE: Ready = Ready(1 << 1);
+    /// The peer hung up: reads will see end of stream.
+    pub const READ_CLOSED: Ready = Ready(1 << 2);
+    /// Writes will fail.
+    pub const WRITE_CLOSED: Ready = Ready(1 << 3);
+    /// The OS reported an error on the source.
+    pub const ERROR: Ready = Ready(1 << 4);
+
+    const MASK: usize = 0b1_1111;
+
+    /// Whether no bit is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every bit of `other` is set in `self`.
+    pub fn contains(self, other: Ready) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether `self` and `other` share a bit.
+    pub fn intersects(self, other: Ready) -> bool {
+        self.0 & other.0 != 0
+    }
+
+    /// Whether a read may make progress (or will fail or see end of stream
+    /// at once rather than block).
+    pub fn is_readable(self) -> bool {
+        self.intersects(Interest::READ.mask())
+    }
+
+    /// Whether a write may make progress (or will fail at once).
+    pub fn is_writable(self) -> bool {
+        self.intersects(Interest::WRITE.mask())
+    }
+}
+
+impl std::ops::BitOr for Ready {
+    type Output = Ready;
+    fn bitor(self, rhs: Ready) -> Ready {
+        Ready(self.0 | rhs.0)
+    }
+}
+
+impl std::ops::BitAnd for Ready {
+    type Output = Ready;
+    fn bitand(self, rhs: Ready) -> Ready {
+        Ready(self.0 & rhs.0)
+    }
+}
+
+impl fmt::Debug for Ready {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = [
+            (Ready::READABLE, "READABLE"),
+            (Ready::WRITABLE, "WRITABLE"),
+            (Ready::READ_CLOSED, "READ_CLOSED"),
+            (Ready::WRITE_CLOSED, "WRITE_CLOSED"),
+            (Ready::ERROR, "ERROR"),
+        ];
+        let mut list = f.debug_set();
+        for (bit, name) in names {
+            if self.contains(bit) {
+                list.entry(&format_args!("{name}"));
+            }
+        }
+        list.finish()
+    }
+}
+
+/// A direction a task waits in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Interest(u8);
+
+impl Interest {
+    /// Waiting to read.
+    pub const READ: Interest = Interest(0);
+    /// Waiting to write.
+    pub const WRITE: Interest = Interest(1);
+
+    /// The readiness bits that end a wait in this direction: its own bit,
+    /// its hang-up bit, and `ERROR` (the call will fail rather than block).
+    pub fn mask(self) -> Ready {
+        match self.0 {
+            0 => Ready::READABLE | Ready::READ_CLOSED | Ready::ERROR,
+            _ => Ready::WRITABLE | Ready::WRITE_CLOSED | Ready::ERROR,
+        }
+    }
+
+    /// The bit a "would block" in this direction clears.
+    fn clearable(self) -> Ready {
+        match self.0 {
+            0 => Ready::READABLE,
+            _ => Ready::WRITABLE,
+        }
+    }
+}
+
+const SHUTDOWN: usize = 1 << 5;
+const TICK_SHIFT: u32 = 16;
+const TICK_MASK: usize = 0xFFFF << TICK_SHIFT;
+
+fn tick_of(word: usize) -> usize {
+    (word & TICK_MASK) >> TICK_SHIFT
+}
+
+/// What a poll saw: the ready bits of its direction, and the tick they came
+/// with (for [`ScheduledIo::clear_readiness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadyEvent {
+    /// Ready bits in the polled direction.
+    pub ready: Ready,
+    tick: usize,
+    interest: Interest,
+}
+
+/// The source was deregistered, or its reactor shut down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown;
+
+#[derive(Debug, Default)]
+struct Waiters {
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+/// Readiness and waiters of one registered source (module docs).
+pub struct ScheduledIo {
+    readiness: AtomicUsize,
+    waiters: Mutex<Waiters>,
+}
+
+impl fmt::Debug for ScheduledIo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let word = self.readiness.load(Ordering::Relaxed);
+        f.debug_struct("ScheduledIo")
+            .field("ready", &Ready(word & Ready::MASK))
+            .field("shutdown", &(word & SHUTDOWN != 0))
+            .field("tick", &tick_of(word))
+            .finish()
+    }
+}
+
+impl Default for ScheduledIo {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ScheduledIo {
+    /// A source with nothing ready and nobody waiting.
+    pub fn new() -> ScheduledIo {
+        ScheduledIo {
+            readiness: AtomicUsize::new(0),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    /// Dispatch: ORs `ready` in, bumps the tick, and wakes the tasks whose
+    /// direction became ready (module docs). Returns the new ready bits.
+    pub fn dispatch(&self, ready: Ready) -> Ready {
+        let mut current = self.readiness.load(Ordering::Acquire);
+        let new = loop {
+            if current & SHUTDOWN != 0 {
+                return Ready::EMPTY;
+            }
+            let tick = (tick_of(current) + 1) & 0xFFFF;
+            let new = (current & Ready::MASK) | ready.0 | (tick << TICK_SHIFT);
+            // AcqRel: the readiness (and the I/O state behind it) is
+            // published before any waker is taken below.
+            match self.readiness.compare_exchange_weak(
+                current,
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break new,
+                Err(actual) => current = actual,
+            }
+        };
+        let (reader, writer) = {
+            let mut w = self.waiters.lock();
+            let reader = if ready.is_readable() {
+                w.reader.take()
+            } else {
+                None
+            };
+            let writer = if ready.is_writable() {
+                w.writer.take()
+            } else {
+                None
+            };
+            (reader, writer)
+        };
+        if let Some(w) = reader {
+            w.wake();
+        }
+        if let Some(w) = writer {
+            w.wake();
+        }
+        Ready(new & Ready::MASK)
+    }
+
+    /// Poll: `Ready(Ok(event))` if `interest`'s direction is ready,
+    /// `Ready(Err(Shutdown))` after deregistration, otherwise `Pending` with
+    /// the task's waker stored (replacing the direction's previous one: one
+    /// waiting task per direction, as for a stream's reader and writer).
+    pub fn poll_ready(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+    ) -> Poll<Result<ReadyEvent, Shutdown>> {
+        if let Some(r) = self.ready_now(interest, self.readiness.load(Ordering::Acquire)) {
+            return Poll::Ready(r);
+        }
+        let mut w = self.waiters.lock();
+        let slot = if interest == Interest::READ {
+            &mut w.reader
+        } else {
+            &mut w.writer
+        };
+        let old = match slot {
+            Some(stored) if stored.will_wake(cx.waker()) => None,
+            _ => slot.replace(cx.waker().clone()),
+        };
+        // Re-load under the lock (module docs: no lost wake-up).
+        let word = self.readiness.load(Ordering::Acquire);
+        let result = self.ready_now(interest, word);
+        if result.is_some() {
+            // Ready after all: our waker will not be needed.
+            *slot = None;
+        }
+        drop(w);
+        drop(old);
+        match result {
+            Some(r) => Poll::Ready(r),
+            None => Poll::Pending,
+        }
+    }
+
+    fn ready_now(&self, interest: Interest, word: usize) -> Option<Result<ReadyEvent, Shutdown>> {
+        if word & SHUTDOWN != 0 {
+            return Some(Err(Shutdown));
+        }
+        let ready = Ready(word & Ready::MASK) & interest.mask();
+        (!ready.is_empty()).then_some(Ok(ReadyEvent {
+            ready,
+            tick: tick_of(word),
+            interest,
+        }))
+    }
+
+    /// Clear: the I/O call made after `event` would block. Clears the
+    /// direction's bit unless a newer event arrived since (module docs).
+    /// Hang-up and error bits are never cleared.
+    pub fn clear_readiness(&self, event: ReadyEvent) {
+        let mut current = self.readiness.load(Ordering::Acquire);
+        loop {
+            if tick_of(current) != event.tick {
+                return;
+            }
+            let new = current & !event.interest.clearable().0;
+            if new == current {
+                return;
+            }
+            match self.readiness.compare_exchange_weak(
+                current,
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Shutdown: marks the source gone and drops its wakers (module docs);
+    /// `wake` also wakes them, so that tasks waiting on it see the error.
+    pub fn shutdown(&self, wake: bool) {
+        self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
+        let (reader, writer) = {
+            let mut w = self.waiters.lock();
+            (w.reader.take(), w.writer.take())
+        };
+        if wake {
+            reader.into_iter().chain(writer).for_each(Waker::wake);
+        }
+    }
+
+    /// The current ready bits (for tests and introspection).
+    pub fn readiness(&self) -> Ready {
+        Ready(self.readiness.load(Ordering::Acquire) & Ready::MASK)
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) ran.
+    pub fn is_shutdown(&self) -> bool {
+        self.readiness.load(Ordering::Acquire) & SHUTDOWN != 0
+    }
+}
