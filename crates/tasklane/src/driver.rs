@@ -1,38 +1,44 @@
 //! The runtime's driver: what the one worker that parks "in the driver"
 //! blocks in (see `tasklane_sched::Driver`).
 //!
-//! Today it drives time: it fires due timers, then blocks on a condition
-//! variable until the nearest deadline or an unpark. (The I/O reactor will
-//! take the condition variable's place, so that timers and readiness are
-//! waited for in one call.)
+//! It drives time and I/O in one wait: it fires due timers, then blocks in
+//! the reactor (`Poller::wait`, epoll here) with the nearest deadline as the
+//! timeout, dispatches the readiness it reports, and fires timers again.
+//! `unpark` is a `Poller::notify`. There is no reactor thread: the one worker
+//! parked in the driver is it.
 //!
-//! Timers fire in three places:
+//! Timers fire, and readiness is collected, in these places:
 //!
 //! * when a worker parks in the driver, before and after it blocks;
 //! * every `EVENT_INTERVAL` scheduler ticks, from a busy worker
-//!   (`park(Some(ZERO))`), so a loaded runtime never starves its timers;
+//!   (`park(Some(ZERO))`), so a loaded runtime never starves its timers or
+//!   its sockets (the reactor first asks with one `poll(2)` whether anything
+//!   is pending, so an idle check costs one system call);
 //! * never from a timer thread: there is none.
 //!
 //! A registration of a deadline earlier than the one the driver blocks until
 //! unparks it (the park protocol of `tasklane_timer::Timers`).
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 use std::time::{Duration, Instant};
+use tasklane_io::Reactor;
 use tasklane_timer::{Clock, Registration, Reset, TimerKey, Timers};
 
-/// Timers and the blocking wait, shared by the runtime's handle, every
-/// registered sleep and the scheduler (through [`SchedDriver`]).
+/// Timers, the reactor and the blocking wait, shared by the runtime's
+/// handle, every registered timer and I/O source, and the scheduler (through
+/// [`SchedDriver`]).
 pub(crate) struct TimeDriver {
     clock: Clock,
     timers: Timers,
-    /// Set by `unpark`, consumed by the parked driver.
+    io: Reactor,
+    /// Set by `unpark` (which then notifies the poller), consumed by the
+    /// parked driver: a notification that arrives while nobody waits is
+    /// kept for the next wait.
     notified: AtomicBool,
-    lock: Mutex<()>,
-    cvar: Condvar,
     /// Wakers collected under shard locks, woken after; kept to reuse the
     /// allocation. Only the driver's holder (one thread at a time) takes it.
     fired: Mutex<Vec<Waker>>,
@@ -47,16 +53,21 @@ impl fmt::Debug for TimeDriver {
 }
 
 impl TimeDriver {
-    /// A driver with one timer shard per worker plus one for other threads.
-    pub(crate) fn new(workers: usize) -> TimeDriver {
-        TimeDriver {
+    /// A driver with one timer shard per worker plus one for other
+    /// threads, and a reactor.
+    pub(crate) fn new(workers: usize) -> std::io::Result<TimeDriver> {
+        Ok(TimeDriver {
             clock: Clock::new(),
             timers: Timers::new(workers + 1),
+            io: Reactor::new()?,
             notified: AtomicBool::new(false),
-            lock: Mutex::new(()),
-            cvar: Condvar::new(),
             fired: Mutex::new(Vec::new()),
-        }
+        })
+    }
+
+    /// The reactor, for registering I/O sources.
+    pub(crate) fn io(&self) -> &Reactor {
+        &self.io
     }
 
     /// Registers `waker` for `deadline`; `None` if the deadline has passed.
@@ -131,29 +142,41 @@ impl TimeDriver {
         n
     }
 
-    /// Blocks until `until` (or without limit), or until unparked; returns
-    /// whether an unpark was consumed.
+    /// Blocks in the reactor until `until` (or without limit), an I/O
+    /// event or an unpark, dispatching the events; returns whether anything
+    /// happened (events or an unpark).
     fn wait(&self, until: Option<Instant>) -> bool {
-        let mut guard = self.lock.lock();
         // Acquire: whatever the unparker published before unparking (a new
         // task, a timer) is visible once we see its token.
-        while !self.notified.swap(false, Ordering::Acquire) {
-            match until {
-                None => self.cvar.wait(&mut guard),
-                Some(t) => {
-                    if self.cvar.wait_until(&mut guard, t).timed_out() {
-                        return self.notified.swap(false, Ordering::Acquire);
-                    }
-                }
-            }
+        if self.notified.swap(false, Ordering::Acquire) {
+            return true;
         }
-        true
+        let timeout = until.map(|t| t.saturating_duration_since(Instant::now()));
+        let events = self.poll_io(timeout);
+        self.notified.swap(false, Ordering::Acquire) || events > 0
     }
 
-    /// Blocks for at most `timeout` (`None`: no limit) until a timer fires or
-    /// an unpark; `Some(ZERO)` only fires what is due.
+    /// Waits in the reactor and dispatches; an error of the poller (which
+    /// only a broken epoll descriptor could cause) counts as no events.
+    fn poll_io(&self, timeout: Option<Duration>) -> usize {
+        match self.io.poll(timeout) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "tasklane: the I/O poller failed");
+                0
+            }
+        }
+    }
+
+    /// Blocks for at most `timeout` (`None`: no limit) until a timer fires,
+    /// an I/O event or an unpark; `Some(ZERO)` only collects what is ready.
     fn park(&self, timeout: Option<Duration>) {
-        if self.fire_due() > 0 || timeout == Some(Duration::ZERO) {
+        if timeout == Some(Duration::ZERO) {
+            self.poll_io(Some(Duration::ZERO));
+            self.fire_due();
+            return;
+        }
+        if self.fire_due() > 0 {
             return;
         }
         let limit = timeout.map(|t| Instant::now() + t);
@@ -166,12 +189,12 @@ impl TimeDriver {
                 (Some(d), Some(l)) => Some(d.min(l)),
                 (d, l) => d.or(l),
             };
-            let unparked = self.wait(until);
+            let woken = self.wait(until);
             self.timers.unparked();
             // After a wake-up for a deadline, the wheel may only have
             // cascaded (a far timer moved to a finer level) or the earliest
             // timer may have been cancelled: then block again.
-            if self.fire_due() > 0 || unparked || limit.is_some_and(|l| Instant::now() >= l) {
+            if self.fire_due() > 0 || woken || limit.is_some_and(|l| Instant::now() >= l) {
                 return;
             }
         }
@@ -179,10 +202,9 @@ impl TimeDriver {
 
     fn unpark(&self) {
         // Release: see `wait`. Only the first unpark since the last wait
-        // takes the lock and signals.
+        // notifies the poller (a system call).
         if !self.notified.swap(true, Ordering::Release) {
-            drop(self.lock.lock());
-            self.cvar.notify_one();
+            self.io.notify();
         }
     }
 }

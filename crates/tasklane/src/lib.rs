@@ -24,7 +24,10 @@
 //! ```
 
 mod driver;
+pub mod io;
+pub mod net;
 mod runtime;
+pub mod signal;
 pub mod task;
 pub mod time;
 

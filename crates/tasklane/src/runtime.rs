@@ -467,7 +467,7 @@ impl Builder {
         let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
             CONTEXT.with(|c| c.borrow_mut().take());
         });
-        let time = Arc::new(TimeDriver::new(workers));
+        let time = Arc::new(TimeDriver::new(workers)?);
         let config = Config {
             worker_threads: workers,
             driver: Some(Box::new(SchedDriver(time.clone()))),

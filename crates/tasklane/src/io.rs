@@ -1,0 +1,179 @@
+//! Readiness of file descriptors: [`AsyncFd`] makes any non-blocking
+//! descriptor awaitable, and is what `tasklane::net` is built on.
+
+use crate::driver::TimeDriver;
+use crate::runtime::Handle;
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use tasklane_io::Registration;
+use tasklane_sched::coop;
+
+pub use tasklane_io::{Interest, Ready};
+
+/// A non-blocking file descriptor registered with the runtime's reactor.
+///
+/// The descriptor must be in non-blocking mode (an `AsyncFd` does not
+/// change it). Readiness is edge-triggered and cached: a direction stays
+/// ready until an I/O call in it reports "would block", which
+/// [`poll_io`](Self::poll_io) detects and turns into a wait. Dropping the
+/// `AsyncFd` deregisters the descriptor before closing it.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use tasklane::io::{AsyncFd, Interest};
+///
+/// tasklane::run(async {
+///     let (mut a, b) = UnixStream::pair().unwrap();
+///     b.set_nonblocking(true).unwrap();
+///     let b = AsyncFd::new(b).unwrap();
+///     a.write_all(b"ping").unwrap();
+///     let mut buf = [0; 4];
+///     let n = std::future::poll_fn(|cx| b.poll_io(cx, Interest::READ, |s| (&*s).read(&mut buf)))
+///         .await
+///         .unwrap();
+///     assert_eq!(&buf[..n], b"ping");
+/// });
+/// ```
+pub struct AsyncFd<T: AsFd> {
+    inner: Option<T>,
+    registration: Registration,
+    driver: Arc<TimeDriver>,
+}
+
+impl<T: AsFd> AsyncFd<T> {
+    /// Registers `inner` with the current runtime's reactor.
+    ///
+    /// # Errors
+    ///
+    /// Outside a runtime (`NotFound`), or the OS error of the registration
+    /// (a descriptor that cannot be polled, such as a regular file).
+    pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
+        let driver = Handle::try_with_current(|h| h.time().clone()).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "tasklane::io: no tasklane runtime here; create I/O objects inside a runtime",
+            )
+        })?;
+        let registration = driver.io().register(inner.as_fd())?;
+        Ok(AsyncFd {
+            inner: Some(inner),
+            registration,
+            driver,
+        })
+    }
+
+    /// The descriptor's owner.
+    pub fn get_ref(&self) -> &T {
+        self.inner.as_ref().expect("present until drop")
+    }
+
+    /// The descriptor's owner, mutably.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.inner.as_mut().expect("present until drop")
+    }
+
+    /// Deregisters the descriptor and gives its owner back.
+    pub fn into_inner(mut self) -> T {
+        self.deregister();
+        self.inner.take().expect("present until drop")
+    }
+
+    fn deregister(&mut self) {
+        if let Some(inner) = &self.inner {
+            // An error here (the descriptor was already closed behind our
+            // back) leaves nothing to undo: the registration is gone anyway.
+            let _ = self
+                .driver
+                .io()
+                .deregister(inner.as_fd(), &self.registration);
+        }
+    }
+
+    /// Polls for readiness in `interest`'s direction. The returned bits stay
+    /// set until an I/O call reports "would block"; prefer
+    /// [`poll_io`](Self::poll_io), which handles that.
+    pub fn poll_ready(&self, cx: &mut Context<'_>, interest: Interest) -> Poll<io::Result<Ready>> {
+        self.registration
+            .io()
+            .poll_ready(cx, interest)
+            .map(|r| r.map(|ev| ev.ready).map_err(|_| gone()))
+    }
+
+    /// Runs the non-blocking call `f` once the direction is ready; if it
+    /// reports "would block", clears the readiness it was made under and
+    /// waits again. Charges the task's cooperative budget.
+    pub fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        let coop = ready!(coop::poll_proceed(cx));
+        loop {
+            let event = match ready!(self.registration.io().poll_ready(cx, interest)) {
+                Ok(ev) => ev,
+                Err(_) => return Poll::Ready(Err(gone())),
+            };
+            match f(self.get_ref()) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.registration.io().clear_readiness(event);
+                }
+                r => {
+                    coop.made_progress();
+                    return Poll::Ready(r);
+                }
+            }
+        }
+    }
+
+    /// Waits until the descriptor is readable (or hung up, or in error).
+    pub async fn readable(&self) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.poll_ready(cx, Interest::READ)).await
+    }
+
+    /// Waits until the descriptor is writable (or hung up, or in error).
+    pub async fn writable(&self) -> io::Result<Ready> {
+        std::future::poll_fn(|cx| self.poll_ready(cx, Interest::WRITE)).await
+    }
+
+    /// Runs `f` until it does not report "would block", waiting for
+    /// `interest`'s readiness in between.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut f: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        std::future::poll_fn(|cx| self.poll_io(cx, interest, &mut f)).await
+    }
+}
+
+fn gone() -> io::Error {
+    io::Error::other("tasklane::io: the runtime this I/O object belongs to has shut down")
+}
+
+impl<T: AsFd> AsRawFd for AsyncFd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.get_ref().as_fd().as_raw_fd()
+    }
+}
+
+impl<T: AsFd> Drop for AsyncFd<T> {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for AsyncFd<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFd")
+            .field("inner", &self.inner)
+            .field("ready", &self.registration.io().readiness())
+            .finish_non_exhaustive()
+    }
+}
