@@ -33,6 +33,7 @@ WORKLOADS = [
     "timer_churn",
     "timer_churn_parallel",
     "timers_10k",
+    "tcp_echo",
 ]
 RUNTIMES = ["tasklane", "tokio", "smol"]
 

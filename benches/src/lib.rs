@@ -222,7 +222,7 @@ impl BenchRuntime for Tokio {
     fn start(workers: usize) -> Self {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
-            .enable_time()
+            .enable_all()
             .build()
             .expect("build tokio runtime");
         Tokio { rt }
@@ -336,6 +336,17 @@ impl BenchRuntime for Smol {
 
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         async_io::block_on(future)
+    }
+}
+
+impl Smol {
+    /// Spawns a task whose output is wanted, keeping its handle.
+    pub fn spawn_with_output<F>(&self, future: F) -> async_executor::Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.ex.spawn(future)
     }
 }
 
