@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,6 +36,13 @@ fn split_key(key: usize) -> (u32, u32) {
     ((key & 0xFFFF_FFFF) as u32, (key >> 32) as u32)
 }
 
+/// The key of the reactor's own wake-up eventfd. Source keys never reach
+/// it: their slot index stays below `u32::MAX - 1`.
+const WAKE_KEY: usize = usize::MAX - 1;
+
+/// Events collected per wait.
+const EVENTS_PER_WAIT: usize = 256;
+
 /// The I/O reactor (see the crate docs).
 pub struct Reactor {
     poller: Poller,
@@ -43,6 +50,11 @@ pub struct Reactor {
     /// Events buffer of the thread in [`poll`](Reactor::poll): one thread at
     /// a time (the runtime's driver slot), so this lock is never contended.
     events: Mutex<Events>,
+    /// Raw epoll event buffer, for the direct wait (see [`Reactor::poll`]).
+    raw: Mutex<Vec<libc::epoll_event>>,
+    /// An eventfd registered edge-triggered under [`WAKE_KEY`]: `notify`
+    /// writes it, the direct wait reads it back.
+    wake: OwnedFd,
 }
 
 impl fmt::Debug for Reactor {
@@ -75,10 +87,26 @@ impl Reactor {
     ///
     /// If the OS refuses a poller (out of descriptors).
     pub fn new() -> io::Result<Reactor> {
+        let poller = Poller::new()?;
+        // SAFETY: `eventfd` has no memory preconditions; a negative return
+        // is an error, checked before the descriptor is owned.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` is a fresh descriptor this function owns.
+        let wake = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: `wake` is deleted from the poller in `Drop`, before the
+        // descriptor closes (fields drop after `drop` runs).
+        unsafe {
+            poller.add_with_mode(wake.as_raw_fd(), Event::readable(WAKE_KEY), PollMode::Edge)?;
+        }
         Ok(Reactor {
-            poller: Poller::new()?,
+            poller,
             table: Mutex::new(Table::default()),
             events: Mutex::new(Events::new()),
+            raw: Mutex::new(Vec::with_capacity(EVENTS_PER_WAIT)),
+            wake,
         })
     }
 
@@ -98,7 +126,7 @@ impl Reactor {
                 None => {
                     let i = u32::try_from(t.slots.len())
                         .ok()
-                        .filter(|&i| i != u32::MAX)
+                        .filter(|&i| i < u32::MAX - 1)
                         .ok_or_else(|| io::Error::other("tasklane-io: too many sources"))?;
                     t.slots.push(Slot {
                         generation: 0,
@@ -171,28 +199,102 @@ impl Reactor {
     /// sources got readiness. Only one thread polls at a time; another
     /// caller returns at once with 0.
     ///
-    /// A zero timeout first asks the kernel with one `poll(2)` whether the
-    /// epoll instance has anything to report, and returns without calling
-    /// `Poller::wait` (five system calls in `polling` 3.11) when it has not:
-    /// busy workers look for I/O often.
+    /// The wait is one `epoll_pwait2` system call on the poller's epoll
+    /// descriptor, with a nanosecond timeout, rather than `Poller::wait`:
+    /// in `polling` 3.11 that arms a timerfd, re-arms its timer and notifier
+    /// with two `epoll_ctl`s, waits, and reads its eventfd, five system calls
+    /// per wait, for every park of a worker and every busy worker's look for
+    /// I/O (`docs/benchmarks.md` has the counts). `polling` still owns the
+    /// epoll instance and every registration; the reactor's own eventfd
+    /// replaces its notifier. Kernels without `epoll_pwait2` (before 5.11)
+    /// fall back to `Poller::wait`.
     ///
     /// # Errors
     ///
     /// The OS error of the wait.
     pub fn poll(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        if timeout == Some(Duration::ZERO) && !self.has_pending_events() {
+        let Some(mut raw) = self.raw.try_lock() else {
             return Ok(0);
+        };
+        if !HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed) {
+            drop(raw);
+            return self.poll_via_polling(timeout);
         }
+        raw.clear();
+        let ts = timeout.map(|t| libc::timespec {
+            tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+            tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
+        });
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: the buffer has capacity for `EVENTS_PER_WAIT` events and
+        // the kernel writes at most that many; `ts_ptr` is null or points at
+        // a live `timespec`; the sigmask is null (none).
+        let n = unsafe {
+            libc::epoll_pwait2(
+                self.poller.as_raw_fd(),
+                raw.as_mut_ptr(),
+                EVENTS_PER_WAIT as libc::c_int,
+                ts_ptr,
+                std::ptr::null(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EINTR) => Ok(0),
+                Some(libc::ENOSYS) => {
+                    HAS_PWAIT2.store(false, std::sync::atomic::Ordering::Relaxed);
+                    drop(raw);
+                    self.poll_via_polling(timeout)
+                }
+                _ => Err(e),
+            };
+        }
+        // SAFETY: the kernel initialised the first `n` entries.
+        unsafe { raw.set_len(n as usize) };
+        let mut dispatched = 0;
+        for ev in raw.iter() {
+            let key = ev.u64 as usize;
+            if key == WAKE_KEY {
+                self.drain_wake();
+                continue;
+            }
+            let flags = ev.events as libc::c_int;
+            let mut ready = Ready::EMPTY;
+            if flags & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) != 0 {
+                ready = ready | Ready::READABLE;
+            }
+            if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+                ready = ready | Ready::WRITABLE;
+            }
+            if flags & libc::EPOLLHUP != 0 {
+                ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+            }
+            if flags & libc::EPOLLERR != 0 {
+                ready = ready | Ready::ERROR;
+            }
+            if self.dispatch(key, ready) {
+                dispatched += 1;
+            }
+        }
+        Ok(dispatched)
+    }
+
+    /// The portable wait, through `Poller::wait`.
+    fn poll_via_polling(&self, timeout: Option<Duration>) -> io::Result<usize> {
         let Some(mut events) = self.events.try_lock() else {
             return Ok(0);
         };
         events.clear();
         self.poller.wait(&mut events, timeout)?;
-        let mut n = 0;
+        let mut dispatched = 0;
         for ev in events.iter() {
-            let Some(io) = self.lookup(ev.key) else {
-                continue; // deregistered while the event was in flight
-            };
+            if ev.key == WAKE_KEY {
+                self.drain_wake();
+                continue;
+            }
             let mut ready = Ready::EMPTY;
             if ev.readable {
                 ready = ready | Ready::READABLE;
@@ -206,40 +308,41 @@ impl Reactor {
             if ev.is_err() == Some(true) {
                 ready = ready | Ready::ERROR;
             }
-            if !ready.is_empty() {
-                io.dispatch(ready);
-                n += 1;
+            if self.dispatch(ev.key, ready) {
+                dispatched += 1;
             }
         }
-        Ok(n)
+        Ok(dispatched)
     }
 
-    /// Whether the kernel has events queued on the epoll instance (one
-    /// `poll(2)` with a zero timeout).
-    fn has_pending_events(&self) -> bool {
-        let mut pfd = libc::pollfd {
-            fd: self.poller_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+    /// Hands `ready` to the source behind `key`, if it is still registered.
+    fn dispatch(&self, key: usize, ready: Ready) -> bool {
+        let Some(io) = self.lookup(key) else {
+            return false; // deregistered while the event was in flight
         };
-        // SAFETY: `pfd` is one valid, initialised `pollfd` that outlives the
-        // call, and `nfds` is 1.
-        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
-        // On an error, say there is something: the full wait will tell.
-        n != 0
+        if ready.is_empty() {
+            return false;
+        }
+        io.dispatch(ready);
+        true
     }
 
-    fn poller_fd(&self) -> RawFd {
-        self.poller.as_raw_fd()
+    /// Resets the wake-up eventfd after it fired.
+    fn drain_wake(&self) {
+        let mut buf = [0u8; 8];
+        // SAFETY: `buf` is 8 writable bytes, what an eventfd read needs. A
+        // failure (EAGAIN: already drained) leaves nothing to do.
+        unsafe { libc::read(self.wake.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     }
 
     /// Makes the thread in [`poll`](Self::poll) return soon, or the next
     /// call return at once.
     pub fn notify(&self) {
-        // An error here means the notifier descriptor is broken; nothing
-        // can be done from a waker, and the next timer or event still wakes
-        // the poller.
-        let _ = self.poller.notify();
+        let one = 1u64.to_ne_bytes();
+        // SAFETY: `one` is 8 readable bytes, what an eventfd write needs. It
+        // fails only if the counter would overflow, which means a wake-up is
+        // pending anyway.
+        unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), one.len()) };
     }
 
     /// The number of registered sources.
@@ -249,8 +352,12 @@ impl Reactor {
     }
 }
 
+/// Whether the kernel has `epoll_pwait2` (cleared on the first `ENOSYS`).
+static HAS_PWAIT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+
 impl Drop for Reactor {
     fn drop(&mut self) {
+        let _ = self.poller.delete(self.wake.as_fd());
         // Tasks still waiting on a source of this reactor see an error.
         let t = self.table.lock();
         for slot in &t.slots {
