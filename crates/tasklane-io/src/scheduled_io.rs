@@ -25,8 +25,12 @@
 //!   store, made before it, is visible to the re-load) or the poll's did (and
 //!   then the dispatch finds the waker): no wake-up is lost.
 //! * **Clear** (a task whose I/O call said "would block"): removes its
-//!   direction's bit with a CAS that succeeds only if the tick is still the
-//!   one in its `ReadyEvent`. A newer event bumped the tick, so a stale
+//!   direction's bit, and `ERROR`, with a CAS that succeeds only if the tick
+//!   is still the one in its `ReadyEvent`. (The OS reports a pending error,
+//!   such as a connected UDP socket's ICMP refusal, to one call and then
+//!   forgets it: a call that would block has seen it consumed. Kept, the bit
+//!   would make every later poll ready at once, and `poll_io` would spin on
+//!   "would block" forever.) A newer event bumped the tick, so a stale
 //!   "would block" never erases readiness that arrived after the call was
 //!   made (tokio's `ScheduledIo` does the same).
 //! * **Shutdown** (deregistration): sets `SHUTDOWN` and drops the stored
@@ -141,11 +145,12 @@ impl Interest {
         }
     }
 
-    /// The bit a "would block" in this direction clears.
+    /// The bits a "would block" in this direction clears: its own, and
+    /// `ERROR` (module docs).
     fn clearable(self) -> Ready {
         match self.0 {
-            0 => Ready::READABLE,
-            _ => Ready::WRITABLE,
+            0 => Ready::READABLE | Ready::ERROR,
+            _ => Ready::WRITABLE | Ready::ERROR,
         }
     }
 }
@@ -305,8 +310,8 @@ impl ScheduledIo {
     }
 
     /// Clear: the I/O call made after `event` would block. Clears the
-    /// direction's bit unless a newer event arrived since (module docs).
-    /// Hang-up and error bits are never cleared.
+    /// direction's bit and `ERROR` unless a newer event arrived since
+    /// (module docs). Hang-up bits are never cleared.
     pub fn clear_readiness(&self, event: ReadyEvent) {
         let mut current = self.readiness.load(Ordering::Acquire);
         loop {
