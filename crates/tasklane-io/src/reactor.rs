@@ -55,6 +55,10 @@ pub struct Reactor {
     /// An eventfd registered edge-triggered under [`WAKE_KEY`]: `notify`
     /// writes it, the direct wait reads it back.
     wake: OwnedFd,
+    /// Set by [`shutdown`](Reactor::shutdown): no new registrations.
+    closed: std::sync::atomic::AtomicBool,
+    /// Registered sources, for the lock-free [`has_sources`](Reactor::has_sources).
+    live: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for Reactor {
@@ -107,6 +111,8 @@ impl Reactor {
             events: Mutex::new(Events::new()),
             raw: Mutex::new(Vec::with_capacity(EVENTS_PER_WAIT)),
             wake,
+            closed: std::sync::atomic::AtomicBool::new(false),
+            live: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -118,6 +124,11 @@ impl Reactor {
     ///
     /// The OS error of `epoll_ctl` (say, `fd` is not pollable).
     pub fn register(&self, fd: BorrowedFd<'_>) -> io::Result<Registration> {
+        if self.closed.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(io::Error::other(
+                "tasklane-io: the reactor has shut down (its runtime is gone)",
+            ));
+        }
         let io = Arc::new(ScheduledIo::new());
         let key = {
             let mut t = self.table.lock();
@@ -156,6 +167,7 @@ impl Reactor {
             self.free_slot(key);
             return Err(e);
         }
+        self.live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Registration { io, key })
     }
 
@@ -168,6 +180,7 @@ impl Reactor {
     /// The OS error of `epoll_ctl`; the registration is torn down anyway.
     pub fn deregister(&self, fd: BorrowedFd<'_>, reg: &Registration) -> io::Result<()> {
         let r = self.poller.delete(fd);
+        self.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.free_slot(reg.key);
         reg.io.shutdown(false);
         r
@@ -345,6 +358,29 @@ impl Reactor {
         unsafe { libc::write(self.wake.as_raw_fd(), one.as_ptr().cast(), one.len()) };
     }
 
+    /// Shuts the reactor down: every registered source is marked gone and
+    /// the tasks waiting on it are woken (their polls then fail), and new
+    /// registrations fail. The runtime calls it once its tasks have ended,
+    /// so a socket kept past the runtime fails instead of waiting forever.
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        let ios: Vec<Arc<ScheduledIo>> = {
+            let t = self.table.lock();
+            t.slots.iter().filter_map(|s| s.io.clone()).collect()
+        };
+        // Woken outside the table lock: a waker may deregister a source.
+        for io in ios {
+            io.shutdown(true);
+        }
+    }
+
+    /// Whether any source is registered (a racy hint, without locking).
+    pub fn has_sources(&self) -> bool {
+        self.live.load(std::sync::atomic::Ordering::Relaxed) > 0
+    }
+
     /// The number of registered sources.
     pub fn num_sources(&self) -> usize {
         let t = self.table.lock();
@@ -358,12 +394,6 @@ static HAS_PWAIT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool
 impl Drop for Reactor {
     fn drop(&mut self) {
         let _ = self.poller.delete(self.wake.as_fd());
-        // Tasks still waiting on a source of this reactor see an error.
-        let t = self.table.lock();
-        for slot in &t.slots {
-            if let Some(io) = &slot.io {
-                io.shutdown(true);
-            }
-        }
+        self.shutdown();
     }
 }

@@ -222,6 +222,8 @@ impl tasklane_sched::Driver for SchedDriver {
     }
 
     fn wants_holder(&self) -> bool {
-        self.0.timers.may_have_pending()
+        // Pending timers, or sockets whose readiness only the driver
+        // collects: someone must wait in it while this worker runs tasks.
+        self.0.timers.may_have_pending() || self.0.io.has_sources()
     }
 }

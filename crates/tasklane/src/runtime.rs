@@ -331,12 +331,35 @@ impl Runtime {
     /// stops the worker and blocking threads, and reports.
     pub fn shutdown(mut self, grace: Duration) -> ShutdownReport {
         let s = self.sched.shutdown(grace);
+        self.shutdown_io();
         ShutdownReport {
             completed: s.completed,
             cancelled: s.cancelled,
             panicked: s.panicked,
             dropped: s.stuck,
         }
+    }
+}
+
+impl Runtime {
+    /// After the tasks: sockets that outlive the runtime fail from now on
+    /// rather than wait for a reactor nobody polls.
+    fn shutdown_io(&self) {
+        if let Some(h) = self.cell.get() {
+            h.time().io().shutdown();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // As `Scheduler`'s own drop: not while unwinding out of one of our
+        // tasks (that would wait for itself).
+        if std::thread::panicking() && self.sched.handle().is_current_worker() {
+            return;
+        }
+        self.sched.shutdown(DEFAULT_GRACE);
+        self.shutdown_io();
     }
 }
 

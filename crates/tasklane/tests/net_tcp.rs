@@ -358,7 +358,6 @@ fn a_stream_dropped_with_data_in_flight_does_not_disturb_new_ones() {
 /// an error saying so (docs/semantics.md), instead of waiting forever for
 /// a reactor nobody drives any more.
 #[test]
-#[ignore = "BUG: the reactor is never shut down while an I/O object holds the driver (Arc<TimeDriver>), so the read waits forever"]
 fn a_stream_outliving_its_runtime_fails_instead_of_hanging() {
     let first = rt(1);
     let (mut client, _server) = first.block_on(within("connect", async {
