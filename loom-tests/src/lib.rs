@@ -1,13 +1,15 @@
-//! [loom] models of `tasklane-sched` (the real task core and scheduler) and
-//! of `tasklane-timer` (the sharded `Timers`: entry and park protocols),
+//! [loom] models of `tasklane-sched` (the real task core and scheduler), of
+//! `tasklane-timer` (the sharded `Timers`: entry and park protocols) and of
+//! `tasklane-io` (a source's `ScheduledIo`: its readiness word and wakers),
 //! compiled under the `tasklane_loom` cfg, driven through every interleaving
 //! loom can reach.
 //!
 //! The models are integration tests in `tests/`, one file per behaviour, so
 //! CI can run them in groups (`task_*`, `join_*` and `sched_*` for the
-//! scheduler, `timer_*` for the timers). Without the cfg they compile to
-//! nothing, and so do the [`mock`] module that holds their test doubles and
-//! the `timer` module of helpers for the timer models.
+//! scheduler, `timer_*` for the timers, `io_*` for the I/O readiness).
+//! Without the cfg they compile to nothing, and so do the [`mock`] module
+//! that holds their test doubles and the `timer` and `io` modules of helpers
+//! for the timer and I/O models.
 //!
 //! # Running
 //!
@@ -68,6 +70,8 @@
 //!
 //! [loom]: https://docs.rs/loom
 
+#[cfg(tasklane_loom)]
+pub mod io;
 #[cfg(tasklane_loom)]
 pub mod mock;
 #[cfg(tasklane_loom)]
