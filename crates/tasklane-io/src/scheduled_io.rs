@@ -177,10 +177,14 @@ pub struct ReadyEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shutdown;
 
+/// The tasks waiting in each direction. Usually one (a stream's reader and
+/// writer), but several tasks may share a socket (two `recv_from` on one
+/// UDP socket, two `accept` on one listener): all are woken, and those that
+/// lose the race for the data wait again.
 #[derive(Debug, Default)]
 struct Waiters {
-    reader: Option<Waker>,
-    writer: Option<Waker>,
+    readers: Vec<Waker>,
+    writers: Vec<Waker>,
 }
 
 /// Readiness and waiters of one registered source (module docs).
@@ -237,33 +241,28 @@ impl ScheduledIo {
                 Err(actual) => current = actual,
             }
         };
-        let (reader, writer) = {
+        let (readers, writers) = {
             let mut w = self.waiters.lock();
-            let reader = if ready.is_readable() {
-                w.reader.take()
+            let readers = if ready.is_readable() {
+                std::mem::take(&mut w.readers)
             } else {
-                None
+                Vec::new()
             };
-            let writer = if ready.is_writable() {
-                w.writer.take()
+            let writers = if ready.is_writable() {
+                std::mem::take(&mut w.writers)
             } else {
-                None
+                Vec::new()
             };
-            (reader, writer)
+            (readers, writers)
         };
-        if let Some(w) = reader {
-            w.wake();
-        }
-        if let Some(w) = writer {
-            w.wake();
-        }
+        readers.into_iter().chain(writers).for_each(Waker::wake);
         Ready(new & Ready::MASK)
     }
 
     /// Poll: `Ready(Ok(event))` if `interest`'s direction is ready,
     /// `Ready(Err(Shutdown))` after deregistration, otherwise `Pending` with
-    /// the task's waker stored (replacing the direction's previous one: one
-    /// waiting task per direction, as for a stream's reader and writer).
+    /// the task's waker stored among the direction's waiters (unless a
+    /// stored one already wakes the same task).
     pub fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -273,24 +272,25 @@ impl ScheduledIo {
             return Poll::Ready(r);
         }
         let mut w = self.waiters.lock();
-        let slot = if interest == Interest::READ {
-            &mut w.reader
+        let list = if interest == Interest::READ {
+            &mut w.readers
         } else {
-            &mut w.writer
+            &mut w.writers
         };
-        let old = match slot {
-            Some(stored) if stored.will_wake(cx.waker()) => None,
-            _ => slot.replace(cx.waker().clone()),
+        let stored = match list.iter().position(|s| s.will_wake(cx.waker())) {
+            Some(i) => i,
+            None => {
+                list.push(cx.waker().clone());
+                list.len() - 1
+            }
         };
         // Re-load under the lock (module docs: no lost wake-up).
         let word = self.readiness.load(Ordering::Acquire);
         let result = self.ready_now(interest, word);
-        if result.is_some() {
-            // Ready after all: our waker will not be needed.
-            *slot = None;
-        }
+        // Ready after all: our waker will not be needed.
+        let unneeded = result.is_some().then(|| list.swap_remove(stored));
         drop(w);
-        drop(old);
+        drop(unneeded);
         match result {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
@@ -338,12 +338,15 @@ impl ScheduledIo {
     /// `wake` also wakes them, so that tasks waiting on it see the error.
     pub fn shutdown(&self, wake: bool) {
         self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
-        let (reader, writer) = {
+        let (readers, writers) = {
             let mut w = self.waiters.lock();
-            (w.reader.take(), w.writer.take())
+            (
+                std::mem::take(&mut w.readers),
+                std::mem::take(&mut w.writers),
+            )
         };
         if wake {
-            reader.into_iter().chain(writer).for_each(Waker::wake);
+            readers.into_iter().chain(writers).for_each(Waker::wake);
         }
     }
 

@@ -615,4 +615,65 @@ pub mod unix {
     }
 
     stream_io_impls!(UnixStream);
+
+    impl UnixStream {
+        /// Splits into a read half and a write half that can move to
+        /// different tasks.
+        pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+            let s = Arc::new(self);
+            (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
+        }
+    }
+
+    /// The read half of a [`UnixStream`] (from [`UnixStream::into_split`]).
+    #[derive(Debug)]
+    pub struct OwnedReadHalf(Arc<UnixStream>);
+
+    /// The write half of a [`UnixStream`] (from
+    /// [`UnixStream::into_split`]). Closing it shuts down the write
+    /// direction.
+    #[derive(Debug)]
+    pub struct OwnedWriteHalf(Arc<UnixStream>);
+
+    impl OwnedReadHalf {
+        /// The stream both halves share.
+        pub fn stream(&self) -> &UnixStream {
+            &self.0
+        }
+    }
+
+    impl OwnedWriteHalf {
+        /// The stream both halves share.
+        pub fn stream(&self) -> &UnixStream {
+            &self.0
+        }
+    }
+
+    impl AsyncRead for OwnedReadHalf {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.poll_read_priv(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for OwnedWriteHalf {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.poll_write_priv(cx, buf)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(self.0.shutdown(Shutdown::Write))
+        }
+    }
 }

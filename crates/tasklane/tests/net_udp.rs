@@ -150,3 +150,36 @@ fn a_connected_socket_survives_a_refused_peer() {
     // beyond the reach of its own timeouts.
     watched(rt(2), "recv after a refused peer", check);
 }
+
+/// Two tasks waiting to receive on one shared socket: two datagrams reach
+/// both (readiness wakes every waiter, not only the last to register).
+#[test]
+fn two_receivers_on_one_socket_both_get_a_datagram() {
+    let rt = rt(2);
+    rt.block_on(within("two receivers", async {
+        let server = std::sync::Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = server.local_addr().unwrap();
+        let mut waiting = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..2 {
+            let s = server.clone();
+            let (fut, rx) = netutil::SignalOnPending::new(async move {
+                let mut buf = [0u8; 16];
+                s.recv_from(&mut buf).await.unwrap().0
+            });
+            handles.push(tasklane::spawn(fut));
+            waiting.push(rx);
+        }
+        for rx in &waiting {
+            netutil::wait_pending("receiver", rx);
+        }
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        client.send_to(b"one", addr).await.unwrap();
+        client.send_to(b"two", addr).await.unwrap();
+        let mut got = Vec::new();
+        for h in handles {
+            got.push(h.await.unwrap());
+        }
+        assert_eq!(got, [3, 3]);
+    }));
+}
