@@ -3,12 +3,13 @@
 //!
 //! * [`Reactor`]: a [`polling`] poller (epoll on Linux) in edge-triggered
 //!   mode, a table of registered sources (slab keys with a generation), and
-//!   [`Reactor::poll`], which waits for events and dispatches them. The
+//!   [`Reactor::poll`], which waits for events (one `epoll_pwait2`) and
+//!   dispatches them. The
 //!   runtime's driver calls it from the one worker that parks in the driver,
 //!   with the nearest timer as its timeout, and [`Reactor::notify`] is that
 //!   worker's unpark.
 //! * [`ScheduledIo`]: one source's readiness word (ready bits plus a tick)
-//!   and its reader and writer wakers. The protocol that keeps a wake-up from
+//!   and the wakers of the tasks waiting to read and to write. The protocol that keeps a wake-up from
 //!   being lost, and a stale "would block" from erasing newer readiness, is
 //!   in its module docs.
 //!
