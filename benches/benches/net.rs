@@ -9,11 +9,10 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, env_or, workers};
+use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, workers};
 
 const CONNECTIONS: usize = 50;
 const ROUND_TRIPS: usize = 200;
@@ -205,22 +204,9 @@ fn net(c: &mut Criterion) {
     g.finish();
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(env_or("TASKLANE_BENCH_SAMPLE_SIZE", 30))
-        .measurement_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_MEASUREMENT_SECS",
-            5.0,
-        )))
-        .warm_up_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_WARMUP_SECS",
-            1.0,
-        )))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = tasklane_benches::criterion_config();
     targets = net
 }
 criterion_main!(benches);

@@ -23,7 +23,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_channel::oneshot;
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, env_or, workers};
+use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, workers};
 
 const NUM_SPAWN: usize = 10_000;
 const YIELD_TASKS: usize = 200;
@@ -243,22 +243,9 @@ fn rt_compare(c: &mut Criterion) {
     compare!(c, request_reply_think);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(env_or("TASKLANE_BENCH_SAMPLE_SIZE", 30))
-        .measurement_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_MEASUREMENT_SECS",
-            5.0,
-        )))
-        .warm_up_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_WARMUP_SECS",
-            1.0,
-        )))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = tasklane_benches::criterion_config();
     targets = rt_compare
 }
 criterion_main!(benches);

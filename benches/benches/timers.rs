@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, env_or, spread, workers};
+use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, spread, workers};
 
 const CHURN_TIMERS: usize = 100_000;
 const FIRE_TASKS: usize = 10_000;
@@ -101,22 +101,9 @@ fn timers(c: &mut Criterion) {
     compare!(c, timers_10k);
 }
 
-fn config() -> Criterion {
-    Criterion::default()
-        .sample_size(env_or("TASKLANE_BENCH_SAMPLE_SIZE", 30))
-        .measurement_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_MEASUREMENT_SECS",
-            5.0,
-        )))
-        .warm_up_time(Duration::from_secs_f64(env_or(
-            "TASKLANE_BENCH_WARMUP_SECS",
-            1.0,
-        )))
-}
-
 criterion_group! {
     name = benches;
-    config = config();
+    config = tasklane_benches::criterion_config();
     targets = timers
 }
 criterion_main!(benches);

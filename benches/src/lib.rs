@@ -442,3 +442,20 @@ pub async fn churn<S: Spawner>(ms: Arc<Vec<u64>>) {
     }
     drop(sleeps);
 }
+
+/// The criterion configuration every bench uses: sample size, measurement
+/// and warm-up times from `TASKLANE_BENCH_SAMPLE_SIZE` (default 30),
+/// `TASKLANE_BENCH_MEASUREMENT_SECS` (5) and `TASKLANE_BENCH_WARMUP_SECS`
+/// (1).
+pub fn criterion_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .sample_size(env_or("TASKLANE_BENCH_SAMPLE_SIZE", 30))
+        .measurement_time(Duration::from_secs_f64(env_or(
+            "TASKLANE_BENCH_MEASUREMENT_SECS",
+            5.0,
+        )))
+        .warm_up_time(Duration::from_secs_f64(env_or(
+            "TASKLANE_BENCH_WARMUP_SECS",
+            1.0,
+        )))
+}

@@ -232,13 +232,6 @@ impl TcpStream {
         self.io.get_ref().shutdown(how)
     }
 
-    /// Splits into a read half and a write half that can move to different
-    /// tasks.
-    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-        let s = Arc::new(self);
-        (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
-    }
-
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Interest::READ, |s| (&*s).read(buf))
     }
@@ -314,58 +307,76 @@ macro_rules! stream_io_impls {
     };
 }
 
+/// The owned read and write halves of a stream type (from its
+/// `into_split`): two handles on one stream, so a reader task and a writer
+/// task can hold one each. Closing the write half shuts down the write
+/// direction.
+macro_rules! owned_halves {
+    ($stream:ident) => {
+        #[doc = concat!("The read half of a [`", stringify!($stream), "`] (from its `into_split`).")]
+        #[derive(Debug)]
+        pub struct OwnedReadHalf(Arc<$stream>);
+
+        #[doc = concat!("The write half of a [`", stringify!($stream), "`] (from its `into_split`); closing it shuts down the write direction.")]
+        #[derive(Debug)]
+        pub struct OwnedWriteHalf(Arc<$stream>);
+
+        impl $stream {
+            /// Splits into a read half and a write half that can move to
+            /// different tasks.
+            pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+                let s = Arc::new(self);
+                (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
+            }
+        }
+
+        impl OwnedReadHalf {
+            /// The stream both halves share.
+            pub fn stream(&self) -> &$stream {
+                &self.0
+            }
+        }
+
+        impl OwnedWriteHalf {
+            /// The stream both halves share.
+            pub fn stream(&self) -> &$stream {
+                &self.0
+            }
+        }
+
+        impl AsyncRead for OwnedReadHalf {
+            fn poll_read(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_read_priv(cx, buf)
+            }
+        }
+
+        impl AsyncWrite for OwnedWriteHalf {
+            fn poll_write(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                buf: &[u8],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_write_priv(cx, buf)
+            }
+
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.0.shutdown(Shutdown::Write))
+            }
+        }
+    };
+}
+
 stream_io_impls!(TcpStream);
 
-/// The read half of a [`TcpStream`] (from [`TcpStream::into_split`]).
-#[derive(Debug)]
-pub struct OwnedReadHalf(Arc<TcpStream>);
-
-/// The write half of a [`TcpStream`] (from [`TcpStream::into_split`]).
-/// Closing it (`poll_close`) shuts down the write direction.
-#[derive(Debug)]
-pub struct OwnedWriteHalf(Arc<TcpStream>);
-
-impl OwnedReadHalf {
-    /// The stream both halves share.
-    pub fn stream(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
-impl OwnedWriteHalf {
-    /// The stream both halves share.
-    pub fn stream(&self) -> &TcpStream {
-        &self.0
-    }
-}
-
-impl AsyncRead for OwnedReadHalf {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_read_priv(cx, buf)
-    }
-}
-
-impl AsyncWrite for OwnedWriteHalf {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.0.poll_write_priv(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.0.shutdown(Shutdown::Write))
-    }
-}
+owned_halves!(TcpStream);
 
 // -------------------------------------------------------------------- UDP
 
@@ -616,64 +627,5 @@ pub mod unix {
 
     stream_io_impls!(UnixStream);
 
-    impl UnixStream {
-        /// Splits into a read half and a write half that can move to
-        /// different tasks.
-        pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
-            let s = Arc::new(self);
-            (OwnedReadHalf(s.clone()), OwnedWriteHalf(s))
-        }
-    }
-
-    /// The read half of a [`UnixStream`] (from [`UnixStream::into_split`]).
-    #[derive(Debug)]
-    pub struct OwnedReadHalf(Arc<UnixStream>);
-
-    /// The write half of a [`UnixStream`] (from
-    /// [`UnixStream::into_split`]). Closing it shuts down the write
-    /// direction.
-    #[derive(Debug)]
-    pub struct OwnedWriteHalf(Arc<UnixStream>);
-
-    impl OwnedReadHalf {
-        /// The stream both halves share.
-        pub fn stream(&self) -> &UnixStream {
-            &self.0
-        }
-    }
-
-    impl OwnedWriteHalf {
-        /// The stream both halves share.
-        pub fn stream(&self) -> &UnixStream {
-            &self.0
-        }
-    }
-
-    impl AsyncRead for OwnedReadHalf {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut [u8],
-        ) -> Poll<io::Result<usize>> {
-            self.0.poll_read_priv(cx, buf)
-        }
-    }
-
-    impl AsyncWrite for OwnedWriteHalf {
-        fn poll_write(
-            self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.0.poll_write_priv(cx, buf)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(self.0.shutdown(Shutdown::Write))
-        }
-    }
+    owned_halves!(UnixStream);
 }
