@@ -23,7 +23,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_channel::oneshot;
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, workers};
+use tasklane_benches::{BenchRuntime, Spawner, compare};
 
 const NUM_SPAWN: usize = 10_000;
 const YIELD_TASKS: usize = 200;
@@ -33,18 +33,6 @@ const CHAIN_LEN: usize = 1_000;
 const NUM_REQUESTS: usize = 1_000;
 const THINK_REQUESTS: usize = 200;
 const THINK_TIME: Duration = Duration::from_micros(50);
-
-/// Runs `$workload::<R>` for each runtime in one group named after it.
-macro_rules! compare {
-    ($c:expr, $workload:ident) => {{
-        let workers = workers();
-        let mut group = $c.benchmark_group(stringify!($workload));
-        $workload::<Tasklane>(&mut group, workers);
-        $workload::<Tokio>(&mut group, workers);
-        $workload::<Smol>(&mut group, workers);
-        group.finish();
-    }};
-}
 
 /// One task spawns `NUM_SPAWN` tasks from inside the runtime; the last to
 /// finish signals the bench thread.

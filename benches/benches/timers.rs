@@ -12,21 +12,10 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, spread, workers};
+use tasklane_benches::{BenchRuntime, Spawner, compare, spread};
 
 const CHURN_TIMERS: usize = 100_000;
 const FIRE_TASKS: usize = 10_000;
-
-macro_rules! compare {
-    ($c:expr, $workload:ident) => {{
-        let workers = workers();
-        let mut group = $c.benchmark_group(stringify!($workload));
-        $workload::<Tasklane>(&mut group, workers);
-        $workload::<Tokio>(&mut group, workers);
-        $workload::<Smol>(&mut group, workers);
-        group.finish();
-    }};
-}
 
 /// `CHURN_TIMERS` sleeps of 1..=1000 ms made in one task, each polled once
 /// (which registers it with the runtime's timer), then all dropped (which

@@ -459,3 +459,18 @@ pub fn criterion_config() -> criterion::Criterion {
             1.0,
         )))
 }
+
+/// Runs `$workload::<R>(&mut group, workers)` for tasklane, tokio and smol,
+/// in that order, in one criterion group named after the workload: every
+/// comparison bench is written once, generic over [`BenchRuntime`].
+#[macro_export]
+macro_rules! compare {
+    ($c:expr, $workload:ident) => {{
+        let workers = $crate::workers();
+        let mut group = $c.benchmark_group(stringify!($workload));
+        $workload::<$crate::Tasklane>(&mut group, workers);
+        $workload::<$crate::Tokio>(&mut group, workers);
+        $workload::<$crate::Smol>(&mut group, workers);
+        group.finish();
+    }};
+}

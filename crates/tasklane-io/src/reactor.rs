@@ -57,8 +57,6 @@ pub struct Reactor {
     wake: OwnedFd,
     /// Set by [`shutdown`](Reactor::shutdown): no new registrations.
     closed: std::sync::atomic::AtomicBool,
-    /// Registered sources, for the lock-free [`has_sources`](Reactor::has_sources).
-    live: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for Reactor {
@@ -112,7 +110,6 @@ impl Reactor {
             raw: Mutex::new(Vec::with_capacity(EVENTS_PER_WAIT)),
             wake,
             closed: std::sync::atomic::AtomicBool::new(false),
-            live: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -167,7 +164,6 @@ impl Reactor {
             self.free_slot(key);
             return Err(e);
         }
-        self.live.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Registration { io, key })
     }
 
@@ -180,7 +176,6 @@ impl Reactor {
     /// The OS error of `epoll_ctl`; the registration is torn down anyway.
     pub fn deregister(&self, fd: BorrowedFd<'_>, reg: &Registration) -> io::Result<()> {
         let r = self.poller.delete(fd);
-        self.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         self.free_slot(reg.key);
         reg.io.shutdown(false);
         r
@@ -374,11 +369,6 @@ impl Reactor {
         for io in ios {
             io.shutdown(true);
         }
-    }
-
-    /// Whether any source is registered (a racy hint, without locking).
-    pub fn has_sources(&self) -> bool {
-        self.live.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// The number of registered sources.

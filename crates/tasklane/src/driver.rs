@@ -31,7 +31,7 @@ use tasklane_timer::{Clock, Registration, Reset, TimerKey, Timers};
 /// Timers, the reactor and the blocking wait, shared by the runtime's
 /// handle, every registered timer and I/O source, and the scheduler (through
 /// [`SchedDriver`]).
-pub(crate) struct TimeDriver {
+pub(crate) struct RuntimeDriver {
     clock: Clock,
     timers: Timers,
     io: Reactor,
@@ -44,19 +44,19 @@ pub(crate) struct TimeDriver {
     fired: Mutex<Vec<Waker>>,
 }
 
-impl fmt::Debug for TimeDriver {
+impl fmt::Debug for RuntimeDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TimeDriver")
+        f.debug_struct("RuntimeDriver")
             .field("timers", &self.timers)
             .finish_non_exhaustive()
     }
 }
 
-impl TimeDriver {
+impl RuntimeDriver {
     /// A driver with one timer shard per worker plus one for other
     /// threads, and a reactor.
-    pub(crate) fn new(workers: usize) -> std::io::Result<TimeDriver> {
-        Ok(TimeDriver {
+    pub(crate) fn new(workers: usize) -> std::io::Result<RuntimeDriver> {
+        Ok(RuntimeDriver {
             clock: Clock::new(),
             timers: Timers::new(workers + 1),
             io: Reactor::new()?,
@@ -210,7 +210,7 @@ impl TimeDriver {
 }
 
 /// The scheduler's view of the driver.
-pub(crate) struct SchedDriver(pub(crate) Arc<TimeDriver>);
+pub(crate) struct SchedDriver(pub(crate) Arc<RuntimeDriver>);
 
 impl tasklane_sched::Driver for SchedDriver {
     fn park(&self, timeout: Option<Duration>) {

@@ -1,7 +1,7 @@
 //! Readiness of file descriptors: [`AsyncFd`] makes any non-blocking
 //! descriptor awaitable, and is what `tasklane::net` is built on.
 
-use crate::driver::TimeDriver;
+use crate::driver::RuntimeDriver;
 use crate::runtime::Handle;
 use std::fmt;
 use std::io;
@@ -43,7 +43,7 @@ pub use tasklane_io::{Interest, Ready};
 pub struct AsyncFd<T: AsFd> {
     inner: Option<T>,
     registration: Registration,
-    driver: Arc<TimeDriver>,
+    driver: Arc<RuntimeDriver>,
 }
 
 impl<T: AsFd> AsyncFd<T> {
@@ -54,7 +54,7 @@ impl<T: AsFd> AsyncFd<T> {
     /// Outside a runtime (`NotFound`), or the OS error of the registration
     /// (a descriptor that cannot be polled, such as a regular file).
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
-        let driver = Handle::try_with_current(|h| h.time().clone()).ok_or_else(|| {
+        let driver = Handle::try_with_current(|h| h.driver().clone()).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::NotFound,
                 "tasklane::io: no tasklane runtime here; create I/O objects inside a runtime",

@@ -31,7 +31,7 @@
 
 use crate::io::{AsyncFd, Interest};
 use futures_io::{AsyncRead, AsyncWrite};
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
@@ -66,6 +66,30 @@ where
         }
     }
     Err(last.expect("resolve returns at least one address"))
+}
+
+/// A non-blocking connect of `socket` to `addr`, awaited: registers the
+/// socket, waits until the handshake ends either way (writable), and reports
+/// its outcome from `SO_ERROR`. Shared by TCP and Unix streams.
+async fn connect_nonblocking<T>(socket: Socket, addr: &SockAddr) -> io::Result<AsyncFd<T>>
+where
+    T: std::os::fd::AsFd + From<std::os::fd::OwnedFd>,
+{
+    socket.set_nonblocking(true)?;
+    match socket.connect(addr) {
+        Ok(()) => {}
+        // TCP reports EINPROGRESS, a Unix socket with a full backlog EAGAIN.
+        Err(e)
+            if e.raw_os_error() == Some(libc::EINPROGRESS)
+                || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let io = AsyncFd::new(T::from(std::os::fd::OwnedFd::from(socket)))?;
+    io.writable().await?;
+    if let Some(e) = SockRef::from(io.get_ref()).take_error()? {
+        return Err(e);
+    }
+    Ok(io)
 }
 
 // -------------------------------------------------------------------- TCP
@@ -157,21 +181,9 @@ impl TcpStream {
 
     async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        socket.set_nonblocking(true)?;
-        match socket.connect(&SockAddr::from(addr)) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-            Err(e) => return Err(e),
-        }
-        let stream = TcpStream {
-            io: AsyncFd::new(net::TcpStream::from(socket))?,
-        };
-        // Writable once the handshake ends either way; SO_ERROR tells which.
-        stream.io.writable().await?;
-        if let Some(e) = stream.io.get_ref().take_error()? {
-            return Err(e);
-        }
-        Ok(stream)
+        Ok(TcpStream {
+            io: connect_nonblocking(socket, &SockAddr::from(addr)).await?,
+        })
     }
 
     /// Wraps a standard stream, switching it to non-blocking mode.
@@ -541,24 +553,9 @@ pub mod unix {
         /// another OS error.
         pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
             let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
-            socket.set_nonblocking(true)?;
-            match socket.connect(&SockAddr::unix(path)?) {
-                Ok(()) => {}
-                Err(e)
-                    if e.raw_os_error() == Some(libc::EINPROGRESS)
-                        || e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-            let stream = UnixStream {
-                io: AsyncFd::new(unix_net::UnixStream::from(std::os::fd::OwnedFd::from(
-                    socket,
-                )))?,
-            };
-            stream.io.writable().await?;
-            if let Some(e) = stream.io.get_ref().take_error()? {
-                return Err(e);
-            }
-            Ok(stream)
+            Ok(UnixStream {
+                io: connect_nonblocking(socket, &SockAddr::unix(path)?).await?,
+            })
         }
 
         /// A connected pair.

@@ -1,7 +1,7 @@
 //! Runtimes: building one, entering it, driving a future on it, shutting it
 //! down.
 
-use crate::driver::{SchedDriver, TimeDriver};
+use crate::driver::{RuntimeDriver, SchedDriver};
 use crate::task::JoinHandle;
 use std::cell::RefCell;
 use std::fmt;
@@ -50,7 +50,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
 #[derive(Clone)]
 pub struct Handle {
     sched: tasklane_sched::Handle,
-    time: Arc<TimeDriver>,
+    driver: Arc<RuntimeDriver>,
 }
 
 impl Handle {
@@ -89,8 +89,8 @@ impl Handle {
         &self.sched
     }
 
-    pub(crate) fn time(&self) -> &Arc<TimeDriver> {
-        &self.time
+    pub(crate) fn driver(&self) -> &Arc<RuntimeDriver> {
+        &self.driver
     }
 
     /// Spawns a task on this runtime.
@@ -145,7 +145,7 @@ impl Handle {
     /// });
     /// ```
     pub fn num_timers(&self) -> usize {
-        self.time.num_timers()
+        self.driver.num_timers()
     }
 }
 
@@ -346,7 +346,7 @@ impl Runtime {
     /// rather than wait for a reactor nobody polls.
     fn shutdown_io(&self) {
         if let Some(h) = self.cell.get() {
-            h.time().io().shutdown();
+            h.driver().io().shutdown();
         }
     }
 }
@@ -490,7 +490,7 @@ impl Builder {
         let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
             CONTEXT.with(|c| c.borrow_mut().take());
         });
-        let time = Arc::new(TimeDriver::new(workers)?);
+        let time = Arc::new(RuntimeDriver::new(workers)?);
         let config = Config {
             worker_threads: workers,
             driver: Some(Box::new(SchedDriver(time.clone()))),
@@ -507,7 +507,7 @@ impl Builder {
         let sched = Scheduler::new(config)?;
         cell.set(Handle {
             sched: sched.handle().clone(),
-            time,
+            driver: time,
         })
         .expect("fresh cell");
         Ok(Runtime { sched, cell })

@@ -31,7 +31,7 @@
 //! });
 //! ```
 
-use crate::driver::TimeDriver;
+use crate::driver::RuntimeDriver;
 use crate::runtime::Handle;
 use std::error::Error;
 use std::fmt;
@@ -76,7 +76,7 @@ enum EntryState {
     Idle,
     /// On the wheel of this driver (the `Arc` keeps the wheel alive for the
     /// drop that removes the entry).
-    Registered(Arc<TimeDriver>, TimerKey),
+    Registered(Arc<RuntimeDriver>, TimerKey),
     /// The deadline has passed.
     Fired,
 }
@@ -96,7 +96,7 @@ impl TimerEntry {
             EntryState::Fired => Poll::Ready(()),
             EntryState::Idle => {
                 let registered = Handle::try_with_current(|h| {
-                    let driver = h.time();
+                    let driver = h.driver();
                     driver
                         .register(self.deadline, cx.waker(), h.sched())
                         .map(|key| (driver.clone(), key))
