@@ -16,9 +16,7 @@ use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::deque::{Injector, Stealer, Worker as LocalQueue};
 use crate::sync::{Arc, StdArc, thread};
-use crate::task::{
-    self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef, TaskState,
-};
+use crate::task::{self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef};
 use idle::Idle;
 use park::{DriverSlot, Parker};
 use std::fmt;
@@ -220,7 +218,7 @@ impl Handle {
         match self.shared.registry.insert(registered) {
             Ok(()) => queue(notified),
             Err(registered) => {
-                let _ = registered.cancel(true);
+                registered.abort();
                 drop(registered);
                 // Delivers the cancellation here: drops the future unpolled.
                 notified.run();
@@ -286,8 +284,9 @@ impl fmt::Debug for Handle {
     }
 }
 
-/// What [`Scheduler::shutdown`] saw of the tasks alive when it began (all
-/// of which it asked to cancel).
+/// What [`Scheduler::shutdown`] saw: the tasks alive when it began (all
+/// of which, but the shielded ones, it asked to cancel) and those spawned
+/// during the grace period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShutdownStats {
     /// Ended with a value (they finished before the cancellation landed, or
@@ -325,6 +324,7 @@ impl Scheduler {
     /// stopped first.
     pub fn new(config: Config) -> io::Result<Scheduler> {
         let n = config.worker_threads.max(1);
+        task::init_clock();
         let locals: Vec<LocalQueue<Notified>> = (0..n).map(|_| LocalQueue::new_fifo()).collect();
         let remotes = locals
             .iter()
@@ -396,28 +396,30 @@ impl Scheduler {
         );
         self.done = true;
         let shared = &self.handle.shared;
-        // Tasks that already finished but had not yet left the registry are
-        // not part of the report.
-        let mut live = shared.registry.close();
-        live.retain(|t| t.cancel(false));
-        let deadline = Instant::now().checked_add(grace);
-        shared.registry.wait_empty(deadline);
-        // Whatever is not done now outlived the grace.
-        let (done, late): (Vec<TaskRef>, Vec<TaskRef>) =
-            live.into_iter().partition(|t| t.state().is_done());
-        let mut stats = ShutdownStats::default();
-        for t in &done {
-            match t.state() {
-                TaskState::Completed => stats.completed += 1,
-                TaskState::Panicked => stats.panicked += 1,
-                _ => stats.cancelled += 1,
+        // 1. Cancel every live task but the shielded ones, so catch points
+        //    can clean up; spawns stay open for that cleanup.
+        for t in shared.registry.drain() {
+            if !t.is_shielded() {
+                t.cancel();
             }
         }
-        stats.stuck = late.iter().map(|t| t.name().to_owned()).collect();
+        // 2. Wait for all of them, shielded ones and those spawned since
+        //    included, up to the grace.
+        let deadline = Instant::now().checked_add(grace);
+        shared.registry.wait_empty(deadline);
+        // 3. Close: whatever is left outlived the grace and is aborted.
+        let (late, tally) = shared.registry.close();
+        let mut stats = ShutdownStats {
+            completed: tally.completed,
+            cancelled: tally.cancelled,
+            panicked: tally.panicked,
+            stuck: Vec::new(),
+        };
         for t in &late {
-            t.cancel(true);
+            stats.stuck.push(t.name().to_owned());
+            t.abort();
         }
-        drop((done, late));
+        drop(late);
         // SeqCst store then fence: the workers' Acquire loads see everything
         // before it, and `Shared::schedule` (push, fence, load) either sees
         // the flag or has its push seen by the drain below.

@@ -29,6 +29,15 @@ impl Drop for Enter {
     }
 }
 
+/// Calls `f` with the header of the task being polled on this thread.
+pub(crate) fn with_header<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
+    CURRENT.with(|c| {
+        // SAFETY: the pointer is set only for the duration of a poll (or of
+        // the future's drop), while the poller holds a reference to the task.
+        f(c.get().map(|ptr| unsafe { ptr.as_ref() }))
+    })
+}
+
 /// The id and name of a task.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TaskInfo {

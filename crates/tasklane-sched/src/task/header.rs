@@ -9,14 +9,23 @@
 //!   `Task-{id}` on first read otherwise.
 //! * `registry_slot`: written and read only under the lock of the registry
 //!   shard the task lives in.
+//! * `catch_points`, `polls`, `running`: written only by the holder of `RUNNING` (the
+//!   poller; the catch points it polls or drops). Atomics so that other
+//!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
+//!   word's transitions order them between successive pollers.
+//! * `shielded`: written at spawn, read-only after.
+//! * `on_done`: behind its own lock; see `ON_DONE` in `state.rs`.
 
 use super::id::{TaskId, TaskState};
+use super::snapshot::DoneCallback;
 use super::state::{Outcome, State};
+use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicU32, Ordering};
 use std::borrow::Cow;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32 as PlainAtomicU32, AtomicU64};
 use std::task::Waker;
 
 /// The per-type operations of a task, reached from a type-erased header.
@@ -36,6 +45,12 @@ pub(crate) struct Vtable {
     /// Empties the join-waker slot (the handle owns it when it goes away)
     /// and gives the waker to the caller to drop last.
     pub(crate) take_join_waker: unsafe fn(NonNull<Header>) -> Option<Waker>,
+    /// `JoinHandle::poll_finished`: true once complete, else stores the
+    /// waker (the join-waker protocol of `try_read_output`, without reading).
+    pub(crate) poll_complete: unsafe fn(NonNull<Header>, &Waker) -> bool,
+    /// `JoinHandle::result`: a pointer to the stored
+    /// `Result<T, JoinError>`, or null if it is not (or no longer) there.
+    pub(crate) output_ref: unsafe fn(NonNull<Header>) -> *const (),
 }
 
 /// The first field of every task cell (`#[repr(C)]`, so a pointer to the
@@ -48,6 +63,20 @@ pub(crate) struct Header {
     pub(crate) location: &'static Location<'static>,
     name: OnceLock<Cow<'static, str>>,
     registry_slot: AtomicU32,
+    /// Catch points of this task that are pending right now (a hint: a
+    /// catch point moved to another task before it finished leaves it one
+    /// too high, which costs a delivery poll, never a lost cancellation).
+    pub(crate) catch_points: PlainAtomicU32,
+    /// Polls so far.
+    pub(crate) polls: AtomicU64,
+    /// Time spent in polls, in `snapshot::clock` ticks.
+    pub(crate) running: AtomicU64,
+    /// A shielded task is not cancelled by shutdown (which still waits for it).
+    pub(crate) shielded: bool,
+    /// Callbacks to run once the task is done (`JoinHandle::on_done`);
+    /// created by the first `on_done`, so a task without callbacks pays one
+    /// word and a check when it is freed.
+    pub(crate) on_done: OnceLock<Mutex<Vec<DoneCallback>>>,
 }
 
 impl Header {
@@ -56,6 +85,7 @@ impl Header {
         id: TaskId,
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
+        shielded: bool,
     ) -> Header {
         Header {
             state: State::new(),
@@ -67,6 +97,11 @@ impl Header {
                 None => OnceLock::new(),
             },
             registry_slot: AtomicU32::new(u32::MAX),
+            catch_points: PlainAtomicU32::new(0),
+            polls: AtomicU64::new(0),
+            running: AtomicU64::new(0),
+            shielded,
+            on_done: OnceLock::new(),
         }
     }
 

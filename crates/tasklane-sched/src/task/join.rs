@@ -3,6 +3,7 @@
 use super::error::JoinError;
 use super::header::Header;
 use super::id::{TaskId, TaskState};
+use super::snapshot::{DoneCallback, TaskSnapshot};
 use crate::coop;
 use std::fmt;
 use std::future::Future;
@@ -84,6 +85,70 @@ impl<T> JoinHandle<T> {
     /// The task has ended because it was cancelled.
     pub fn is_cancelled(&self) -> bool {
         self.state() == TaskState::Cancelled
+    }
+
+    /// Calls `f` once the task is done, with a snapshot of it (id, name,
+    /// final state): asyncio's `add_done_callback`. If the task is already
+    /// done, `f` runs now, on this thread; otherwise it runs on the thread
+    /// that finishes the task, after the task has left the runtime's
+    /// bookkeeping and with no lock of the runtime held. A panic in `f` is
+    /// caught and discarded. Keeps working after the handle is dropped or
+    /// detached.
+    pub fn on_done(&self, f: impl FnOnce(&TaskSnapshot) + Send + 'static) {
+        let h = self.header();
+        let mut f: Option<DoneCallback> = Some(Box::new(f));
+        {
+            let mut callbacks = h.on_done.get_or_init(Default::default).lock();
+            if !h.state.load().is_complete() {
+                callbacks.push(f.take().expect("set above"));
+                if h.state.set_on_done().is_err() {
+                    // Completed meanwhile, before seeing the bit: ours to run.
+                    f = callbacks.pop();
+                }
+            }
+        }
+        if let Some(f) = f {
+            let snapshot = TaskSnapshot::of(h);
+            crate::panic::swallow(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                || f(&snapshot),
+            )));
+        }
+    }
+
+    /// Polls for the end of the task without taking its output: `Ready`
+    /// once it is done (then awaiting the handle returns at once).
+    pub fn poll_finished(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: we are the join handle.
+        if unsafe { (self.header().vtable.poll_complete)(self.raw, cx.waker()) } {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// The task's result, if it is done and the result was not taken yet
+    /// (by awaiting the handle): asyncio's `result()` / `exception()`
+    /// without consuming it.
+    pub fn result(&self) -> Option<&Result<T, JoinError>> {
+        // SAFETY: we are the join handle of a task with output `T`.
+        let p = unsafe { (self.header().vtable.output_ref)(self.raw) };
+        // SAFETY: non-null means it points at the stored result, which only
+        // `&mut self` methods (polling the handle) can take or drop; the
+        // borrow of `self` keeps them away.
+        unsafe { p.cast::<Result<T, JoinError>>().as_ref() }
+    }
+
+    /// A counted reference to the task that gives no access to its output
+    /// (to cancel it, or list it, from elsewhere).
+    pub fn task_ref(&self) -> super::TaskRef {
+        self.header().state.ref_inc();
+        // SAFETY: the reference was just added for the new TaskRef.
+        unsafe { super::TaskRef::from_raw(self.raw) }
+    }
+
+    /// A snapshot of the task: state, polls, running time.
+    pub fn snapshot(&self) -> TaskSnapshot {
+        TaskSnapshot::of(self.header())
     }
 
     /// The task's id.

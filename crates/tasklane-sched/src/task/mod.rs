@@ -9,6 +9,7 @@
 //!
 //! State bits and the protocols around them are documented in `state.rs`.
 
+mod catch;
 mod current;
 mod error;
 mod header;
@@ -16,14 +17,24 @@ mod id;
 mod join;
 mod raw;
 mod registry;
+mod snapshot;
 mod state;
 mod waker;
 
+pub use catch::{
+    Cancellable, Cancelled, Origin, Reraise, abort_current, cancellable, deliver, take_reraised,
+};
+pub use snapshot::TaskSnapshot;
+
+/// Starts the clock that converts running time (see `TaskSnapshot`).
+pub(crate) fn init_clock() {
+    snapshot::clock::init();
+}
 pub use current::{TaskInfo, current};
 pub use error::JoinError;
 pub use id::{TaskId, TaskState};
 pub use join::JoinHandle;
-pub use registry::Registry;
+pub use registry::{Registry, Tally};
 
 use header::Header;
 use state::ToCancelled;
@@ -59,6 +70,7 @@ pub trait Schedule: Send + Sync + 'static {
 pub struct TaskOptions {
     name: Option<Cow<'static, str>>,
     location: &'static Location<'static>,
+    shielded: bool,
 }
 
 impl TaskOptions {
@@ -68,12 +80,20 @@ impl TaskOptions {
         TaskOptions {
             name: None,
             location: Location::caller(),
+            shielded: false,
         }
     }
 
     /// Names the task.
     pub fn name(mut self, name: impl Into<Cow<'static, str>>) -> TaskOptions {
         self.name = Some(name.into());
+        self
+    }
+
+    /// Marks the task shielded: shutdown does not cancel it (it still waits
+    /// for it, up to the grace). `shield()` spawns its future this way.
+    pub fn shielded(mut self, shielded: bool) -> TaskOptions {
+        self.shielded = shielded;
         self
     }
 
@@ -126,7 +146,13 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let ptr = raw::allocate(future, scheduler, options.name, options.location);
+    let ptr = raw::allocate(
+        future,
+        scheduler,
+        options.name,
+        options.location,
+        options.shielded,
+    );
     // SAFETY: `allocate` returns three references, handed out here once each.
     unsafe {
         (
@@ -243,11 +269,27 @@ impl TaskRef {
         self.header().task_state()
     }
 
-    /// Requests cancellation (`hard` = abort). Returns `false` if the task
-    /// had already finished.
-    pub fn cancel(&self, hard: bool) -> bool {
+    /// Requests cancellation, as `JoinHandle::cancel` does. Returns `false`
+    /// if the task had already finished.
+    pub fn cancel(&self) -> bool {
         // SAFETY: our reference keeps the task alive.
-        unsafe { cancel_raw(self.raw, hard) }
+        unsafe { cancel_raw(self.raw, false) }
+    }
+
+    /// Hard cancel, as `JoinHandle::abort` does.
+    pub fn abort(&self) {
+        // SAFETY: our reference keeps the task alive.
+        let _ = unsafe { cancel_raw(self.raw, true) };
+    }
+
+    /// True if the task was spawned shielded (shutdown does not cancel it).
+    pub fn is_shielded(&self) -> bool {
+        self.header().shielded
+    }
+
+    /// The task as it is now: state, polls, running time.
+    pub fn snapshot(&self) -> TaskSnapshot {
+        TaskSnapshot::of(self.header())
     }
 }
 

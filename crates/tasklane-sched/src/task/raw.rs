@@ -1,9 +1,11 @@
 //! The task cell (the one allocation) and the per-type operations that fill
 //! its vtable: creating, polling, completing, reading and freeing.
 
+use super::catch::{self, Origin};
 use super::error::JoinError;
 use super::header::{Header, Vtable};
 use super::id::TaskId;
+use super::snapshot::{TaskSnapshot, clock};
 use super::state::{Outcome, ToIdle, ToRunning};
 use super::{Notified, Schedule, TaskRef, current, waker};
 use crate::panic::{abort_on_unwind, swallow};
@@ -14,6 +16,7 @@ use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 /// The single heap allocation of a task. `#[repr(C)]` with the header first,
@@ -47,6 +50,8 @@ where
         try_read_output: try_read_output::<F, S>,
         drop_output: drop_output::<F, S>,
         take_join_waker: take_join_waker::<F, S>,
+        poll_complete: poll_complete::<F, S>,
+        output_ref: output_ref::<F, S>,
     }
 }
 
@@ -57,6 +62,7 @@ pub(super) fn allocate<F, S>(
     scheduler: S,
     name: Option<Cow<'static, str>>,
     location: &'static Location<'static>,
+    shielded: bool,
 ) -> NonNull<Header>
 where
     F: Future + Send + 'static,
@@ -64,7 +70,7 @@ where
     S: Schedule,
 {
     let cell = Box::new(Cell {
-        header: Header::new(vtable::<F, S>(), TaskId::next(), name, location),
+        header: Header::new(vtable::<F, S>(), TaskId::next(), name, location, shielded),
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
         join_waker: UnsafeCell::new(None),
@@ -96,35 +102,48 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // destructors, Rust's `finally`, see `task::current()`), but not
         // while the cell may be freed below.
         let _current = current::enter(ptr);
-        let result = match cell.header.state.transition_to_running() {
-            ToRunning::Cancel => Err(JoinError::cancelled(cell.header.id)),
+        let polled = match cell.header.state.transition_to_running() {
             // SAFETY: the transition gave us RUNNING.
-            ToRunning::Poll => match unsafe { poll_future(ptr, cell) } {
-                Some(result) => result,
-                None => match cell.header.state.transition_to_idle() {
-                    ToIdle::Idle => return,
-                    ToIdle::Notified => {
-                        drop(_current);
-                        // SAFETY: the transition took a reference for the
-                        // new Notified; ours keeps the cell (and so
-                        // `cell.scheduler`) alive through the call.
-                        let again = unsafe { Notified::from_raw(ptr) };
-                        abort_on_unwind(|| cell.scheduler.yield_now(again));
-                        // SAFETY: `cell` is not used after this release.
-                        if cell.header.state.ref_dec(1) {
-                            // SAFETY: that was the last reference.
-                            unsafe { dealloc::<F, S>(ptr) };
-                        }
-                        return;
-                    }
-                    ToIdle::Dealloc => {
-                        drop(_current);
+            ToRunning::Poll => unsafe { poll_future(ptr, cell) },
+            ToRunning::Abort => Some(Err(JoinError::cancelled(cell.header.id))),
+            // No catch point: drop the future without running any of it.
+            ToRunning::Deliver if cell.header.catch_points.load(Ordering::Relaxed) == 0 => {
+                Some(Err(JoinError::cancelled(cell.header.id)))
+            }
+            ToRunning::Deliver => {
+                // SAFETY: the transition gave us RUNNING.
+                match catch::deliver(Origin::Task, || unsafe { poll_future(ptr, cell) }) {
+                    (Some(result), _) => Some(result),
+                    (None, true) => None,
+                    // Pending and no catch point took it: dropped here.
+                    (None, false) => Some(Err(JoinError::cancelled(cell.header.id))),
+                }
+            }
+        };
+        let Some(result) = polled else {
+            match cell.header.state.transition_to_idle() {
+                ToIdle::Idle => return,
+                ToIdle::Notified => {
+                    drop(_current);
+                    // SAFETY: the transition took a reference for the new
+                    // Notified; ours keeps the cell (and so `cell.scheduler`)
+                    // alive through the call.
+                    let again = unsafe { Notified::from_raw(ptr) };
+                    abort_on_unwind(|| cell.scheduler.yield_now(again));
+                    // SAFETY: `cell` is not used after this release.
+                    if cell.header.state.ref_dec(1) {
                         // SAFETY: that was the last reference.
                         unsafe { dealloc::<F, S>(ptr) };
-                        return;
                     }
-                },
-            },
+                    return;
+                }
+                ToIdle::Dealloc => {
+                    drop(_current);
+                    // SAFETY: that was the last reference.
+                    unsafe { dealloc::<F, S>(ptr) };
+                    return;
+                }
+            }
         };
         // SAFETY: we hold RUNNING (the future is still in the stage).
         unsafe { finish(cell, result) }
@@ -138,6 +157,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller holds RUNNING, and the poller's reference to `ptr`.
+#[inline(always)]
 unsafe fn poll_future<F: Future, S>(
     ptr: NonNull<Header>,
     cell: &Cell<F, S>,
@@ -146,6 +166,11 @@ unsafe fn poll_future<F: Future, S>(
     // of this borrowed (uncounted) waker, which is never dropped.
     let waker = ManuallyDrop::new(unsafe { waker::borrowed(ptr) });
     let mut cx = Context::from_waker(&waker);
+    let header = &cell.header;
+    // Only the poller writes these: a load and a store, no read-modify-write.
+    let polls = header.polls.load(Ordering::Relaxed);
+    header.polls.store(polls + 1, Ordering::Relaxed);
+    let started = clock::now();
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
@@ -157,6 +182,11 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
+    let spent = clock::now().wrapping_sub(started);
+    let running = header.running.load(Ordering::Relaxed);
+    header
+        .running
+        .store(running.wrapping_add(spent), Ordering::Relaxed);
     match polled {
         Ok(Poll::Pending) => None,
         Ok(Poll::Ready(output)) => Some(Ok(output)),
@@ -256,9 +286,28 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
         mem::forget(r);
         1
     });
+    if snapshot.has_done_callbacks() {
+        run_done_callbacks(&cell.header);
+    }
     if cell.header.state.ref_dec(1 + released) {
         // SAFETY: those were the last references.
         unsafe { dealloc::<F, S>(ptr) };
+    }
+}
+
+/// Runs the task's `on_done` callbacks, outside the callbacks' lock, each
+/// with its panic caught (they run on a worker).
+pub(crate) fn run_done_callbacks(header: &Header) {
+    let Some(callbacks) = header.on_done.get() else {
+        return;
+    };
+    let callbacks = mem::take(&mut *callbacks.lock());
+    if callbacks.is_empty() {
+        return;
+    }
+    let snapshot = TaskSnapshot::of(header);
+    for f in callbacks {
+        swallow(panic::catch_unwind(AssertUnwindSafe(|| f(&snapshot))));
     }
 }
 
@@ -354,4 +403,29 @@ unsafe fn take_join_waker<F: Future, S>(ptr: NonNull<Header>) -> Option<Waker> {
     let cell = unsafe { cell::<F, S>(ptr) };
     // SAFETY: the caller owns the slot (see `state.rs`, the join-waker slot).
     cell.join_waker.with_mut(|w| unsafe { (*w).take() })
+}
+
+/// # Safety
+/// `ptr` is a live `Cell<F, S>` and the caller is its `JoinHandle`.
+unsafe fn poll_complete<F: Future, S>(ptr: NonNull<Header>, waker: &Waker) -> bool {
+    // SAFETY: the join handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    can_read_output(&cell.header, &cell.join_waker, waker)
+}
+
+/// # Safety
+/// `ptr` is a live `Cell<F, S>`, the caller is its `JoinHandle` and holds
+/// it borrowed for as long as it uses the pointer.
+unsafe fn output_ref<F: Future, S>(ptr: NonNull<Header>) -> *const () {
+    // SAFETY: the join handle's reference keeps the task alive.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    if !cell.header.state.load().is_complete() {
+        return std::ptr::null();
+    }
+    // SAFETY: COMPLETE and we are the join handle: the stage is ours, and
+    // only the handle's `&mut` methods change it.
+    cell.stage.with(|stage| match unsafe { &*stage } {
+        Stage::Finished(result) => (result as *const Result<F::Output, JoinError>).cast(),
+        _ => std::ptr::null(),
+    })
 }

@@ -6,16 +6,20 @@
 //! task remembers its slab index in its header. Insert and remove are O(1)
 //! and allocate only when a slab grows.
 //!
-//! # Closing
+//! # Draining and closing (shutdown)
 //!
-//! 1. `close` marks every shard closed under its lock and returns the tasks
-//!    still registered, so the caller can cancel them.
-//! 2. From then on `insert` refuses new tasks; the spawner cancels such a
-//!    task before its first poll.
-//! 3. A removal that leaves a closed shard empty signals `emptied`, under
-//!    `wait_lock`, so `wait_empty` cannot miss it.
+//! 1. `drain` marks every shard draining under its lock and returns the
+//!    tasks registered, so the caller can cancel them. Inserts are still
+//!    accepted (cleanup code may spawn during the grace period), and from
+//!    then on each removal tallies the task's outcome.
+//! 2. A removal that leaves a draining registry empty signals `emptied`,
+//!    under `wait_lock`, so `wait_empty` cannot miss it.
+//! 3. `close` (when the grace is over) marks every shard closed and returns
+//!    the tasks still registered, with the tallies. From then on `insert`
+//!    refuses new tasks (the spawner cancels such a task before its first
+//!    poll) and removals are no longer tallied.
 
-use super::TaskRef;
+use super::{TaskRef, TaskState};
 use crate::sync::{Condvar, Mutex};
 use crossbeam_utils::CachePadded;
 use std::fmt;
@@ -33,7 +37,20 @@ struct Shard {
     slots: Vec<Option<TaskRef>>,
     free: Vec<u32>,
     len: usize,
+    draining: bool,
     closed: bool,
+    tally: Tally,
+}
+
+/// Outcomes of the tasks that ended while the registry was draining.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Ended with a value.
+    pub completed: usize,
+    /// Ended cancelled.
+    pub cancelled: usize,
+    /// Ended by panicking.
+    pub panicked: usize,
 }
 
 impl Registry {
@@ -95,7 +112,14 @@ impl Registry {
             let removed = shard.slots[slot as usize].take();
             shard.free.push(slot);
             shard.len -= 1;
-            (removed, shard.closed && shard.len == 0)
+            if shard.draining && !shard.closed {
+                match task.state() {
+                    TaskState::Completed => shard.tally.completed += 1,
+                    TaskState::Panicked => shard.tally.panicked += 1,
+                    _ => shard.tally.cancelled += 1,
+                }
+            }
+            (removed, shard.draining)
         };
         if emptied {
             let _g = self.wait_lock.lock();
@@ -124,18 +148,35 @@ impl Registry {
         self.len() == 0
     }
 
-    /// Refuses further inserts and returns the tasks still registered.
-    pub fn close(&self) -> Vec<TaskRef> {
+    /// Starts tallying outcomes and returns the tasks registered now.
+    pub fn drain(&self) -> Vec<TaskRef> {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
-            shard.closed = true;
+            shard.draining = true;
             out.extend(shard.slots.iter().flatten().cloned());
         }
         out
     }
 
-    /// After `close`: blocks until every task has left, or `deadline`.
+    /// Refuses further inserts; returns the tasks still registered and the
+    /// outcomes tallied since `drain`.
+    pub fn close(&self) -> (Vec<TaskRef>, Tally) {
+        let mut out = Vec::new();
+        let mut tally = Tally::default();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock();
+            shard.draining = true;
+            shard.closed = true;
+            out.extend(shard.slots.iter().flatten().cloned());
+            tally.completed += shard.tally.completed;
+            tally.cancelled += shard.tally.cancelled;
+            tally.panicked += shard.tally.panicked;
+        }
+        (out, tally)
+    }
+
+    /// After `drain`: blocks until every task has left, or `deadline`.
     /// Returns true if the registry is empty.
     pub fn wait_empty(&self, deadline: Option<Instant>) -> bool {
         let mut guard = self.wait_lock.lock();

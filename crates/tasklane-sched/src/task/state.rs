@@ -12,9 +12,10 @@
 //! | 2 | `COMPLETE` | the future is gone: its output, or the reason it has none, is stored. Final: never cleared. Set only by the poller, together with clearing `RUNNING`. |
 //! | 3 | `JOIN_INTEREST` | a `JoinHandle` exists. Cleared once, when it is dropped or detached; whoever then finds `COMPLETE` drops the output. |
 //! | 4 | `JOIN_WAKER` | the join-waker slot holds a waker and belongs to the completing side (see below). |
-//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called and the request is not yet delivered. Delivered at the next poll: the future is dropped there (catch points will receive it instead; see ARCHITECTURE.md). |
-//! | 6 | `ABORTED` | hard cancel: drop the future at the next poll, whatever it holds. Implies a pending delivery like `CANCEL_REQUESTED`. |
+//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called and the request is not yet delivered. Consumed by the next `transition_to_running` (edge-triggered: one delivery per request, coalescing requests made before it): that poll delivers it to the task's catch points, or drops the future if it holds none (`catch.rs`). |
+//! | 6 | `ABORTED` | hard cancel: drop the future at the next poll, whatever it holds. Implies a pending delivery like `CANCEL_REQUESTED`; never consumed before `COMPLETE`. |
 //! | 7–8 | outcome | `0` while not `COMPLETE`, then `Completed`, `Panicked` or `Cancelled`; written once, with `COMPLETE`. |
+//! | 9 | `ON_DONE` | done callbacks are stored in the header (`on_done`). Set under the callbacks' lock, with a CAS that fails once `COMPLETE`; the completer that sees it in its `COMPLETE` transition takes and runs them. |
 //!
 //! # The join-waker slot
 //!
@@ -57,6 +58,7 @@ const CANCEL_REQUESTED: usize = 1 << 5;
 const ABORTED: usize = 1 << 6;
 const OUTCOME_SHIFT: usize = 7;
 const OUTCOME_MASK: usize = 0b11 << OUTCOME_SHIFT;
+const ON_DONE: usize = 1 << 9;
 
 /// First bit of the reference count.
 pub(crate) const REF_SHIFT: usize = 10;
@@ -109,6 +111,9 @@ impl Snapshot {
     pub(crate) fn is_aborted(self) -> bool {
         self.0 & ABORTED != 0
     }
+    pub(crate) fn has_done_callbacks(self) -> bool {
+        self.0 & ON_DONE != 0
+    }
     pub(crate) fn ref_count(self) -> usize {
         (self.0 & REF_MASK) >> REF_SHIFT
     }
@@ -133,6 +138,7 @@ impl fmt::Debug for Snapshot {
             .field("join_waker", &self.is_join_waker_set())
             .field("cancel_pending", &self.is_cancel_pending())
             .field("aborted", &self.is_aborted())
+            .field("on_done", &self.has_done_callbacks())
             .field("outcome", &self.outcome())
             .field("refs", &self.ref_count())
             .finish()
@@ -145,8 +151,11 @@ impl fmt::Debug for Snapshot {
 pub(crate) enum ToRunning {
     /// Poll the future.
     Poll,
-    /// A cancellation is pending: drop the future instead of polling it.
-    Cancel,
+    /// A `cancel()` request was taken (and cleared): deliver it to the
+    /// task's catch points, or drop the future if it holds none.
+    Deliver,
+    /// The task was aborted: drop the future without polling it.
+    Abort,
 }
 
 /// What `transition_to_idle` asks of the poller after a `Pending` poll.
@@ -238,13 +247,17 @@ impl State {
         self.fetch_update(|s| {
             debug_assert!(s.is_notified(), "polled without NOTIFIED: {s:?}");
             debug_assert!(!s.is_running() && !s.is_complete(), "bad poll: {s:?}");
-            let next = Snapshot((s.0 & !NOTIFIED) | RUNNING);
-            let action = if s.is_cancel_pending() {
-                ToRunning::Cancel
+            let next = (s.0 & !NOTIFIED) | RUNNING;
+            if !s.is_cancel_pending() {
+                (ToRunning::Poll, Some(Snapshot(next)))
+            } else if s.is_aborted() {
+                (ToRunning::Abort, Some(Snapshot(next)))
             } else {
-                ToRunning::Poll
-            };
-            (action, Some(next))
+                // Taking the request is what makes delivery edge-triggered:
+                // a `cancel()` during this poll sets the bit again, and
+                // `transition_to_idle` then queues one more delivery.
+                (ToRunning::Deliver, Some(Snapshot(next & !CANCEL_REQUESTED)))
+            }
         })
     }
 
@@ -355,6 +368,21 @@ impl State {
                     ToCancelled::Submit,
                     Some(Snapshot((s.0 | flag | NOTIFIED) + REF_ONE)),
                 )
+            }
+        })
+    }
+
+    /// `on_done` stored a callback (under the callbacks' lock): the completer
+    /// must run it. `Err` if the task completed first, in which case the
+    /// caller runs its callbacks itself.
+    pub(crate) fn set_on_done(&self) -> Result<(), ()> {
+        self.fetch_update(|s| {
+            if s.is_complete() {
+                (Err(()), None)
+            } else if s.has_done_callbacks() {
+                (Ok(()), None)
+            } else {
+                (Ok(()), Some(Snapshot(s.0 | ON_DONE)))
             }
         })
     }
@@ -496,13 +524,40 @@ mod tests {
     fn cancel_before_first_poll_is_seen_by_the_poller() {
         let st = State::new();
         assert_eq!(st.transition_to_cancelled(false), ToCancelled::Marked);
-        assert_eq!(st.transition_to_running(), ToRunning::Cancel);
+        assert_eq!(st.transition_to_running(), ToRunning::Deliver);
         let done = st.transition_to_complete(Outcome::Cancelled);
         assert_eq!(done.outcome(), Some(Outcome::Cancelled));
         assert_eq!(
             st.transition_to_cancelled(true),
             ToCancelled::AlreadyComplete
         );
+    }
+
+    #[test]
+    fn soft_cancel_is_taken_once_and_abort_is_kept() {
+        let st = State::new();
+        assert_eq!(st.transition_to_cancelled(false), ToCancelled::Marked);
+        assert_eq!(st.transition_to_running(), ToRunning::Deliver);
+        assert!(!st.load().is_cancel_pending());
+        // A second request during the delivering poll queues one more.
+        assert_eq!(st.transition_to_cancelled(false), ToCancelled::Marked);
+        assert_eq!(st.transition_to_idle(), ToIdle::Notified);
+        assert_eq!(st.transition_to_running(), ToRunning::Deliver);
+        assert_eq!(st.transition_to_idle(), ToIdle::Idle);
+        assert_eq!(st.transition_to_cancelled(true), ToCancelled::Submit);
+        assert_eq!(st.transition_to_running(), ToRunning::Abort);
+        assert!(st.load().is_aborted());
+    }
+
+    #[test]
+    fn on_done_is_refused_once_complete() {
+        let st = State::new();
+        assert_eq!(st.set_on_done(), Ok(()));
+        assert!(st.load().has_done_callbacks());
+        let _ = st.transition_to_running();
+        let done = st.transition_to_complete(Outcome::Completed);
+        assert!(done.has_done_callbacks());
+        assert_eq!(st.set_on_done(), Err(()));
     }
 
     #[test]

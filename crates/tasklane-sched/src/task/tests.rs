@@ -378,8 +378,19 @@ fn registry_insert_remove_close() {
     let removed = reg.remove(&first).expect("registered");
     assert!(reg.remove(&first).is_none());
     drop(removed);
-    let rest = reg.close();
+    let drained = reg.drain();
+    assert_eq!(drained.len(), 9);
+    drop(drained);
+    // Draining still admits new tasks.
+    let (_n, _j, r) = new(async {}, s.clone(), TaskOptions::new());
+    let extra = r.clone();
+    reg.insert(r).unwrap();
+    assert!(reg.remove(&extra).is_some());
+    let (rest, tally) = reg.close();
     assert_eq!(rest.len(), 9);
+    // The extra task was removed while draining (not finished: tallied as
+    // not completed).
+    assert_eq!(tally.completed + tally.cancelled + tally.panicked, 1);
     let (_n, _j, r) = new(async {}, s.clone(), TaskOptions::new());
     assert!(reg.insert(r).is_err());
     for t in &rest {

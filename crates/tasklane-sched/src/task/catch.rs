@@ -1,0 +1,363 @@
+//! Catch points: where a cancellation is delivered as a value instead of
+//! dropping the task (asyncio's `except CancelledError:`).
+//!
+//! # Delivery
+//!
+//! A cancellation is delivered by polling: the owner of a cancellation
+//! scope (the task itself, for `cancel()`; a `wait_for` whose deadline
+//! passed, for its inner future) polls its future once inside [`deliver`],
+//! which marks this thread's *delivery* as in flight with its [`Origin`].
+//! Every [`Cancellable`] polled during that poll first polls its own future
+//! (a nested catch point may take the delivery there), and if none inside
+//! it did, it is an innermost catch point: it drops its future and returns
+//! `Err(Cancelled)`. Two catch points side by side (joined in one future)
+//! are both innermost and both receive it; an outer catch point whose
+//! future holds one that received it does not.
+//!
+//! Only catch points that were already pending when the delivering poll
+//! began receive it: one first polled during it (code that runs on after
+//! an earlier catch point took the delivery, say) does not, just as in
+//! asyncio the `CancelledError` lands at the await where the task was
+//! suspended and not at the next one.
+//!
+//! After the poll the owner asks whether any catch point *claimed* the
+//! delivery. If none did and the future is still pending, it is dropped
+//! there (the task ends `Cancelled`; `wait_for` returns `Elapsed`). If the
+//! future completed during the delivering poll, completion wins.
+//!
+//! A task only pays for this when a cancellation arrives: the poller takes
+//! the delivery path only on `ToRunning::Deliver`, and only if the task's
+//! header counts a pending catch point (else it drops the future at once,
+//! without running any of it).
+//!
+//! # Re-raising
+//!
+//! The code around a catch point that wants to end cancelled after its
+//! cleanup awaits [`Cancelled::reraise`] (asyncio's bare `raise`). For a
+//! task's cancellation that aborts the task, whose future is dropped at its
+//! next poll; for a scope's, it marks this thread so that the scope owner,
+//! which checks right after its poll, drops the future.
+
+use super::current;
+use super::header::Header;
+use crate::sync::thread_local;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+/// Who a cancellation comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// `cancel()` on the task (or shutdown, or a task group).
+    Task,
+    /// A cancellation scope inside the task (a `wait_for` whose deadline
+    /// passed), by its id from [`Origin::new_scope`].
+    Scope(u64),
+}
+
+impl Origin {
+    /// A fresh scope id, unique in the process.
+    pub fn new_scope() -> Origin {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        Origin::Scope(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Delivery {
+    origin: Option<Origin>,
+    claimed: bool,
+    /// Which delivering poll this is (per thread, never 0 while one runs).
+    serial: u64,
+}
+
+thread_local! {
+    static DELIVERY: Cell<Delivery> =
+        const { Cell::new(Delivery { origin: None, claimed: false, serial: 0 }) };
+    static SERIAL: Cell<u64> = const { Cell::new(0) };
+    static RERAISED: Cell<Option<Origin>> = const { Cell::new(None) };
+}
+
+/// Restores the outer delivery when a delivering poll ends (or unwinds).
+struct Restore(Delivery);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        DELIVERY.with(|d| d.set(self.0));
+    }
+}
+
+/// Runs `poll` (one poll of a future) with a cancellation from `origin` in
+/// flight. Returns its result and whether a catch point claimed it.
+pub fn deliver<R>(origin: Origin, poll: impl FnOnce() -> R) -> (R, bool) {
+    let serial = SERIAL.with(|s| {
+        s.set(s.get() + 1);
+        s.get()
+    });
+    let outer = DELIVERY.with(|d| {
+        d.replace(Delivery {
+            origin: Some(origin),
+            claimed: false,
+            serial,
+        })
+    });
+    let restore = Restore(outer);
+    let r = poll();
+    let claimed = DELIVERY.with(|d| d.get().claimed);
+    drop(restore);
+    (r, claimed)
+}
+
+/// True (once) if a catch point's `Cancelled` from `origin` was re-raised
+/// on this thread since the last call: the scope owner must drop its future.
+pub fn take_reraised(origin: Origin) -> bool {
+    RERAISED.with(|r| {
+        if r.get() == Some(origin) {
+            r.set(None);
+            true
+        } else {
+            false
+        }
+    })
+}
+
+/// Aborts the task being polled on this thread (it ends `Cancelled` at its
+/// next poll, whatever catch points it holds): how a cancellation that
+/// reached an awaiter through a child (a cancelled `shield` or `gather`
+/// child) propagates. False if no task is being polled here.
+pub fn abort_current() -> bool {
+    current::with_header(|h| {
+        h.map(|h| {
+            let _ = h.state.transition_to_cancelled(true);
+        })
+    })
+    .is_some()
+}
+
+/// A cancellation received by a catch point: asyncio's `CancelledError`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled {
+    origin: Origin,
+}
+
+impl Cancelled {
+    /// Where the cancellation came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// Ends the enclosing cancellation (asyncio's bare `raise` in an
+    /// `except CancelledError:` block): for a task's cancellation, the task
+    /// ends `Cancelled` at this await; for a `wait_for` timeout, the
+    /// `wait_for` drops its future here and returns `Elapsed`. The future
+    /// never resolves, so it fits wherever a value of any type is expected.
+    pub fn reraise<T>(self) -> Reraise<T> {
+        Reraise {
+            origin: self.origin,
+            _p: PhantomData,
+        }
+    }
+}
+
+impl fmt::Debug for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancelled")
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the operation was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+/// Future of [`Cancelled::reraise`]: never resolves.
+#[must_use = "re-raising happens when the future is awaited"]
+pub struct Reraise<T> {
+    origin: Origin,
+    _p: PhantomData<fn() -> T>,
+}
+
+impl<T> Unpin for Reraise<T> {}
+
+impl<T> Future for Reraise<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
+        match self.origin {
+            Origin::Task => {
+                // While RUNNING this only marks the task; the poller queues
+                // it again and the next poll drops the future.
+                assert!(
+                    abort_current(),
+                    "a task's Cancelled was re-raised outside of any task"
+                );
+            }
+            Origin::Scope(_) => RERAISED.with(|r| r.set(Some(self.origin))),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for Reraise<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reraise")
+            .field("origin", &self.origin)
+            .finish()
+    }
+}
+
+/// A catch point: runs `future` and receives a cancellation delivered while
+/// it is pending. asyncio's `try: await fut` / `except CancelledError:`.
+///
+/// Resolves to `Ok(output)`, or to `Err(Cancelled)` once a cancellation has
+/// reached it, after dropping `future`. The code around it may then clean
+/// up with awaits, and either return (the task swallowed the cancellation)
+/// or [`reraise`](Cancelled::reraise) it. See the module docs for which
+/// catch points receive a delivery.
+pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
+    Cancellable {
+        future: Some(future),
+        registered: None,
+        born: 0,
+    }
+}
+
+/// Future of [`cancellable`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Cancellable<F> {
+    future: Option<F>,
+    /// The task whose catch-point count this one is in.
+    registered: Option<NonNull<Header>>,
+    /// The serial of the delivering poll that first polled it (0: none); it
+    /// does not receive that delivery.
+    born: u64,
+}
+
+// SAFETY: `registered` is only compared with, or dereferenced as, the task
+// being polled on the current thread (see `unregister`); the future is the
+// only other field.
+unsafe impl<F: Send> Send for Cancellable<F> {}
+// SAFETY: no `&self` method exists; sharing a `&Cancellable` gives nothing.
+unsafe impl<F: Sync> Sync for Cancellable<F> {}
+
+impl<F> Cancellable<F> {
+    /// Leaves the count of the task it registered with, if that task is the
+    /// one being polled here (a catch point moved to another task leaves
+    /// its first task's count one too high; see `Header::catch_points`).
+    fn unregister(&mut self) {
+        if let Some(task) = self.registered.take() {
+            current::with_header(|h| {
+                if let Some(h) = h
+                    && std::ptr::eq(h, task.as_ptr())
+                {
+                    h.catch_points.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        }
+    }
+
+    fn register(&mut self) {
+        let me = current::with_header(|h| {
+            h.map(|h| {
+                h.catch_points.fetch_add(1, Ordering::Relaxed);
+                NonNull::from(h)
+            })
+        });
+        self.registered = me;
+    }
+}
+
+impl<F: Future> Future for Cancellable<F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is never moved out while it is `Some` (it is only
+        // dropped in place through `set(None)` on the pinned projection), and
+        // `registered` is not structurally pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        assert!(
+            this.future.is_some(),
+            "`cancellable` polled after it returned"
+        );
+        let delivery = DELIVERY.with(|d| d.get());
+        if this.registered.is_none() {
+            this.register();
+            if delivery.origin.is_some() {
+                this.born = delivery.serial;
+            }
+        } else if current::with_header(|h| h.map(NonNull::from)) != this.registered {
+            // Moved to another task: count it there instead.
+            this.registered = None;
+            this.register();
+        }
+        let fut = this.future.as_mut().expect("checked above");
+        // SAFETY: see above: the future stays where it is until dropped.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        let origin = match delivery.origin {
+            Some(origin) if delivery.serial != this.born => Some(origin),
+            _ => None,
+        };
+        let Some(origin) = origin else {
+            let out = std::task::ready!(fut.poll(cx));
+            this.future = None;
+            this.unregister();
+            return Poll::Ready(Ok(out));
+        };
+        // A cancellation is in flight: nested catch points get it first.
+        DELIVERY.with(|d| {
+            d.set(Delivery {
+                claimed: false,
+                ..delivery
+            })
+        });
+        let polled = fut.poll(cx);
+        let nested = DELIVERY.with(|d| {
+            let nested = d.get().claimed;
+            d.set(Delivery {
+                claimed: delivery.claimed || nested || polled.is_pending(),
+                ..delivery
+            });
+            nested
+        });
+        match polled {
+            Poll::Ready(out) => {
+                // Completion wins over the cancellation.
+                this.future = None;
+                this.unregister();
+                Poll::Ready(Ok(out))
+            }
+            Poll::Pending if nested => Poll::Pending,
+            Poll::Pending => {
+                // Innermost: take it. The future is dropped here, while its
+                // task is current, so its destructors see `task::current()`.
+                this.future = None;
+                this.unregister();
+                Poll::Ready(Err(Cancelled { origin }))
+            }
+        }
+    }
+}
+
+impl<F> Drop for Cancellable<F> {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+impl<F> fmt::Debug for Cancellable<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cancellable")
+            .field("done", &self.future.is_none())
+            .finish()
+    }
+}

@@ -1,0 +1,133 @@
+//! What introspection sees of a task: [`TaskSnapshot`], done callbacks, and
+//! the cheap clock that measures time spent running.
+
+use super::header::Header;
+use super::id::{TaskId, TaskState};
+use std::fmt;
+use std::panic::Location;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// A callback given to `JoinHandle::on_done`.
+pub(crate) type DoneCallback = Box<dyn FnOnce(&TaskSnapshot) + Send + 'static>;
+
+/// A task as seen at one instant: asyncio's task repr.
+///
+/// Read racily from another thread: the fields are each exact, but not
+/// necessarily from the same instant.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TaskSnapshot {
+    id: TaskId,
+    name: String,
+    state: TaskState,
+    location: &'static Location<'static>,
+    polls: u64,
+    running: Duration,
+}
+
+impl TaskSnapshot {
+    pub(crate) fn of(h: &Header) -> TaskSnapshot {
+        TaskSnapshot {
+            id: h.id,
+            name: h.name().to_owned(),
+            state: h.task_state(),
+            location: h.location,
+            polls: h.polls.load(Ordering::Relaxed),
+            running: clock::to_duration(h.running.load(Ordering::Relaxed)),
+        }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+    /// The task's name (`Task-{id}` if it was not given one).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Its lifecycle state when the snapshot was taken.
+    pub fn state(&self) -> TaskState {
+        self.state
+    }
+    /// Where it was spawned.
+    pub fn location(&self) -> &'static Location<'static> {
+        self.location
+    }
+    /// How many times it has been polled.
+    pub fn polls(&self) -> u64 {
+        self.polls
+    }
+    /// Time spent inside its polls, in total.
+    pub fn running_time(&self) -> Duration {
+        self.running
+    }
+}
+
+impl fmt::Debug for TaskSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskSnapshot")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("state", &self.state)
+            .field("location", &format_args!("{}", self.location))
+            .field("polls", &self.polls)
+            .field("running", &self.running)
+            .finish()
+    }
+}
+
+/// Like asyncio's repr: `<Task suspended name='fetch' id=7 polls=3 running=1.2ms spawned at src/main.rs:10:5>`.
+impl fmt::Display for TaskSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "<Task {} name='{}' id={} polls={} running={:?} spawned at {}>",
+            self.state, self.name, self.id, self.polls, self.running, self.location
+        )
+    }
+}
+
+/// The clock of per-poll running time: the time-stamp counter where it is
+/// cheap and steady (x86-64: one instruction, where `Instant::now` costs a
+/// vDSO call), else `Instant`. Ticks are converted to time only when a
+/// snapshot is taken, against a reference pair taken on first use.
+pub(crate) mod clock {
+    use super::*;
+
+    static ORIGIN: OnceLock<(Instant, u64)> = OnceLock::new();
+
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[inline]
+    pub(crate) fn now() -> u64 {
+        // SAFETY: `rdtsc` is available on every x86-64 CPU and has no
+        // preconditions.
+        unsafe { std::arch::x86_64::_rdtsc() }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    #[inline]
+    pub(crate) fn now() -> u64 {
+        let (start, _) = *ORIGIN.get_or_init(|| (Instant::now(), 0));
+        start.elapsed().as_nanos() as u64
+    }
+
+    /// Starts the reference pair (called when a scheduler starts, so that
+    /// the ratio is measured over a long span by the time it is used).
+    pub(crate) fn init() {
+        ORIGIN.get_or_init(|| (Instant::now(), now()));
+    }
+
+    pub(crate) fn to_duration(ticks: u64) -> Duration {
+        if cfg!(not(all(target_arch = "x86_64", not(miri)))) {
+            return Duration::from_nanos(ticks);
+        }
+        let &(t0, c0) = ORIGIN.get_or_init(|| (Instant::now(), now()));
+        let (elapsed, cycles) = (t0.elapsed(), now().wrapping_sub(c0));
+        if cycles == 0 || elapsed.is_zero() {
+            return Duration::ZERO;
+        }
+        let nanos = ticks as u128 * elapsed.as_nanos() / cycles as u128;
+        Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)
+    }
+}
