@@ -24,14 +24,19 @@
 //! ```
 
 mod driver;
+mod group;
 pub mod io;
 pub mod net;
 mod runtime;
+mod shield;
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 
+pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait};
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
+pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};
 pub use time::{Elapsed, wait_for};
 

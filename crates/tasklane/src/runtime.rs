@@ -2,7 +2,7 @@
 //! down.
 
 use crate::driver::{RuntimeDriver, SchedDriver};
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, TaskSnapshot};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -111,6 +111,14 @@ impl Handle {
         R: Send + 'static,
     {
         crate::task::Builder::new().spawn_blocking_on(f, self)
+    }
+
+    /// Every live task, with its id, name, state, spawn location, poll
+    /// count and time spent running: asyncio's `all_tasks()`. Blocking jobs
+    /// are included. Read shard by shard while tasks come and go: a task
+    /// spawned or finished meanwhile may or may not be listed.
+    pub fn tasks(&self) -> Vec<TaskSnapshot> {
+        self.sched.tasks().iter().map(|t| t.snapshot()).collect()
     }
 
     /// Number of live tasks (blocking jobs included).
@@ -327,8 +335,15 @@ impl Runtime {
         }
     }
 
-    /// Cancels every live task, waits up to `grace` for them to finish, then
-    /// stops the worker and blocking threads, and reports.
+    /// Shuts down gracefully (asyncio.run's ending):
+    ///
+    /// 1. cancels every live task but the shielded ones, so catch points can
+    ///    clean up; cleanup may spawn more tasks and await them;
+    /// 2. waits up to `grace` for every task to end (shielded ones, and
+    ///    those spawned meanwhile, included);
+    /// 3. aborts whatever is left (each future is dropped at its next
+    ///    suspension point) and joins the worker and blocking threads;
+    /// 4. reports what happened to those tasks.
     pub fn shutdown(mut self, grace: Duration) -> ShutdownReport {
         let s = self.sched.shutdown(grace);
         self.shutdown_io();

@@ -8,7 +8,11 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use tasklane_sched::task::{JoinError, JoinHandle, TaskId, TaskInfo, TaskState, current};
+pub use crate::group::TaskOutput;
+pub use tasklane_sched::task::{
+    Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise, TaskId, TaskInfo, TaskRef,
+    TaskSnapshot, TaskState, cancellable, current,
+};
 
 /// Spawns a task on the current runtime: asyncio's `create_task`.
 ///

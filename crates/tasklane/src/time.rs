@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
+use tasklane_sched::task::{Origin, deliver, take_reraised};
 use tasklane_timer::TimerKey;
 
 pub use std::time::Instant;
@@ -416,11 +417,22 @@ impl Error for Elapsed {}
 /// Runs `future` for at most `timeout`: asyncio's `wait_for`.
 ///
 /// Returns the future's output if it finishes first. Otherwise, once the
-/// timeout passes, the future is dropped and `Err(Elapsed)` is returned. (In
-/// this plain form the timeout drops the future; delivering it as a
-/// cancellation to catch points inside it arrives with task cancellation,
-/// see `docs/semantics.md`.) The future is polled before the timer, so a
-/// future that is ready wins even with a zero timeout.
+/// timeout passes, it is delivered to the future as a cancellation:
+///
+/// * if the future holds no catch point ([`task::cancellable`]), it is
+///   dropped there and `Err(Elapsed)` is returned;
+/// * else its innermost catch points get `Err(Cancelled)` and the code
+///   around them may clean up with awaits. `wait_for` returns only once the
+///   future has finished: `Err(Elapsed)` if it re-raised the cancellation
+///   ([`Cancelled::reraise`](crate::task::Cancelled::reraise)), or its value
+///   if it swallowed it and produced one (as asyncio does).
+///
+/// `wait_for(&mut shield, t)` times out without cancelling the shielded
+/// work, and `wait_for(&mut handle, t)` leaves the task running. The future
+/// is polled before the timer, so a future that is ready wins even with a
+/// zero timeout.
+///
+/// [`task::cancellable`]: crate::task::cancellable
 ///
 /// # Examples
 ///
@@ -442,6 +454,7 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoF
     WaitFor {
         future: Some(future.into_future()),
         timer: TimerEntry::new(deadline_after(timeout)),
+        delivered: None,
     }
 }
 
@@ -449,9 +462,12 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoF
 #[derive(Debug)]
 #[must_use = "futures do nothing unless polled"]
 pub struct WaitFor<F> {
-    /// `None` once finished or timed out (dropped in place).
+    /// `None` once finished or dropped (dropped in place).
     future: Option<F>,
     timer: TimerEntry,
+    /// Set once the deadline passed and a catch point inside the future
+    /// took the timeout: the future then runs on until it ends.
+    delivered: Option<Origin>,
 }
 
 impl<F: Future> Future for WaitFor<F> {
@@ -461,22 +477,53 @@ impl<F: Future> Future for WaitFor<F> {
         // SAFETY: `future` is structurally pinned: it is never moved out of
         // the `Option`, only polled in place and dropped in place with
         // `Pin::set`, and `WaitFor` has no `Drop` impl that could move it.
-        // `timer` is not pinned (it is `Unpin` and only used by `&mut`).
+        // `timer` and `delivered` are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above: `this.future` is never moved while pinned.
         let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let inner = future
+        let mut inner = future
             .as_mut()
             .as_pin_mut()
             .expect("WaitFor polled after it completed");
-        if let Poll::Ready(v) = inner.poll(cx) {
+        if let Some(origin) = this.delivered {
+            // Cleaning up after the timeout: run until the future ends, or
+            // re-raises the timeout.
+            return match inner.poll(cx) {
+                Poll::Ready(v) => {
+                    future.set(None);
+                    // Swallowed the cancellation and produced a value.
+                    Poll::Ready(Ok(v))
+                }
+                Poll::Pending if take_reraised(origin) => {
+                    future.set(None);
+                    Poll::Ready(Err(Elapsed(())))
+                }
+                Poll::Pending => Poll::Pending,
+            };
+        }
+        if let Poll::Ready(v) = inner.as_mut().poll(cx) {
             future.set(None);
             return Poll::Ready(Ok(v));
         }
         ready!(this.timer.poll_expired_now(cx));
-        // Plain form: the timeout drops the future now, not when the
-        // `WaitFor` is dropped.
-        future.set(None);
-        Poll::Ready(Err(Elapsed(())))
+        // The deadline passed: deliver the timeout to the catch points
+        // inside the future, as a cancellation of this scope.
+        let origin = Origin::new_scope();
+        match deliver(origin, || inner.poll(cx)) {
+            (Poll::Ready(v), _) => {
+                future.set(None);
+                Poll::Ready(Ok(v))
+            }
+            (Poll::Pending, true) if !take_reraised(origin) => {
+                this.delivered = Some(origin);
+                Poll::Pending
+            }
+            // No catch point took it (or it re-raised at once): the future
+            // is dropped here, its destructors run now.
+            (Poll::Pending, _) => {
+                future.set(None);
+                Poll::Ready(Err(Elapsed(())))
+            }
+        }
     }
 }

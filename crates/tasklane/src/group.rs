@@ -1,0 +1,571 @@
+//! Groups of tasks: [`TaskGroup`], [`gather`] and [`wait`] (asyncio's
+//! `TaskGroup`, `gather` and `wait`).
+
+use crate::runtime::Handle;
+use crate::task::{JoinError, JoinHandle, TaskRef};
+use parking_lot::Mutex;
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::error::Error;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::panic::{self, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+use tasklane_sched::task::{TaskOptions, abort_current};
+
+thread_local! {
+    /// The group whose child is being polled on this thread, so that
+    /// `shield` can tell the group to wait for the shielded work.
+    static CURRENT_GROUP: Cell<Option<*const GroupShared>> = const { Cell::new(None) };
+}
+
+/// What a group's children and its owner share.
+#[derive(Default)]
+struct GroupShared {
+    /// Every child, to cancel the others when one fails.
+    children: Mutex<Vec<TaskRef>>,
+    /// A child failed (returned `Err` or panicked): the others are cancelled.
+    failed: AtomicBool,
+    /// Shielded tasks started by children and not finished yet.
+    shields: Mutex<Shields>,
+}
+
+#[derive(Default)]
+struct Shields {
+    pending: usize,
+    waker: Option<Waker>,
+}
+
+impl GroupShared {
+    /// Cancels every child (the failing one too: it is completing, so its
+    /// own cancellation finds it finished or is cleared by completion).
+    fn cancel_all(&self) {
+        let children: Vec<TaskRef> = self.children.lock().clone();
+        for c in &children {
+            c.cancel();
+        }
+    }
+
+    fn fail(&self) {
+        if !self.failed.swap(true, Ordering::AcqRel) {
+            self.cancel_all();
+        }
+    }
+
+    fn poll_shields(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.shields.lock();
+        if s.pending == 0 {
+            return Poll::Ready(());
+        }
+        s.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Called by `shield`: if a group's child is being polled here, the group
+/// waits for the shielded task too.
+pub(crate) fn track_shield<T>(handle: &JoinHandle<T>) {
+    let Some(group) = CURRENT_GROUP.with(Cell::get) else {
+        return;
+    };
+    // SAFETY: the pointer is set only while a child's poll runs, and the
+    // child holds an `Arc` to the group for that whole poll.
+    let group = unsafe { &*group };
+    // The child's own Arc is not reachable from here: take a new one from
+    // the pointer the child's Arc keeps alive.
+    // SAFETY: `group` points into an `Arc<GroupShared>` allocation that is
+    // alive (see above), so incrementing and rebuilding it is sound.
+    let group: Arc<GroupShared> = unsafe {
+        Arc::increment_strong_count(group);
+        Arc::from_raw(group)
+    };
+    group.shields.lock().pending += 1;
+    handle.on_done(move |_| {
+        let waker = {
+            let mut s = group.shields.lock();
+            s.pending -= 1;
+            if s.pending == 0 { s.waker.take() } else { None }
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
+}
+
+/// A child of a group: reports its failure to the group and makes the group
+/// current while it runs.
+struct Child<F> {
+    future: F,
+    group: Arc<GroupShared>,
+}
+
+impl<F, T, E> Future for Child<F>
+where
+    F: Future<Output = Result<T, E>>,
+{
+    type Output = Result<T, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned (never moved; `Child` has
+        // no Drop impl), `group` is not.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: as above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let prev = CURRENT_GROUP.with(|g| g.replace(Some(Arc::as_ptr(&this.group))));
+        let polled = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        CURRENT_GROUP.with(|g| g.set(prev));
+        match polled {
+            Ok(Poll::Ready(Err(e))) => {
+                this.group.fail();
+                Poll::Ready(Err(e))
+            }
+            Ok(p) => p,
+            Err(payload) => {
+                this.group.fail();
+                panic::resume_unwind(payload)
+            }
+        }
+    }
+}
+
+/// A group of tasks that succeed or fail together: asyncio's `TaskGroup`.
+///
+/// Each child is a future returning `Result<T, E>`, spawned as its own task
+/// by [`spawn`](Self::spawn). [`join`](Self::join) waits for every child
+/// and gives their values in spawn order. When a child returns `Err` or
+/// panics, every other child is cancelled at once (catch points in them may
+/// clean up), and `join` still waits for all of them to end, then returns a
+/// [`GroupError`] with every error and panic (not the cancellations).
+/// Dropping the group, or the `join` future before it finishes, cancels the
+/// children that are still running.
+///
+/// # Examples
+///
+/// ```
+/// use tasklane::TaskGroup;
+///
+/// tasklane::run(async {
+///     let mut group = TaskGroup::new();
+///     for i in 0..3u32 {
+///         group.spawn(async move { Ok::<_, String>(i * 10) });
+///     }
+///     assert_eq!(group.join().await.unwrap(), vec![0, 10, 20]);
+///
+///     let mut group = TaskGroup::new();
+///     group.spawn(async { Err::<u32, _>("boom") });
+///     group.spawn(async {
+///         tasklane::time::sleep(std::time::Duration::from_secs(60)).await;
+///         Ok(1)
+///     });
+///     let err = group.join().await.unwrap_err();
+///     assert_eq!(err.errors(), &["boom"]);
+///     assert_eq!(err.cancelled(), 1);
+/// });
+/// ```
+#[must_use = "dropping a TaskGroup cancels its children; call join().await"]
+pub struct TaskGroup<T, E> {
+    shared: Arc<GroupShared>,
+    handles: Vec<JoinHandle<Result<T, E>>>,
+}
+
+impl<T, E> TaskGroup<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// An empty group.
+    pub fn new() -> TaskGroup<T, E> {
+        TaskGroup {
+            shared: Arc::new(GroupShared::default()),
+            handles: Vec::new(),
+        }
+    }
+
+    /// Spawns a child on the current runtime and returns a reference to it
+    /// (to read its state or cancel it alone). A child spawned after the
+    /// group failed or was cancelled is cancelled before it runs.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tasklane runtime.
+    #[track_caller]
+    pub fn spawn<F>(&mut self, future: F) -> TaskRef
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.spawn_inner(future, None, Location::caller())
+    }
+
+    /// Spawns a named child, as [`spawn`](Self::spawn) does.
+    #[track_caller]
+    pub fn spawn_named<F>(&mut self, name: impl Into<Cow<'static, str>>, future: F) -> TaskRef
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        self.spawn_inner(future, Some(name.into()), Location::caller())
+    }
+
+    fn spawn_inner<F>(
+        &mut self,
+        future: F,
+        name: Option<Cow<'static, str>>,
+        location: &'static Location<'static>,
+    ) -> TaskRef
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let child = Child {
+            future,
+            group: self.shared.clone(),
+        };
+        let mut opts = TaskOptions::new().location(location);
+        if let Some(name) = name {
+            opts = opts.name(name);
+        }
+        let handle = Handle::with_current(|h| h.sched().spawn(child, opts));
+        let task = handle.task_ref();
+        self.shared.children.lock().push(task.clone());
+        if self.shared.failed.load(Ordering::Acquire) {
+            task.cancel();
+        }
+        self.handles.push(handle);
+        task
+    }
+
+    /// Number of children spawned so far.
+    pub fn len(&self) -> usize {
+        self.handles.len()
+    }
+
+    /// True if no child was spawned.
+    pub fn is_empty(&self) -> bool {
+        self.handles.is_empty()
+    }
+
+    /// Cancels every child (section 3 of the contract: catch points may
+    /// clean up). `join` still waits for them.
+    pub fn cancel(&self) {
+        self.shared.failed.store(true, Ordering::Release);
+        self.shared.cancel_all();
+    }
+
+    /// Waits for every child (and the shields they started), then returns
+    /// their values in spawn order, or a [`GroupError`] if any failed or was
+    /// cancelled.
+    pub async fn join(mut self) -> Result<Vec<T>, GroupError<E>> {
+        let handles = std::mem::take(&mut self.handles);
+        let mut results = Vec::with_capacity(handles.len());
+        // The handles are consumed one by one: if this future is dropped,
+        // those not yet awaited are dropped with it, which cancels them.
+        for h in handles {
+            results.push(h.await);
+        }
+        let shared = self.shared.clone();
+        poll_fn(|cx| shared.poll_shields(cx)).await;
+        let mut values = Vec::with_capacity(results.len());
+        let mut err = GroupError {
+            errors: Vec::new(),
+            panics: Vec::new(),
+            cancelled: 0,
+        };
+        for r in results {
+            match r {
+                Ok(Ok(v)) => values.push(v),
+                Ok(Err(e)) => err.errors.push(e),
+                Err(e) if e.is_panic() => err.panics.push(e),
+                Err(_) => err.cancelled += 1,
+            }
+        }
+        if err.errors.is_empty() && err.panics.is_empty() && err.cancelled == 0 {
+            Ok(values)
+        } else {
+            Err(err)
+        }
+    }
+}
+
+impl<T: Send + 'static, E: Send + 'static> Default for TaskGroup<T, E> {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
+impl<T, E> fmt::Debug for TaskGroup<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("children", &self.handles.len())
+            .field("failed", &self.shared.failed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Why [`TaskGroup::join`] has no values: asyncio's `ExceptionGroup`.
+///
+/// Holds every error a child returned and every panic, in spawn order, and
+/// counts the children that ended cancelled (not errors in themselves).
+pub struct GroupError<E> {
+    errors: Vec<E>,
+    panics: Vec<JoinError>,
+    cancelled: usize,
+}
+
+impl<E> GroupError<E> {
+    /// The errors children returned, in spawn order.
+    pub fn errors(&self) -> &[E] {
+        &self.errors
+    }
+
+    /// The errors, by value.
+    pub fn into_errors(self) -> Vec<E> {
+        self.errors
+    }
+
+    /// Children that panicked (`JoinError::into_panic` gives the payload).
+    pub fn panics(&self) -> &[JoinError] {
+        &self.panics
+    }
+
+    /// Children that ended cancelled (because another failed, because the
+    /// group or they were cancelled, or by shutdown).
+    pub fn cancelled(&self) -> usize {
+        self.cancelled
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupError")
+            .field("errors", &self.errors)
+            .field("panics", &self.panics)
+            .field("cancelled", &self.cancelled)
+            .finish()
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "task group failed: {} error(s), {} panic(s), {} cancelled",
+            self.errors.len(),
+            self.panics.len(),
+            self.cancelled
+        )?;
+        for e in &self.errors {
+            write!(f, "; {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug + fmt::Display> Error for GroupError<E> {}
+
+/// Runs each future as its own task and collects their outputs in input
+/// order: asyncio's `gather`.
+///
+/// If a child panics, the others are cancelled and the panic is resumed in
+/// the awaiter; if a child is cancelled, the awaiting task is cancelled too
+/// (asyncio raises `CancelledError` there). Given [`JoinHandle`]s, the
+/// outputs are `Result<T, JoinError>`, so failures are values:
+/// `return_exceptions=True`. Dropping the `Gather` cancels the children.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime.
+///
+/// # Examples
+///
+/// ```
+/// tasklane::run(async {
+///     let squares = tasklane::gather((1..=4u64).map(|i| async move { i * i })).await;
+///     assert_eq!(squares, vec![1, 4, 9, 16]);
+/// });
+/// ```
+#[track_caller]
+pub fn gather<I>(futures: I) -> Gather<<I::Item as Future>::Output>
+where
+    I: IntoIterator,
+    I::Item: Future + Send + 'static,
+    <I::Item as Future>::Output: Send + 'static,
+{
+    let location = Location::caller();
+    let handles: Vec<_> = Handle::with_current(|h| {
+        futures
+            .into_iter()
+            .map(|f| h.sched().spawn(f, TaskOptions::new().location(location)))
+            .collect()
+    });
+    Gather {
+        results: Vec::with_capacity(handles.len()),
+        handles: handles.into_iter().map(Some).collect(),
+    }
+}
+
+/// The future of [`gather`].
+#[must_use = "dropping a Gather cancels its children"]
+pub struct Gather<T> {
+    handles: Vec<Option<JoinHandle<T>>>,
+    results: Vec<T>,
+}
+
+impl<T> Unpin for Gather<T> {}
+
+impl<T> Future for Gather<T> {
+    type Output = Vec<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
+        let this = &mut *self;
+        while let Some(slot) = this.handles.get_mut(this.results.len()) {
+            let h = slot.as_mut().expect("Gather polled after it completed");
+            let result = std::task::ready!(Pin::new(h).poll(cx));
+            *slot = None;
+            match result {
+                Ok(v) => this.results.push(v),
+                Err(e) => {
+                    // Cancel the rest now (their handles are dropped).
+                    this.handles.clear();
+                    if e.is_panic() {
+                        panic::resume_unwind(e.into_panic());
+                    }
+                    assert!(abort_current(), "a gathered task was cancelled: {e}");
+                    return Poll::Pending;
+                }
+            }
+        }
+        Poll::Ready(std::mem::take(&mut this.results))
+    }
+}
+
+impl<T> fmt::Debug for Gather<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("children", &self.handles.len())
+            .field("done", &self.results.len())
+            .finish()
+    }
+}
+
+/// When [`wait`] returns: asyncio's `return_when`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReturnWhen {
+    /// As soon as one task is done.
+    FirstCompleted,
+    /// As soon as one task fails (panics, is cancelled or returns an error
+    /// per [`TaskOutput::is_failure`]), or when all are done.
+    FirstException,
+    /// When all tasks are done.
+    AllCompleted,
+}
+
+/// Whether a task's output counts as a failure for
+/// [`ReturnWhen::FirstException`]: `Err` for `Result`s; never for other
+/// outputs unless their type says so. Implement it (an empty `impl` is
+/// enough) to `wait` on tasks of your own output type.
+pub trait TaskOutput {
+    /// True if this output is an error.
+    fn is_failure(&self) -> bool {
+        false
+    }
+}
+
+impl<T, E> TaskOutput for Result<T, E> {
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+macro_rules! never_failures {
+    ($($t:ty),* $(,)?) => { $(impl TaskOutput for $t {})* };
+}
+never_failures!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+);
+impl<T> TaskOutput for Option<T> {}
+impl<T> TaskOutput for Vec<T> {}
+impl<T: ?Sized> TaskOutput for Box<T> {}
+
+/// Waits for some of `handles` to finish: asyncio's `wait`.
+///
+/// Returns `(done, pending)`, each in input order, when `when` is met or
+/// `timeout` passes. Never cancels anything: the handles come back, and
+/// awaiting one in `done` gives its result at once ([`JoinHandle::result`]
+/// reads it without taking it). Cancel or drop the pending ones yourself.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::{ReturnWhen, time::sleep};
+///
+/// tasklane::run(async {
+///     let fast = tasklane::spawn(async { sleep(Duration::from_millis(5)).await; "fast" });
+///     let slow = tasklane::spawn(async { sleep(Duration::from_secs(60)).await; "slow" });
+///     let (done, pending) = tasklane::wait(vec![fast, slow], ReturnWhen::FirstCompleted, None).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     for h in pending {
+///         h.cancel();
+///     }
+/// });
+/// ```
+pub async fn wait<T, I>(
+    handles: I,
+    when: ReturnWhen,
+    timeout: Option<Duration>,
+) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
+where
+    I: IntoIterator<Item = JoinHandle<T>>,
+    T: TaskOutput,
+{
+    let mut handles: Vec<JoinHandle<T>> = handles.into_iter().collect();
+    let mut timer = timeout.map(crate::time::sleep);
+    poll_fn(|cx| {
+        let mut done = 0;
+        let mut failed = false;
+        for h in handles.iter_mut() {
+            if h.poll_finished(cx).is_ready() {
+                done += 1;
+                failed |= match h.result() {
+                    Some(Ok(v)) => v.is_failure(),
+                    Some(Err(_)) => true,
+                    None => false,
+                };
+            }
+        }
+        let met = match when {
+            ReturnWhen::FirstCompleted => done > 0,
+            ReturnWhen::FirstException => failed || done == handles.len(),
+            ReturnWhen::AllCompleted => done == handles.len(),
+        };
+        if met || handles.is_empty() {
+            return Poll::Ready(());
+        }
+        match timer.as_mut() {
+            Some(t) => Pin::new(t).poll(cx),
+            None => Poll::Pending,
+        }
+    })
+    .await;
+    handles.into_iter().partition(JoinHandle::is_finished)
+}

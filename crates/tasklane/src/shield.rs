@@ -1,0 +1,116 @@
+//! `shield`: work that a cancellation of its awaiter does not reach.
+
+use crate::group;
+use crate::runtime::Handle;
+use std::fmt;
+use std::future::Future;
+use std::panic::{self, Location};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use tasklane_sched::task::{JoinHandle, TaskId, TaskOptions, abort_current};
+
+/// Runs `future` as its own task that cancellation does not reach:
+/// asyncio's `shield`.
+///
+/// The returned [`Shield`] resolves to the future's output. Dropping it, or
+/// cancelling the task that awaits it, leaves the shielded task running
+/// (unowned); `wait_for(&mut shield, t)` times out without touching it, and
+/// the `Shield` can then be awaited again. Graceful shutdown does not
+/// cancel a shielded task but waits for it (up to the grace), and a
+/// [`TaskGroup`](crate::TaskGroup) waits for the shields its children
+/// started before `join` returns.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime. Awaiting the `Shield` resumes a panic of the
+/// shielded task.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// tasklane::run(async {
+///     let mut save = tasklane::shield(async {
+///         tasklane::time::sleep(Duration::from_millis(30)).await;
+///         "saved"
+///     });
+///     let r = tasklane::wait_for(&mut save, Duration::from_millis(5)).await;
+///     assert!(r.is_err()); // timed out, but the save goes on
+///     assert_eq!(save.await, "saved");
+/// });
+/// ```
+#[track_caller]
+pub fn shield<F>(future: F) -> Shield<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let location = Location::caller();
+    let handle = Handle::with_current(|h| {
+        h.sched()
+            .spawn(future, TaskOptions::new().location(location).shielded(true))
+    });
+    group::track_shield(&handle);
+    Shield {
+        handle: Some(handle),
+    }
+}
+
+/// The future of [`shield`]: resolves to the shielded future's output.
+#[must_use = "dropping a Shield leaves its work running; await it for the result"]
+pub struct Shield<T> {
+    /// `None` once the output was returned.
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T> Shield<T> {
+    /// The shielded task's id.
+    pub fn id(&self) -> Option<TaskId> {
+        self.handle.as_ref().map(JoinHandle::id)
+    }
+
+    /// True once the shielded work has finished.
+    pub fn is_finished(&self) -> bool {
+        self.handle.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+}
+
+impl<T> Future for Shield<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        let handle = self
+            .handle
+            .as_mut()
+            .expect("Shield polled after it returned its output");
+        let result = ready!(Pin::new(handle).poll(cx));
+        self.handle = None;
+        match result {
+            Ok(v) => Poll::Ready(v),
+            Err(e) if e.is_panic() => panic::resume_unwind(e.into_panic()),
+            Err(e) => {
+                // Only shutdown's abort after the grace ends a shielded task
+                // cancelled; its awaiter is being cancelled the same way.
+                assert!(abort_current(), "a shielded task was cancelled: {e}");
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl<T> Drop for Shield<T> {
+    fn drop(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for Shield<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shield")
+            .field("task", &self.handle)
+            .finish()
+    }
+}

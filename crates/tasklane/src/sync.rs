@@ -1,0 +1,58 @@
+//! Backpressure and hand-offs between tasks: asyncio's `Semaphore` and
+//! `Queue`, and a oneshot channel.
+//!
+//! These are re-exports of well-kept runtime-agnostic crates (smol-rs's
+//! `async-lock` and `async-channel`, and `futures-channel`'s oneshot): they
+//! wake through `Waker`s only, so they work on tasklane as on any runtime.
+//! They are correct under tasklane's cancellation, which drops the pending
+//! future at a suspension point (tested in `tests/sync_cancel.rs`):
+//!
+//! * [`Semaphore::acquire`] cancelled at any point never leaks a permit: a
+//!   permit is handed out only by the poll that returns the guard, and a
+//!   waiter that was notified but dropped passes the notification on.
+//! * A bounded queue's [`Sender::send`] cancelled before it completes never
+//!   put its value in the queue; the value is dropped with the future. A
+//!   completed send's value is received exactly once. [`Receiver::recv`]
+//!   cancelled at any point never takes a value out of the queue. To keep a
+//!   value when the queue is full, try [`Sender::try_send`] first: it gives
+//!   the value back.
+//!
+//! # Examples
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tasklane::sync::{Semaphore, bounded};
+//!
+//! tasklane::run(async {
+//!     let limit = Arc::new(Semaphore::new(2));
+//!     let (tx, rx) = bounded::<u32>(4);
+//!     let mut producers = Vec::new();
+//!     for i in 0..8 {
+//!         let (limit, tx) = (limit.clone(), tx.clone());
+//!         producers.push(tasklane::spawn(async move {
+//!             let _permit = limit.acquire().await; // at most 2 at a time
+//!             tx.send(i).await.unwrap();
+//!         }));
+//!     }
+//!     drop(tx);
+//!     let mut got = Vec::new();
+//!     while let Ok(v) = rx.recv().await {
+//!         got.push(v);
+//!     }
+//!     got.sort();
+//!     assert_eq!(got, (0..8).collect::<Vec<_>>());
+//! });
+//! ```
+
+pub use async_channel::{
+    Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError, bounded, unbounded,
+};
+pub use async_lock::{Semaphore, SemaphoreGuard, SemaphoreGuardArc};
+
+/// A channel for one value: `oneshot::channel()` gives a `Sender` (whose
+/// `send` is synchronous) and a `Receiver` future resolving to
+/// `Ok(value)`, or `Err(Canceled)` if the sender was dropped without
+/// sending. Re-exported from `futures-channel`.
+pub mod oneshot {
+    pub use futures_channel::oneshot::{Canceled, Receiver, Sender, channel};
+}
