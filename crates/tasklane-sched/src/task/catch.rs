@@ -21,9 +21,14 @@
 //! suspended and not at the next one.
 //!
 //! After the poll the owner asks whether any catch point *claimed* the
-//! delivery. If none did and the future is still pending, it is dropped
-//! there (the task ends `Cancelled`; `wait_for` returns `Elapsed`). If the
-//! future completed during the delivering poll, completion wins.
+//! delivery ([`Claim`]). If none did and the future is still pending, it is
+//! dropped there (the task ends `Cancelled`; `wait_for` returns `Elapsed`),
+//! unless catch points first polled during that poll are pending: then the
+//! task has reached a catch point at the very suspension point where the
+//! cancellation lands (a wake raced the cancel, and the catch point it was
+//! in returned its value first), and the owner delivers again at once, to
+//! them. If the future completed during the delivering poll, completion
+//! wins.
 //!
 //! A task only pays for this when a cancellation arrives: the poller takes
 //! the delivery path only on `ToRunning::Deliver`, and only if the task's
@@ -72,15 +77,44 @@ impl Origin {
 struct Delivery {
     origin: Option<Origin>,
     claimed: bool,
-    /// Which delivering poll this is (per thread, never 0 while one runs).
+    /// Which delivering poll this is: unique in the process (a task may be
+    /// delivered to on one worker, then again on another), never 0.
     serial: u64,
+    /// Catch points first polled during this delivering poll and still
+    /// pending: they do not receive it, but make it re-armed (see `Claim`).
+    fresh: u32,
 }
+
+/// The delivering polls so far, process-wide.
+static SERIAL: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
     static DELIVERY: Cell<Delivery> =
-        const { Cell::new(Delivery { origin: None, claimed: false, serial: 0 }) };
-    static SERIAL: Cell<u64> = const { Cell::new(0) };
+        const { Cell::new(Delivery { origin: None, claimed: false, serial: 0, fresh: 0 }) };
     static RERAISED: Cell<Option<Origin>> = const { Cell::new(None) };
+}
+
+/// What became of a delivery whose poll left the future pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// A catch point took it.
+    Taken,
+    /// None took it, but catch points first polled during that poll are
+    /// pending: the task reached a new catch point at the suspension point
+    /// where the cancellation lands (a wake raced the cancel, and the
+    /// catch point it was waiting in returned its value). The owner
+    /// delivers again at its next poll, where they receive it.
+    Rearm,
+    /// No catch point could take it: the owner drops the future.
+    Missed,
+}
+
+fn update(f: impl FnOnce(&mut Delivery)) {
+    DELIVERY.with(|d| {
+        let mut v = d.get();
+        f(&mut v);
+        d.set(v);
+    });
 }
 
 /// Restores the outer delivery when a delivering poll ends (or unwinds).
@@ -93,24 +127,30 @@ impl Drop for Restore {
 }
 
 /// Runs `poll` (one poll of a future) with a cancellation from `origin` in
-/// flight. Returns its result and whether a catch point claimed it.
-pub fn deliver<R>(origin: Origin, poll: impl FnOnce() -> R) -> (R, bool) {
-    let serial = SERIAL.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
+/// flight. Returns its result and what became of the cancellation (only
+/// meaningful if the future is still pending).
+pub fn deliver<R>(origin: Origin, poll: impl FnOnce() -> R) -> (R, Claim) {
+    let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
     let outer = DELIVERY.with(|d| {
         d.replace(Delivery {
             origin: Some(origin),
             claimed: false,
             serial,
+            fresh: 0,
         })
     });
     let restore = Restore(outer);
     let r = poll();
-    let claimed = DELIVERY.with(|d| d.get().claimed);
+    let d = DELIVERY.with(Cell::get);
     drop(restore);
-    (r, claimed)
+    let claim = if d.claimed {
+        Claim::Taken
+    } else if d.fresh > 0 {
+        Claim::Rearm
+    } else {
+        Claim::Missed
+    };
+    (r, claim)
 }
 
 /// True (once) if a catch point's `Cancelled` from `origin` was re-raised
@@ -229,6 +269,7 @@ pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
         future: Some(future),
         registered: None,
         born: 0,
+        polled: false,
     }
 }
 
@@ -241,6 +282,7 @@ pub struct Cancellable<F> {
     /// The serial of the delivering poll that first polled it (0: none); it
     /// does not receive that delivery.
     born: u64,
+    polled: bool,
 }
 
 // SAFETY: `registered` is only compared with, or dereferenced as, the task
@@ -261,6 +303,19 @@ impl<F> Cancellable<F> {
                     && std::ptr::eq(h, task.as_ptr())
                 {
                     h.catch_points.fetch_sub(1, Ordering::Relaxed);
+                }
+            });
+        }
+    }
+
+    /// A catch point first polled during a delivery that ends (returns or
+    /// is dropped) within that same delivering poll no longer counts as
+    /// fresh.
+    fn leave_fresh(&self) {
+        if self.born != 0 {
+            update(|d| {
+                if d.serial == self.born {
+                    d.fresh -= 1;
                 }
             });
         }
@@ -290,11 +345,17 @@ impl<F: Future> Future for Cancellable<F> {
             "`cancellable` polled after it returned"
         );
         let delivery = DELIVERY.with(|d| d.get());
-        if this.registered.is_none() {
-            this.register();
+        if !this.polled {
+            this.polled = true;
             if delivery.origin.is_some() {
                 this.born = delivery.serial;
+                update(|d| d.fresh += 1);
             }
+        }
+        if this.registered.is_none() {
+            // Outside any task (`block_on`) this stays `None`: only a
+            // `wait_for` can deliver there, and it does not need the count.
+            this.register();
         } else if current::with_header(|h| h.map(NonNull::from)) != this.registered {
             // Moved to another task: count it there instead.
             this.registered = None;
@@ -311,23 +372,16 @@ impl<F: Future> Future for Cancellable<F> {
             let out = std::task::ready!(fut.poll(cx));
             this.future = None;
             this.unregister();
+            this.leave_fresh();
             return Poll::Ready(Ok(out));
         };
         // A cancellation is in flight: nested catch points get it first.
-        DELIVERY.with(|d| {
-            d.set(Delivery {
-                claimed: false,
-                ..delivery
-            })
-        });
+        update(|d| d.claimed = false);
         let polled = fut.poll(cx);
-        let nested = DELIVERY.with(|d| {
-            let nested = d.get().claimed;
-            d.set(Delivery {
-                claimed: delivery.claimed || nested || polled.is_pending(),
-                ..delivery
-            });
-            nested
+        let mut nested = false;
+        update(|d| {
+            nested = d.claimed;
+            d.claimed = delivery.claimed || nested || polled.is_pending();
         });
         match polled {
             Poll::Ready(out) => {
@@ -351,6 +405,9 @@ impl<F: Future> Future for Cancellable<F> {
 impl<F> Drop for Cancellable<F> {
     fn drop(&mut self) {
         self.unregister();
+        if self.future.is_some() {
+            self.leave_fresh();
+        }
     }
 }
 

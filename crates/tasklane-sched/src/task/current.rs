@@ -17,6 +17,7 @@ pub(super) struct Enter {
 }
 
 /// Marks `ptr` as the task being polled on this thread.
+#[inline]
 pub(super) fn enter(ptr: NonNull<Header>) -> Enter {
     Enter {
         prev: CURRENT.with(|c| c.replace(Some(ptr))),
@@ -24,6 +25,7 @@ pub(super) fn enter(ptr: NonNull<Header>) -> Enter {
 }
 
 impl Drop for Enter {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.prev));
     }

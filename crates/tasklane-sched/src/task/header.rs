@@ -9,7 +9,7 @@
 //!   `Task-{id}` on first read otherwise.
 //! * `registry_slot`: written and read only under the lock of the registry
 //!   shard the task lives in.
-//! * `catch_points`, `polls`, `running`: written only by the holder of `RUNNING` (the
+//! * `catch_points`, `polls`, `running`, `poll_started`: written only by the holder of `RUNNING` (the
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
@@ -25,7 +25,7 @@ use std::borrow::Cow;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32 as PlainAtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicPtr, AtomicU32 as PlainAtomicU32, AtomicU64};
 use std::task::Waker;
 
 /// The per-type operations of a task, reached from a type-erased header.
@@ -53,6 +53,14 @@ pub(crate) struct Vtable {
     pub(crate) output_ref: unsafe fn(NonNull<Header>) -> *const (),
 }
 
+/// Done callbacks, behind their own lock.
+pub(crate) type DoneList = Mutex<Vec<DoneCallback>>;
+
+/// Holds the `Box<DoneList>` made by the first `on_done`, if any. It has no
+/// `Drop` of its own (which made the header's drop glue an out-of-line call
+/// on every task): `raw::dealloc` frees it through `free_done_list`.
+struct DoneSlot(AtomicPtr<DoneList>);
+
 /// The first field of every task cell (`#[repr(C)]`, so a pointer to the
 /// cell is a pointer to its header).
 #[repr(C)]
@@ -71,12 +79,14 @@ pub(crate) struct Header {
     pub(crate) polls: AtomicU64,
     /// Time spent in polls, in `snapshot::clock` ticks.
     pub(crate) running: AtomicU64,
+    /// When the current (or last) poll started, in `snapshot::clock` ticks.
+    pub(crate) poll_started: AtomicU64,
     /// A shielded task is not cancelled by shutdown (which still waits for it).
     pub(crate) shielded: bool,
-    /// Callbacks to run once the task is done (`JoinHandle::on_done`);
-    /// created by the first `on_done`, so a task without callbacks pays one
-    /// word and a check when it is freed.
-    pub(crate) on_done: OnceLock<Mutex<Vec<DoneCallback>>>,
+    /// Callbacks to run once the task is done (`JoinHandle::on_done`): a
+    /// `Box<DoneList>` made by the first `on_done` and freed with the
+    /// header, so a task without callbacks pays one word and a null check.
+    on_done: DoneSlot,
 }
 
 impl Header {
@@ -100,8 +110,9 @@ impl Header {
             catch_points: PlainAtomicU32::new(0),
             polls: AtomicU64::new(0),
             running: AtomicU64::new(0),
+            poll_started: AtomicU64::new(0),
             shielded,
-            on_done: OnceLock::new(),
+            on_done: DoneSlot(AtomicPtr::new(std::ptr::null_mut())),
         }
     }
 
@@ -121,6 +132,49 @@ impl Header {
             None if s.is_running() => TaskState::Running,
             None if s.is_notified() => TaskState::Scheduled,
             None => TaskState::Suspended,
+        }
+    }
+
+    /// The done-callback list, if `on_done` was ever called.
+    pub(crate) fn done_list(&self) -> Option<&DoneList> {
+        // SAFETY: a non-null pointer came from `Box::into_raw` below and is
+        // freed only when the header is dropped.
+        unsafe { self.on_done.0.load(Ordering::Acquire).as_ref() }
+    }
+
+    /// The done-callback list, made on first use.
+    pub(crate) fn done_list_or_init(&self) -> &DoneList {
+        if let Some(list) = self.done_list() {
+            return list;
+        }
+        let new = Box::into_raw(Box::new(DoneList::new(Vec::new())));
+        match self.on_done.0.compare_exchange(
+            std::ptr::null_mut(),
+            new,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: installed; freed with the header.
+            Ok(_) => unsafe { &*new },
+            Err(current) => {
+                // SAFETY: ours was never shared; `current` is the installed
+                // list, alive until the header is dropped.
+                unsafe {
+                    drop(Box::from_raw(new));
+                    &*current
+                }
+            }
+        }
+    }
+
+    /// Frees the done-callback list; called once, when the task is freed.
+    #[inline]
+    pub(crate) fn free_done_list(&mut self) {
+        let list = *self.on_done.0.get_mut();
+        if !list.is_null() {
+            // SAFETY: made by `Box::into_raw` in `done_list_or_init`, and
+            // nothing else frees it.
+            drop(unsafe { Box::from_raw(list) });
         }
     }
 

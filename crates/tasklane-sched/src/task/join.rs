@@ -98,7 +98,7 @@ impl<T> JoinHandle<T> {
         let h = self.header();
         let mut f: Option<DoneCallback> = Some(Box::new(f));
         {
-            let mut callbacks = h.on_done.get_or_init(Default::default).lock();
+            let mut callbacks = h.done_list_or_init().lock();
             if !h.state.load().is_complete() {
                 callbacks.push(f.take().expect("set above"));
                 if h.state.set_on_done().is_err() {

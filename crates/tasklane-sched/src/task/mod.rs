@@ -22,7 +22,8 @@ mod state;
 mod waker;
 
 pub use catch::{
-    Cancellable, Cancelled, Origin, Reraise, abort_current, cancellable, deliver, take_reraised,
+    Cancellable, Cancelled, Claim, Origin, Reraise, abort_current, cancellable, deliver,
+    take_reraised,
 };
 pub use snapshot::TaskSnapshot;
 

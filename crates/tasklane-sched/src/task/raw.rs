@@ -1,7 +1,7 @@
 //! The task cell (the one allocation) and the per-type operations that fill
 //! its vtable: creating, polling, completing, reading and freeing.
 
-use super::catch::{self, Origin};
+use super::catch::{self, Claim, Origin};
 use super::error::JoinError;
 use super::header::{Header, Vtable};
 use super::id::TaskId;
@@ -114,9 +114,15 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                 // SAFETY: the transition gave us RUNNING.
                 match catch::deliver(Origin::Task, || unsafe { poll_future(ptr, cell) }) {
                     (Some(result), _) => Some(result),
-                    (None, true) => None,
+                    (None, Claim::Taken) => None,
+                    (None, Claim::Rearm) => {
+                        // Deliver again at the next poll (queued at once:
+                        // while RUNNING this only sets the request bit).
+                        let _ = cell.header.state.transition_to_cancelled(false);
+                        None
+                    }
                     // Pending and no catch point took it: dropped here.
-                    (None, false) => Some(Err(JoinError::cancelled(cell.header.id))),
+                    (None, Claim::Missed) => Some(Err(JoinError::cancelled(cell.header.id))),
                 }
             }
         };
@@ -170,7 +176,9 @@ unsafe fn poll_future<F: Future, S>(
     // Only the poller writes these: a load and a store, no read-modify-write.
     let polls = header.polls.load(Ordering::Relaxed);
     header.polls.store(polls + 1, Ordering::Relaxed);
-    let started = clock::now();
+    // Kept in the header rather than a register across the poll: cheaper
+    // (no callee-saved register to spill) and readable by others.
+    header.poll_started.store(clock::now(), Ordering::Relaxed);
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
@@ -182,7 +190,7 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
-    let spent = clock::now().wrapping_sub(started);
+    let spent = clock::now().wrapping_sub(header.poll_started.load(Ordering::Relaxed));
     let running = header.running.load(Ordering::Relaxed);
     header
         .running
@@ -253,6 +261,16 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     // SAFETY: the poller's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     let snapshot = cell.header.state.transition_to_complete(outcome);
+    // Leave the registry before waking the joiner, so that a task whose
+    // join has returned is no longer listed by `Handle::tasks()` (nor
+    // counted by a shutdown that starts after it). The registry's reference
+    // is released together with the poller's in one subtraction.
+    // SAFETY: a borrowed view; ManuallyDrop keeps the count unchanged.
+    let this = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
+    let released = cell.scheduler.release(&this).map_or(0, |r| {
+        mem::forget(r);
+        1
+    });
     if !snapshot.is_join_interested() {
         // Nobody will read the output; dropping it may panic, which must
         // not reach the worker.
@@ -278,14 +296,6 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
             })));
         }
     }
-    // Leave the registry. The registry's reference is released together with
-    // the poller's in one subtraction.
-    // SAFETY: a borrowed view; ManuallyDrop keeps the count unchanged.
-    let this = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
-    let released = cell.scheduler.release(&this).map_or(0, |r| {
-        mem::forget(r);
-        1
-    });
     if snapshot.has_done_callbacks() {
         run_done_callbacks(&cell.header);
     }
@@ -298,7 +308,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
 /// Runs the task's `on_done` callbacks, outside the callbacks' lock, each
 /// with its panic caught (they run on a worker).
 pub(crate) fn run_done_callbacks(header: &Header) {
-    let Some(callbacks) = header.on_done.get() else {
+    let Some(callbacks) = header.done_list() else {
         return;
     };
     let callbacks = mem::take(&mut *callbacks.lock());
@@ -329,7 +339,8 @@ unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: `ptr` came from `Box::leak` in `allocate` with this exact type,
     // and no reference remains, so nothing else can touch the cell.
-    let cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    let mut cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
+    cell.header.free_done_list();
     // A leftover output or waker may panic in its drop; never in a worker.
     swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(cell))));
 }

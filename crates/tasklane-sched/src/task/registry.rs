@@ -37,6 +37,8 @@ struct Shard {
     slots: Vec<Option<TaskRef>>,
     free: Vec<u32>,
     len: usize,
+    /// Draining and not yet closed: removals are tallied.
+    tallying: bool,
     draining: bool,
     closed: bool,
     tally: Tally,
@@ -112,7 +114,7 @@ impl Registry {
             let removed = shard.slots[slot as usize].take();
             shard.free.push(slot);
             shard.len -= 1;
-            if shard.draining && !shard.closed {
+            if shard.tallying {
                 match task.state() {
                     TaskState::Completed => shard.tally.completed += 1,
                     TaskState::Panicked => shard.tally.panicked += 1,
@@ -154,6 +156,7 @@ impl Registry {
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             shard.draining = true;
+            shard.tallying = true;
             out.extend(shard.slots.iter().flatten().cloned());
         }
         out
@@ -167,6 +170,7 @@ impl Registry {
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             shard.draining = true;
+            shard.tallying = false;
             shard.closed = true;
             out.extend(shard.slots.iter().flatten().cloned());
             tally.completed += shard.tally.completed;
