@@ -400,7 +400,7 @@ where
             .collect()
     });
     Gather {
-        results: Vec::with_capacity(handles.len()),
+        results: handles.iter().map(|_| None).collect(),
         handles: handles.into_iter().map(Some).collect(),
     }
 }
@@ -408,8 +408,10 @@ where
 /// The future of [`gather`].
 #[must_use = "dropping a Gather cancels its children"]
 pub struct Gather<T> {
+    /// `None` once that child finished; emptied when the gather ends.
     handles: Vec<Option<JoinHandle<T>>>,
-    results: Vec<T>,
+    /// Outputs by input position.
+    results: Vec<Option<T>>,
 }
 
 impl<T> Unpin for Gather<T> {}
@@ -419,13 +421,22 @@ impl<T> Future for Gather<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
         let this = &mut *self;
-        while let Some(slot) = this.handles.get_mut(this.results.len()) {
-            let h = slot.as_mut().expect("Gather polled after it completed");
-            let result = std::task::ready!(Pin::new(h).poll(cx));
-            *slot = None;
-            match result {
-                Ok(v) => this.results.push(v),
-                Err(e) => {
+        assert!(
+            !this.handles.is_empty() || this.results.is_empty(),
+            "Gather polled after it completed"
+        );
+        // Every child is polled, not only the next in order: a failure in
+        // any of them must be seen (and the others cancelled) at once.
+        let mut pending = false;
+        for (slot, out) in this.handles.iter_mut().zip(this.results.iter_mut()) {
+            let Some(h) = slot.as_mut() else { continue };
+            match Pin::new(h).poll(cx) {
+                Poll::Pending => pending = true,
+                Poll::Ready(Ok(v)) => {
+                    *slot = None;
+                    *out = Some(v);
+                }
+                Poll::Ready(Err(e)) => {
                     // Cancel the rest now (their handles are dropped).
                     this.handles.clear();
                     if e.is_panic() {
@@ -436,7 +447,17 @@ impl<T> Future for Gather<T> {
                 }
             }
         }
-        Poll::Ready(std::mem::take(&mut this.results))
+        if pending {
+            return Poll::Pending;
+        }
+        this.handles.clear();
+        let results = std::mem::take(&mut this.results);
+        Poll::Ready(
+            results
+                .into_iter()
+                .map(|r| r.expect("every child finished"))
+                .collect(),
+        )
     }
 }
 
@@ -444,7 +465,7 @@ impl<T> fmt::Debug for Gather<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
             .field("children", &self.handles.len())
-            .field("done", &self.results.len())
+            .field("done", &self.results.iter().filter(|r| r.is_some()).count())
             .finish()
     }
 }

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
-use tasklane_sched::task::{Origin, deliver, take_reraised};
+use tasklane_sched::task::{Claim, Origin, deliver, take_reraised};
 use tasklane_timer::TimerKey;
 
 pub use std::time::Instant;
@@ -455,6 +455,7 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoF
         future: Some(future.into_future()),
         timer: TimerEntry::new(deadline_after(timeout)),
         delivered: None,
+        rearmed: false,
     }
 }
 
@@ -468,6 +469,9 @@ pub struct WaitFor<F> {
     /// Set once the deadline passed and a catch point inside the future
     /// took the timeout: the future then runs on until it ends.
     delivered: Option<Origin>,
+    /// The last delivery found only catch points new to that poll: deliver
+    /// again at the next poll.
+    rearmed: bool,
 }
 
 impl<F: Future> Future for WaitFor<F> {
@@ -501,21 +505,31 @@ impl<F: Future> Future for WaitFor<F> {
                 Poll::Pending => Poll::Pending,
             };
         }
-        if let Poll::Ready(v) = inner.as_mut().poll(cx) {
-            future.set(None);
-            return Poll::Ready(Ok(v));
+        if !this.rearmed {
+            if let Poll::Ready(v) = inner.as_mut().poll(cx) {
+                future.set(None);
+                return Poll::Ready(Ok(v));
+            }
+            ready!(this.timer.poll_expired_now(cx));
         }
-        ready!(this.timer.poll_expired_now(cx));
         // The deadline passed: deliver the timeout to the catch points
         // inside the future, as a cancellation of this scope.
         let origin = Origin::new_scope();
+        this.rearmed = false;
         match deliver(origin, || inner.poll(cx)) {
             (Poll::Ready(v), _) => {
                 future.set(None);
                 Poll::Ready(Ok(v))
             }
-            (Poll::Pending, true) if !take_reraised(origin) => {
+            (Poll::Pending, Claim::Taken) if !take_reraised(origin) => {
                 this.delivered = Some(origin);
+                Poll::Pending
+            }
+            (Poll::Pending, Claim::Rearm) => {
+                // The future reached a catch point new to that poll: it
+                // receives the timeout at the next poll, right away.
+                this.rearmed = true;
+                cx.waker().wake_by_ref();
                 Poll::Pending
             }
             // No catch point took it (or it re-raised at once): the future
