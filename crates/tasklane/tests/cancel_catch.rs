@@ -247,3 +247,29 @@ fn current_task_is_visible_in_cleanup() {
     h.cancel();
     assert_eq!(rt.block_on(h).unwrap().as_deref(), Some("cleaner"));
 }
+
+#[test]
+fn wait_for_delivers_to_catch_points_outside_tasks_too() {
+    // `block_on`'s future is not a task, but a `wait_for` inside it still
+    // delivers its timeout to the catch points of its inner future.
+    let rt = rt(1);
+    let l = log();
+    let r = rt.block_on(tasklane::wait_for(
+        {
+            let l = l.clone();
+            async move {
+                match cancellable(sleep(Duration::from_secs(60))).await {
+                    Ok(()) => "slept",
+                    Err(c) => {
+                        sleep(Duration::from_millis(10)).await;
+                        l.lock().unwrap().push("cleaned");
+                        c.reraise().await
+                    }
+                }
+            }
+        },
+        Duration::from_millis(10),
+    ));
+    assert!(r.is_err());
+    assert_eq!(entries(&l), ["cleaned"]);
+}

@@ -181,3 +181,49 @@ pub(crate) fn payload_str(p: &(dyn std::any::Any + Send)) -> Option<&str> {
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(String::as_str))
 }
+
+/// A small deterministic PRNG (xorshift64*), seeded from a constant so that
+/// a failure reproduces with the same choices.
+#[derive(Debug, Clone)]
+pub(crate) struct XorShift(u64);
+
+impl XorShift {
+    pub(crate) fn new(seed: u64) -> XorShift {
+        // Never zero: xorshift would stay at zero forever.
+        XorShift((seed ^ 0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform enough in `0..n` (`n > 0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    /// True with probability `percent`/100.
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Busy-waits for about `iterations` spin-loop hints (a random point in
+/// time without a syscall).
+pub(crate) fn spin_for(iterations: u64) {
+    for _ in 0..iterations {
+        std::hint::spin_loop();
+    }
+}
+
+/// The index of the runtime worker running this thread, from its name
+/// (`tasklane-worker-{i}`), if it is one.
+pub(crate) fn worker_index() -> Option<usize> {
+    std::thread::current()
+        .name()?
+        .strip_prefix("tasklane-worker-")?
+        .parse()
+        .ok()
+}
