@@ -81,12 +81,13 @@ pub(crate) struct Header {
     pub(crate) running: AtomicU64,
     /// When the current (or last) poll started, in `snapshot::clock` ticks.
     pub(crate) poll_started: AtomicU64,
-    /// A shielded task is not cancelled by shutdown (which still waits for it).
-    pub(crate) shielded: bool,
     /// Callbacks to run once the task is done (`JoinHandle::on_done`): a
     /// `Box<DoneList>` made by the first `on_done` and freed with the
     /// header, so a task without callbacks pays one word and a null check.
+    /// (Next to the other fields that start at zero: one wide store.)
     on_done: DoneSlot,
+    /// A shielded task is not cancelled by shutdown (which still waits for it).
+    pub(crate) shielded: bool,
 }
 
 impl Header {
@@ -170,11 +171,15 @@ impl Header {
     /// Frees the done-callback list; called once, when the task is freed.
     #[inline]
     pub(crate) fn free_done_list(&mut self) {
-        let list = *self.on_done.0.get_mut();
-        if !list.is_null() {
+        #[cold]
+        fn free(list: *mut DoneList) {
             // SAFETY: made by `Box::into_raw` in `done_list_or_init`, and
             // nothing else frees it.
             drop(unsafe { Box::from_raw(list) });
+        }
+        let list = *self.on_done.0.get_mut();
+        if !list.is_null() {
+            free(list);
         }
     }
 
