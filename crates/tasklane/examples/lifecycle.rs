@@ -349,9 +349,9 @@ fn main() {
         for h in [&plain, &flusher, &finisher, &stubborn] {
             observe(h, |s| s == TaskState::Suspended).await;
         }
-        // What the shutdown will find: these four (a finished task leaves
-        // the list just after its awaiter is woken, so give the earlier
-        // ones a moment to go).
+        // What the shutdown will find: these four. (Earlier sections'
+        // tasks whose handles were dropped end on a worker, asynchronously:
+        // give them a moment to leave the list.)
         let handle = Handle::current();
         let start = std::time::Instant::now();
         while handle.num_tasks() > 4 && start.elapsed() < Duration::from_secs(1) {

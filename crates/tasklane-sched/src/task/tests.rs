@@ -463,3 +463,124 @@ fn a_panicking_join_waker_drop_does_not_escape() {
     assert_eq!(s.run_all(), 1);
     assert_eq!(p.drops.load(SeqCst), 1);
 }
+
+/// A future that is pending forever and counts its drops.
+struct Forever(#[allow(dead_code)] Tracked);
+impl Future for Forever {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<()> {
+        Poll::Pending
+    }
+}
+
+#[test]
+fn catch_point_receives_cancel_and_reraise_ends_cancelled() {
+    let s = TestSched::default();
+    let drops = Arc::new(AtomicUsize::new(0));
+    let caught = Arc::new(AtomicUsize::new(0));
+    let (n, j) = s.spawn({
+        let (drops, caught) = (drops.clone(), caught.clone());
+        async move {
+            match cancellable(Forever(Tracked(drops))).await {
+                Ok(()) => 1,
+                Err(c) => {
+                    caught.fetch_add(1, SeqCst);
+                    c.reraise::<u32>().await
+                }
+            }
+        }
+    });
+    n.run();
+    assert!(j.cancel());
+    s.run_all();
+    assert_eq!(caught.load(SeqCst), 1);
+    assert_eq!(drops.load(SeqCst), 1, "the caught future is dropped once");
+    assert_eq!(j.state(), TaskState::Cancelled);
+}
+
+#[test]
+fn swallowed_cancel_completes_and_on_done_sees_it() {
+    let s = TestSched::default();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (n, j) = s.spawn(async {
+        match cancellable(Forever(Tracked(Arc::new(AtomicUsize::new(0))))).await {
+            Ok(()) => 1,
+            Err(_) => 2,
+        }
+    });
+    let seen2 = seen.clone();
+    j.on_done(move |snap| seen2.lock().unwrap().push((snap.state(), snap.polls())));
+    n.run();
+    j.cancel();
+    s.run_all();
+    assert_eq!(*seen.lock().unwrap(), [(TaskState::Completed, 2)]);
+    assert_eq!(j.result().map(|r| *r.as_ref().unwrap()), Some(2));
+    // After completion the callback runs at once, on this thread.
+    let seen3 = seen.clone();
+    j.on_done(move |snap| seen3.lock().unwrap().push((snap.state(), 0)));
+    assert_eq!(seen.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn nested_catch_points_innermost_only_and_no_catch_point_drops() {
+    let s = TestSched::default();
+    let (n, j) = s.spawn(async {
+        let outer = cancellable(async {
+            cancellable(Forever(Tracked(Arc::new(AtomicUsize::new(0)))))
+                .await
+                .is_err()
+        })
+        .await;
+        (outer.is_ok(), outer.unwrap_or(false))
+    });
+    n.run();
+    j.cancel();
+    s.run_all();
+    let mut j = j;
+    let out = futures_poll_once(&mut j);
+    assert_eq!(out.unwrap().unwrap(), (true, true));
+
+    // Without a catch point the future is dropped at the suspension point.
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (n, j) = s.spawn(Forever(Tracked(drops.clone())));
+    n.run();
+    j.cancel();
+    s.run_all();
+    assert_eq!(drops.load(SeqCst), 1);
+    assert_eq!(j.state(), TaskState::Cancelled);
+}
+
+#[test]
+fn abort_bypasses_a_catch_point() {
+    let s = TestSched::default();
+    let caught = Arc::new(AtomicUsize::new(0));
+    let (n, j) = s.spawn({
+        let caught = caught.clone();
+        async move {
+            if cancellable(Forever(Tracked(Arc::new(AtomicUsize::new(0)))))
+                .await
+                .is_err()
+            {
+                caught.fetch_add(1, SeqCst);
+            }
+        }
+    });
+    n.run();
+    j.abort();
+    s.run_all();
+    assert_eq!(caught.load(SeqCst), 0);
+    assert_eq!(j.state(), TaskState::Cancelled);
+}
+
+/// Polls a join handle once with a no-op waker.
+fn futures_poll_once<T>(j: &mut JoinHandle<T>) -> Option<Result<T, JoinError>> {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    match Pin::new(j).poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(r) => Some(r),
+        Poll::Pending => None,
+    }
+}
