@@ -105,11 +105,13 @@ pub(crate) mod clock {
         unsafe { std::arch::x86_64::_rdtsc() }
     }
 
+    /// Nanoseconds since the first use (its own cell: `ORIGIN`'s
+    /// initialiser calls `now`).
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     #[inline]
     pub(crate) fn now() -> u64 {
-        let (start, _) = *ORIGIN.get_or_init(|| (Instant::now(), 0));
-        start.elapsed().as_nanos() as u64
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_nanos() as u64
     }
 
     /// Starts the reference pair (called when a scheduler starts, so that
