@@ -5,7 +5,6 @@
 mod common;
 
 use common::{rt, spin_until};
-use futures_channel::oneshot;
 use std::future::pending;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,15 +21,24 @@ fn entries(log: &Log) -> Vec<&'static str> {
     log.lock().unwrap().clone()
 }
 
+/// Spawns `fut` and returns once it is suspended (polled, and waiting).
+fn start<F>(rt: &tasklane::Runtime, fut: F) -> tasklane::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let h = rt.spawn(fut);
+    spin_until("suspended", || h.state() == TaskState::Suspended);
+    h
+}
+
 #[test]
 fn cleanup_awaits_then_reraise_ends_cancelled() {
     let rt = rt(2);
     let l = log();
-    let (started_tx, started_rx) = oneshot::channel();
-    let h = rt.spawn({
+    let h = start(&rt, {
         let l = l.clone();
         async move {
-            started_tx.send(()).unwrap();
             match cancellable(sleep(Duration::from_secs(60))).await {
                 Ok(()) => "done",
                 Err(c) => {
@@ -44,8 +52,6 @@ fn cleanup_awaits_then_reraise_ends_cancelled() {
             }
         }
     });
-    rt.block_on(started_rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     assert!(h.cancel());
     let err = rt.block_on(h).unwrap_err();
     assert!(err.is_cancelled());
@@ -55,9 +61,7 @@ fn cleanup_awaits_then_reraise_ends_cancelled() {
 #[test]
 fn swallowed_cancellation_completes_with_the_value() {
     let rt = rt(2);
-    let (tx, rx) = oneshot::channel();
-    let h = rt.spawn(async move {
-        tx.send(()).unwrap();
+    let h = start(&rt, async move {
         match cancellable(pending::<u32>()).await {
             Ok(v) => v,
             Err(_) => {
@@ -66,8 +70,6 @@ fn swallowed_cancellation_completes_with_the_value() {
             }
         }
     });
-    rt.block_on(rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     h.cancel();
     let mut h = h;
     assert_eq!(rt.block_on(&mut h).unwrap(), 7);
@@ -78,12 +80,10 @@ fn swallowed_cancellation_completes_with_the_value() {
 fn nested_catch_points_only_the_innermost_receives() {
     let rt = rt(2);
     let l = log();
-    let (tx, rx) = oneshot::channel();
-    let h = rt.spawn({
+    let h = start(&rt, {
         let l = l.clone();
         async move {
             let outer = cancellable(async {
-                tx.send(()).unwrap();
                 let inner = cancellable(pending::<()>()).await;
                 l.lock().unwrap().push(if inner.is_err() {
                     "inner caught"
@@ -100,8 +100,6 @@ fn nested_catch_points_only_the_innermost_receives() {
             });
         }
     });
-    rt.block_on(rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     h.cancel();
     rt.block_on(h).unwrap();
     assert_eq!(entries(&l), ["inner caught", "outer ok"]);
@@ -111,11 +109,9 @@ fn nested_catch_points_only_the_innermost_receives() {
 fn sibling_catch_points_joined_both_receive() {
     let rt = rt(2);
     let l = log();
-    let (tx, rx) = oneshot::channel();
-    let h = rt.spawn({
+    let h = start(&rt, {
         let l = l.clone();
         async move {
-            tx.send(()).unwrap();
             let a = async {
                 if cancellable(pending::<()>()).await.is_err() {
                     l.lock().unwrap().push("a caught");
@@ -129,8 +125,6 @@ fn sibling_catch_points_joined_both_receive() {
             futures_lite::future::zip(a, b).await;
         }
     });
-    rt.block_on(rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     h.cancel();
     rt.block_on(h).unwrap();
     let mut got = entries(&l);
@@ -141,10 +135,8 @@ fn sibling_catch_points_joined_both_receive() {
 #[test]
 fn each_cancel_is_one_delivery() {
     let rt = rt(2);
-    let (tx, rx) = oneshot::channel();
     let (caught_tx, caught_rx) = std::sync::mpsc::channel();
-    let h = rt.spawn(async move {
-        tx.send(()).unwrap();
+    let h = start(&rt, async move {
         let mut caught = 0;
         while caught < 3 {
             if cancellable(pending::<()>()).await.is_err() {
@@ -154,7 +146,6 @@ fn each_cancel_is_one_delivery() {
         }
         caught
     });
-    rt.block_on(rx).unwrap();
     for i in 1..=3 {
         spin_until("suspended", || h.state() == TaskState::Suspended);
         assert!(h.cancel());
@@ -167,18 +158,14 @@ fn each_cancel_is_one_delivery() {
 fn abort_bypasses_catch_points() {
     let rt = rt(2);
     let l = log();
-    let (tx, rx) = oneshot::channel();
-    let h = rt.spawn({
+    let h = start(&rt, {
         let l = l.clone();
         async move {
-            tx.send(()).unwrap();
             if cancellable(pending::<()>()).await.is_err() {
                 l.lock().unwrap().push("caught");
             }
         }
     });
-    rt.block_on(rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     h.abort();
     assert!(rt.block_on(h).unwrap_err().is_cancelled());
     assert!(entries(&l).is_empty());
@@ -211,19 +198,15 @@ fn cancelled_before_first_poll_never_runs_even_with_catch_points() {
 fn no_catch_point_drops_the_future_at_the_suspension_point() {
     let rt = rt(2);
     let l = log();
-    let (tx, rx) = oneshot::channel();
-    let h = rt.spawn({
+    let h = start(&rt, {
         let l = l.clone();
         async move {
-            tx.send(()).unwrap();
             // A catch point that already finished does not count.
             let _ = cancellable(async {}).await;
             pending::<()>().await;
             l.lock().unwrap().push("after");
         }
     });
-    rt.block_on(rx).unwrap();
-    spin_until("suspended", || h.state() == TaskState::Suspended);
     h.cancel();
     assert!(rt.block_on(h).unwrap_err().is_cancelled());
     assert!(entries(&l).is_empty());
@@ -232,17 +215,14 @@ fn no_catch_point_drops_the_future_at_the_suspension_point() {
 #[test]
 fn current_task_is_visible_in_cleanup() {
     let rt = rt(2);
-    let (tx, rx) = oneshot::channel();
     let h = task::Builder::new().name("cleaner").spawn_on(
         async move {
-            tx.send(()).unwrap();
             let _ = cancellable(pending::<()>()).await;
             sleep(Duration::from_millis(1)).await;
             task::current().map(|t| t.name().to_owned())
         },
         &rt.handle(),
     );
-    rt.block_on(rx).unwrap();
     spin_until("suspended", || h.state() == TaskState::Suspended);
     h.cancel();
     assert_eq!(rt.block_on(h).unwrap().as_deref(), Some("cleaner"));
