@@ -114,7 +114,8 @@ impl Handle {
     }
 
     /// Every live task, with its id, name, state, spawn location, poll
-    /// count and time spent running: asyncio's `all_tasks()`. Blocking jobs
+    /// count and (with [`Builder::poll_timing`]) time spent running:
+    /// asyncio's `all_tasks()`. Blocking jobs
     /// are included. Read shard by shard while tasks come and go: a task
     /// spawned or finished meanwhile may or may not be listed.
     pub fn tasks(&self) -> Vec<TaskSnapshot> {
@@ -424,6 +425,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     slow_poll_threshold: Duration,
     spin_before_park: Duration,
+    poll_timing: bool,
 }
 
 impl Default for Builder {
@@ -434,6 +436,7 @@ impl Default for Builder {
             max_blocking_threads: 512,
             slow_poll_threshold: Duration::from_millis(100),
             spin_before_park: Duration::from_micros(tasklane_sched::DEFAULT_SPIN_MICROS),
+            poll_timing: false,
         }
     }
 }
@@ -478,6 +481,16 @@ impl Builder {
         self
     }
 
+    /// Measures each task's time spent running, shown by `Handle::tasks()`
+    /// ([`TaskSnapshot::running_time`](crate::task::TaskSnapshot::running_time)).
+    /// Off by default: it reads the CPU's time-stamp counter twice per
+    /// poll, and on the virtual machines this was measured on a read costs
+    /// about 30 ns, as much as a short poll (`docs/benchmarks.md`).
+    pub fn poll_timing(mut self, on: bool) -> Builder {
+        self.poll_timing = on;
+        self
+    }
+
     /// Starts the runtime.
     ///
     /// # Errors
@@ -517,6 +530,7 @@ impl Builder {
             spin_before_park: self.spin_before_park,
             on_thread_start: Some(on_start),
             on_thread_stop: Some(on_stop),
+            poll_timing: self.poll_timing,
             ..Config::default()
         };
         let sched = Scheduler::new(config)?;

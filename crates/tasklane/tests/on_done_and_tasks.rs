@@ -233,7 +233,11 @@ fn tasks_lists_exactly_the_live_tasks() {
 /// counts time spent inside polls.
 #[test]
 fn polls_count_goes_up_with_yields() {
-    let rt = rt(2);
+    let rt = tasklane::Runtime::builder()
+        .worker_threads(2)
+        .poll_timing(true)
+        .build()
+        .unwrap();
     let (tx1, rx1) = oneshot::channel::<()>();
     let (tx2, rx2) = oneshot::channel::<()>();
     let h = rt.spawn(async move {
@@ -262,7 +266,7 @@ fn polls_count_goes_up_with_yields() {
     let second = h.snapshot();
     assert_eq!(second.polls(), first + 26, "{second:?}");
     assert!(
-        second.running_time() >= Duration::from_millis(20),
+        second.running_time().unwrap() >= Duration::from_millis(20),
         "{second:?}"
     );
     // Listed with the same count.
@@ -311,4 +315,18 @@ fn on_done_once_per_task_under_load() {
     for (i, c) in counts.iter().enumerate() {
         assert_eq!(c.load(Ordering::SeqCst), 1, "task {i}");
     }
+}
+
+/// Running time is measured only with `Builder::poll_timing(true)`.
+#[test]
+fn running_time_is_off_by_default() {
+    let rt = rt(1);
+    let h = rt.spawn(async { tasklane::yield_now().await });
+    let snap = rt.block_on(async {
+        let s = h.snapshot();
+        h.await.unwrap();
+        s
+    });
+    assert_eq!(snap.running_time(), None);
+    assert!(!snap.to_string().contains("running="), "{snap}");
 }

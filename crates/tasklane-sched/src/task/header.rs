@@ -9,11 +9,11 @@
 //!   `Task-{id}` on first read otherwise.
 //! * `registry_slot`: written and read only under the lock of the registry
 //!   shard the task lives in.
-//! * `catch_points`, `polls`, `running`, `poll_started`: written only by the holder of `RUNNING` (the
+//! * `catch_points`, `polls`, `running`: written only by the holder of `RUNNING` (the
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
-//! * `shielded`: written at spawn, read-only after.
+//! * `shielded`, `timed`: written at spawn, read-only after.
 //! * `on_done`: behind its own lock; see `ON_DONE` in `state.rs`.
 
 use super::id::{TaskId, TaskState};
@@ -79,8 +79,6 @@ pub(crate) struct Header {
     pub(crate) polls: AtomicU64,
     /// Time spent in polls, in `snapshot::clock` ticks.
     pub(crate) running: AtomicU64,
-    /// When the current (or last) poll started, in `snapshot::clock` ticks.
-    pub(crate) poll_started: AtomicU64,
     /// Callbacks to run once the task is done (`JoinHandle::on_done`): a
     /// `Box<DoneList>` made by the first `on_done` and freed with the
     /// header, so a task without callbacks pays one word and a null check.
@@ -88,6 +86,8 @@ pub(crate) struct Header {
     on_done: DoneSlot,
     /// A shielded task is not cancelled by shutdown (which still waits for it).
     pub(crate) shielded: bool,
+    /// Its polls are timed (`running`); see `TaskOptions::poll_timing`.
+    pub(crate) timed: bool,
 }
 
 impl Header {
@@ -97,6 +97,7 @@ impl Header {
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
         shielded: bool,
+        timed: bool,
     ) -> Header {
         Header {
             state: State::new(),
@@ -111,8 +112,8 @@ impl Header {
             catch_points: PlainAtomicU32::new(0),
             polls: AtomicU64::new(0),
             running: AtomicU64::new(0),
-            poll_started: AtomicU64::new(0),
             shielded,
+            timed,
             on_done: DoneSlot(AtomicPtr::new(std::ptr::null_mut())),
         }
     }

@@ -72,6 +72,7 @@ pub struct TaskOptions {
     name: Option<Cow<'static, str>>,
     location: &'static Location<'static>,
     shielded: bool,
+    poll_timing: bool,
 }
 
 impl TaskOptions {
@@ -82,6 +83,7 @@ impl TaskOptions {
             name: None,
             location: Location::caller(),
             shielded: false,
+            poll_timing: false,
         }
     }
 
@@ -95,6 +97,13 @@ impl TaskOptions {
     /// for it, up to the grace). `shield()` spawns its future this way.
     pub fn shielded(mut self, shielded: bool) -> TaskOptions {
         self.shielded = shielded;
+        self
+    }
+
+    /// Measures the task's time spent running (`TaskSnapshot::running_time`):
+    /// two reads of the CPU's time-stamp counter per poll.
+    pub fn poll_timing(mut self, on: bool) -> TaskOptions {
+        self.poll_timing = on;
         self
     }
 
@@ -153,6 +162,7 @@ where
         options.name,
         options.location,
         options.shielded,
+        options.poll_timing,
     );
     // SAFETY: `allocate` returns three references, handed out here once each.
     unsafe {

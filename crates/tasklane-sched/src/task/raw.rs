@@ -63,6 +63,7 @@ pub(super) fn allocate<F, S>(
     name: Option<Cow<'static, str>>,
     location: &'static Location<'static>,
     shielded: bool,
+    timed: bool,
 ) -> NonNull<Header>
 where
     F: Future + Send + 'static,
@@ -70,7 +71,14 @@ where
     S: Schedule,
 {
     let cell = Box::new(Cell {
-        header: Header::new(vtable::<F, S>(), TaskId::next(), name, location, shielded),
+        header: Header::new(
+            vtable::<F, S>(),
+            TaskId::next(),
+            name,
+            location,
+            shielded,
+            timed,
+        ),
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
         join_waker: UnsafeCell::new(None),
@@ -176,9 +184,8 @@ unsafe fn poll_future<F: Future, S>(
     // Only the poller writes these: a load and a store, no read-modify-write.
     let polls = header.polls.load(Ordering::Relaxed);
     header.polls.store(polls + 1, Ordering::Relaxed);
-    // Kept in the header rather than a register across the poll: cheaper
-    // (no callee-saved register to spill) and readable by others.
-    header.poll_started.store(clock::now(), Ordering::Relaxed);
+    let timed = header.timed;
+    let started = if timed { clock::now() } else { 0 };
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
@@ -190,11 +197,13 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
-    let spent = clock::now().wrapping_sub(header.poll_started.load(Ordering::Relaxed));
-    let running = header.running.load(Ordering::Relaxed);
-    header
-        .running
-        .store(running.wrapping_add(spent), Ordering::Relaxed);
+    if timed {
+        let spent = clock::now().wrapping_sub(started);
+        let running = header.running.load(Ordering::Relaxed);
+        header
+            .running
+            .store(running.wrapping_add(spent), Ordering::Relaxed);
+    }
     match polled {
         Ok(Poll::Pending) => None,
         Ok(Poll::Ready(output)) => Some(Ok(output)),

@@ -23,7 +23,7 @@ pub struct TaskSnapshot {
     state: TaskState,
     location: &'static Location<'static>,
     polls: u64,
-    running: Duration,
+    running: Option<Duration>,
 }
 
 impl TaskSnapshot {
@@ -34,7 +34,9 @@ impl TaskSnapshot {
             state: h.task_state(),
             location: h.location,
             polls: h.polls.load(Ordering::Relaxed),
-            running: clock::to_duration(h.running.load(Ordering::Relaxed)),
+            running: h
+                .timed
+                .then(|| clock::to_duration(h.running.load(Ordering::Relaxed))),
         }
     }
 
@@ -58,8 +60,10 @@ impl TaskSnapshot {
     pub fn polls(&self) -> u64 {
         self.polls
     }
-    /// Time spent inside its polls, in total.
-    pub fn running_time(&self) -> Duration {
+    /// Time spent inside its polls, in total; `None` unless poll timing is
+    /// on (`Builder::poll_timing`, off by default: it reads the CPU's
+    /// time-stamp counter twice per poll).
+    pub fn running_time(&self) -> Option<Duration> {
         self.running
     }
 }
@@ -77,14 +81,20 @@ impl fmt::Debug for TaskSnapshot {
     }
 }
 
-/// Like asyncio's repr: `<Task suspended name='fetch' id=7 polls=3 running=1.2ms spawned at src/main.rs:10:5>`.
+/// Like asyncio's repr: `<Task suspended name='fetch' id=7 polls=3 spawned at
+/// src/main.rs:10:5>`, with `running=1.2ms` after the polls when poll timing
+/// is on.
 impl fmt::Display for TaskSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "<Task {} name='{}' id={} polls={} running={:?} spawned at {}>",
-            self.state, self.name, self.id, self.polls, self.running, self.location
-        )
+            "<Task {} name='{}' id={} polls={}",
+            self.state, self.name, self.id, self.polls
+        )?;
+        if let Some(r) = self.running {
+            write!(f, " running={r:?}")?;
+        }
+        write!(f, " spawned at {}>", self.location)
     }
 }
 
