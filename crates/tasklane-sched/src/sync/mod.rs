@@ -58,8 +58,8 @@ pub(crate) use std::thread_local;
 /// forwards to it with the `const` block unwrapped.
 #[cfg(tasklane_loom)]
 macro_rules! loom_thread_local {
-    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr };) => {
-        loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
+    ($($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = const { $init:expr };)*) => {
+        $(loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; })*
     };
 }
 
