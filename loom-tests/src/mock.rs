@@ -27,6 +27,35 @@ use tasklane_sched::task::{
     self, JoinError, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef,
 };
 
+/// Runs `f` under [`model`] and checks that its executions returned exactly
+/// the outcomes in `expected`, each at least once: no branch of a model's
+/// checks is vacuous, and none is reached that should not be.
+pub fn model_outcomes<T, F>(preemptions: Option<usize>, expected: &[T], f: F)
+where
+    T: PartialEq + std::fmt::Debug + Send + 'static,
+    F: Fn() -> T + Sync + Send + 'static,
+{
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    model(preemptions, move || {
+        let reached = f();
+        let mut seen = s.lock().unwrap();
+        if !seen.contains(&reached) {
+            seen.push(reached);
+        }
+    });
+    let seen = seen.lock().unwrap();
+    for r in expected {
+        assert!(
+            seen.contains(r),
+            "no execution reached {r:?} (saw {seen:?})"
+        );
+    }
+    for r in seen.iter() {
+        assert!(expected.contains(r), "an execution reached {r:?}");
+    }
+}
+
 /// Runs `f` under loom in every interleaving, with at most `preemptions`
 /// preemptions per execution unless `LOOM_MAX_PREEMPTIONS` says otherwise
 /// (`None`: unbounded). The other `LOOM_*` variables apply as usual,

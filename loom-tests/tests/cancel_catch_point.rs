@@ -314,25 +314,7 @@ fn model(
     runner: Runner,
     expected: &[Reached],
 ) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let s = seen.clone();
-    mock::model(bound, move || {
-        let reached = race(request, on_cancel, runner);
-        let mut seen = s.lock().unwrap();
-        if !seen.contains(&reached) {
-            seen.push(reached);
-        }
-    });
-    let seen = seen.lock().unwrap();
-    for r in expected {
-        assert!(
-            seen.contains(r),
-            "no execution reached {r:?} (saw {seen:?})"
-        );
-    }
-    for r in seen.iter() {
-        assert!(expected.contains(r), "an execution reached {r:?}");
-    }
+    mock::model_outcomes(bound, expected, move || race(request, on_cancel, runner));
 }
 
 /// `cancel` racing the inner future's completion, the cancelling thread

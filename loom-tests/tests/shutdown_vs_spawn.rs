@@ -277,25 +277,7 @@ fn shutdown_vs_spawn(shards: usize, p_kind: P) -> Reached {
 /// 223 000 executions a test, 50 s for the three) and checks that the
 /// executions reached exactly the cases for N in `expected`.
 fn model(shards: usize, p_kind: P, expected: &[Reached]) {
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let s = seen.clone();
-    mock::model(Some(5), move || {
-        let reached = shutdown_vs_spawn(shards, p_kind);
-        let mut seen = s.lock().unwrap();
-        if !seen.contains(&reached) {
-            seen.push(reached);
-        }
-    });
-    let seen = seen.lock().unwrap();
-    for r in expected {
-        assert!(
-            seen.contains(r),
-            "no execution reached {r:?} (saw {seen:?})"
-        );
-    }
-    for r in seen.iter() {
-        assert!(expected.contains(r), "an execution reached {r:?}");
-    }
+    mock::model_outcomes(Some(5), expected, move || shutdown_vs_spawn(shards, p_kind));
 }
 
 const EVERY_CASE: &[Reached] = &[
