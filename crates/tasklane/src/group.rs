@@ -402,6 +402,7 @@ where
     Gather {
         results: handles.iter().map(|_| None).collect(),
         handles: handles.into_iter().map(Some).collect(),
+        done: false,
     }
 }
 
@@ -412,6 +413,8 @@ pub struct Gather<T> {
     handles: Vec<Option<JoinHandle<T>>>,
     /// Outputs by input position.
     results: Vec<Option<T>>,
+    /// The outputs were returned.
+    done: bool,
 }
 
 impl<T> Unpin for Gather<T> {}
@@ -421,10 +424,7 @@ impl<T> Future for Gather<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<T>> {
         let this = &mut *self;
-        assert!(
-            !this.handles.is_empty() || this.results.is_empty(),
-            "Gather polled after it completed"
-        );
+        assert!(!this.done, "Gather polled after it completed");
         // Every child is polled, not only the next in order: a failure in
         // any of them must be seen (and the others cancelled) at once.
         let mut pending = false;
@@ -451,6 +451,7 @@ impl<T> Future for Gather<T> {
             return Poll::Pending;
         }
         this.handles.clear();
+        this.done = true;
         let results = std::mem::take(&mut this.results);
         Poll::Ready(
             results

@@ -108,10 +108,7 @@ impl<T> JoinHandle<T> {
             }
         }
         if let Some(f) = f {
-            let snapshot = TaskSnapshot::of(h);
-            crate::panic::swallow(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-                || f(&snapshot),
-            )));
+            super::raw::run_done_callback(&TaskSnapshot::of(h), f);
         }
     }
 

@@ -5,7 +5,7 @@ use super::catch::{self, Claim, Origin};
 use super::error::JoinError;
 use super::header::{Header, Vtable};
 use super::id::TaskId;
-use super::snapshot::{TaskSnapshot, clock};
+use super::snapshot::{DoneCallback, TaskSnapshot, clock};
 use super::state::{Outcome, ToIdle, ToRunning};
 use super::{Notified, Schedule, TaskRef, current, waker};
 use crate::panic::{abort_on_unwind, swallow};
@@ -314,8 +314,7 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     }
 }
 
-/// Runs the task's `on_done` callbacks, outside the callbacks' lock, each
-/// with its panic caught (they run on a worker).
+/// Runs the task's `on_done` callbacks, outside the callbacks' lock.
 pub(crate) fn run_done_callbacks(header: &Header) {
     let Some(callbacks) = header.done_list() else {
         return;
@@ -326,8 +325,13 @@ pub(crate) fn run_done_callbacks(header: &Header) {
     }
     let snapshot = TaskSnapshot::of(header);
     for f in callbacks {
-        swallow(panic::catch_unwind(AssertUnwindSafe(|| f(&snapshot))));
+        run_done_callback(&snapshot, f);
     }
+}
+
+/// Runs one done callback with its panic caught: it may run on a worker.
+pub(crate) fn run_done_callback(snapshot: &TaskSnapshot, f: DoneCallback) {
+    swallow(panic::catch_unwind(AssertUnwindSafe(|| f(snapshot))));
 }
 
 /// # Safety
