@@ -1,0 +1,4 @@
+#[tasklane::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

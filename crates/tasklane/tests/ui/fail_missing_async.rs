@@ -1,0 +1,2 @@
+#[tasklane::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[tasklane::main]
+struct Main;
+
+fn main() {}

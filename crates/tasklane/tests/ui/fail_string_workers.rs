@@ -1,0 +1,2 @@
+#[tasklane::main(worker_threads = "two")]
+async fn main() {}

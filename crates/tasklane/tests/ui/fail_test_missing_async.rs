@@ -1,0 +1,4 @@
+#[tasklane::test]
+fn not_async() {}
+
+fn main() {}

@@ -1,0 +1,5 @@
+#[tasklane::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[tasklane::main(flavor = "current_thread")]
+async fn main() {}

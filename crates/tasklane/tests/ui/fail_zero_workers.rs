@@ -1,0 +1,2 @@
+#[tasklane::main(worker_threads = 0)]
+async fn main() {}
