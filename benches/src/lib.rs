@@ -155,6 +155,11 @@ impl BenchRuntime for Tasklane {
                 .expect("TASKLANE_SPIN_US is a number of microseconds");
             builder = builder.spin_before_park(std::time::Duration::from_micros(us));
         }
+        // TASKLANE_SLOW_POLL=off turns the slow-poll watch off (its cost is
+        // measured in docs/benchmarks.md, "Observability").
+        if std::env::var("TASKLANE_SLOW_POLL").is_ok_and(|v| v == "off") {
+            builder = builder.slow_poll_threshold(std::time::Duration::MAX);
+        }
         let rt = builder.build().expect("build tasklane runtime");
         Tasklane { rt }
     }

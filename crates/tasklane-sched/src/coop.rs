@@ -17,15 +17,21 @@ thread_local! {
 }
 
 /// Runs `f` (one task poll) with a fresh budget.
+#[inline(always)]
 pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
-    struct Reset(Option<u8>);
-    impl Drop for Reset {
+    /// Restores the previous budget, also if `f` unwinds.
+    struct Reset<'a>(&'a Cell<Option<u8>>, Option<u8>);
+    impl Drop for Reset<'_> {
+        #[inline(always)]
         fn drop(&mut self) {
-            CURRENT.with(|c| c.set(self.0));
+            self.0.set(self.1);
         }
     }
-    let _reset = Reset(CURRENT.with(|c| c.replace(Some(BUDGET))));
-    f()
+    // One look-up of the thread-local for both the set and the reset.
+    CURRENT.with(|c| {
+        let _reset = Reset(c, c.replace(Some(BUDGET)));
+        f()
+    })
 }
 
 /// Whether the running task still has budget. Returns `Pending` (after

@@ -13,6 +13,8 @@
 //!   global injector, batch stealing, a LIFO slot, a cooperative budget
 //!   ([`coop`]) and parking with no lost wake-ups.
 //! * the blocking pool behind [`Handle::spawn_blocking`].
+//! * observability: `tracing` spans and events for every task and slow-poll
+//!   warnings (`task/trace.rs`), [`Handle::metrics`].
 //!
 //! # Examples
 //!
@@ -36,6 +38,6 @@ mod sync;
 pub mod task;
 
 pub use sched::{
-    Config, DEFAULT_GRACE, DEFAULT_SPIN_MICROS, Driver, Handle, Scheduler, ShutdownStats,
-    ThreadHook,
+    Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_MICROS, Driver, Handle,
+    RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
 };

@@ -7,9 +7,11 @@
 //! sleep/wake protocol step by step.
 
 mod idle;
+mod metrics;
 mod park;
 mod worker;
 
+pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::Driver;
 
 use crate::blocking::{BlockingSchedule, Pool};
@@ -18,6 +20,7 @@ use crate::sync::deque::{Injector, Stealer, Worker as LocalQueue};
 use crate::sync::{Arc, StdArc, thread};
 use crate::task::{self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef};
 use idle::Idle;
+use metrics::WorkerCounters;
 use park::{DriverSlot, Parker};
 use std::fmt;
 use std::future::Future;
@@ -50,6 +53,9 @@ pub struct Config {
     /// time-stamp counter per poll). Off by default: on the virtual
     /// machines here a read costs about 30 ns, as much as a short poll.
     pub poll_timing: bool,
+    /// A poll longer than this is reported as a `tracing` WARN by the
+    /// worker that ran it (`task/trace.rs`). Default 100 ms.
+    pub slow_poll_threshold: Duration,
 }
 
 impl Default for Config {
@@ -67,9 +73,13 @@ impl Default for Config {
             on_thread_start: None,
             on_thread_stop: None,
             poll_timing: false,
+            slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
         }
     }
 }
+
+/// Default slow-poll threshold: asyncio's `slow_callback_duration`.
+pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 
 /// Default spin before parking: none, beyond one full steal pass. Measured
 /// on the 2-core machines here, any spin made idle wake-ups slower, not
@@ -85,6 +95,7 @@ impl fmt::Debug for Config {
             .field("spin_before_park", &self.spin_before_park)
             .field("driver", &self.driver.is_some())
             .field("poll_timing", &self.poll_timing)
+            .field("slow_poll_threshold", &self.slow_poll_threshold)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +106,7 @@ pub(crate) struct RuntimeConfig {
     pub(crate) on_thread_stop: Option<ThreadHook>,
     pub(crate) thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
     pub(crate) poll_timing: bool,
+    pub(crate) slow_poll_threshold: Duration,
 }
 
 /// State shared by all workers and every task's scheduler handle.
@@ -112,6 +124,7 @@ pub(crate) struct Shared {
 struct Remote {
     stealer: Stealer<Notified>,
     parker: Parker,
+    counters: WorkerCounters,
 }
 
 impl Shared {
@@ -199,7 +212,10 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let options = options.poll_timing(self.shared.config.poll_timing);
+        let config = &self.shared.config;
+        let options = options
+            .poll_timing(config.poll_timing)
+            .watched(config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom)));
         let (notified, join, registered) = task::new(future, self.clone(), options);
         self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
         join
@@ -283,6 +299,22 @@ impl Handle {
     pub fn num_blocking_threads(&self) -> usize {
         self.shared.blocking.num_threads()
     }
+
+    /// Reads the runtime's metrics (racily: see `metrics.rs`).
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let shared = &*self.shared;
+        RuntimeMetrics {
+            workers: shared
+                .remotes
+                .iter()
+                .enumerate()
+                .map(|(i, r)| r.counters.read(i, r.stealer.len()))
+                .collect(),
+            injector_depth: shared.injector.len(),
+            blocking_threads: shared.blocking.num_threads(),
+            live_tasks: shared.registry.len(),
+        }
+    }
 }
 
 impl fmt::Debug for Handle {
@@ -340,6 +372,7 @@ impl Scheduler {
             .map(|l| Remote {
                 stealer: l.stealer(),
                 parker: Parker::new(),
+                counters: WorkerCounters::default(),
             })
             .collect();
         let shared = Arc::new(Shared {
@@ -356,6 +389,7 @@ impl Scheduler {
                 on_thread_stop: config.on_thread_stop,
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
+                slow_poll_threshold: config.slow_poll_threshold,
             },
         });
         let mut sched = Scheduler {

@@ -58,6 +58,10 @@ pub(crate) struct Context {
     /// The last task polled yielded (was re-queued by its own wake).
     yielded: Cell<bool>,
     rng: Cell<u32>,
+    /// Polls so far, published to this worker's metrics every
+    /// `EVENT_INTERVAL` ticks and before parking (a plain cell: the poll
+    /// path pays one increment).
+    polls: Cell<u64>,
 }
 
 /// Runs `f` with the worker context of this thread, if it is a worker.
@@ -82,6 +86,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         searching: Cell::new(false),
         yielded: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
+        polls: Cell::new(0),
     };
     struct Reset;
     impl Drop for Reset {
@@ -90,8 +95,10 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         }
     }
     WORKER.with(|w| w.set(&raw const cx));
+    crate::task::watch::install(cx.shared.config.slow_poll_threshold, index);
     let reset = Reset;
     cx.run_loop();
+    cx.publish_polls();
     drop(reset);
     // Tasks still queued here outlived the grace: deliver an abort to each
     // (their futures are dropped on this thread, before it ends). Wakes they
@@ -135,16 +142,18 @@ impl Context {
             // check sees no searcher and wakes a worker itself (idle.rs).
             self.shared.notify_parked();
         }
+        self.polls.set(self.polls.get().wrapping_add(1));
         coop::with_budget(|| task.run());
     }
 
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick.is_multiple_of(EVENT_INTERVAL)
-            && let Some(d) = &self.shared.driver
-        {
-            d.poll_events();
+        if tick.is_multiple_of(EVENT_INTERVAL) {
+            self.publish_polls();
+            if let Some(d) = &self.shared.driver {
+                d.poll_events();
+            }
         }
         // After a yield, the injector goes first too: `yield_now` promises
         // that every other ready task runs before the yielder runs again.
@@ -210,6 +219,7 @@ impl Context {
             if let Some(t) =
                 steal_retry(|| remotes[victim].stealer.steal_batch_and_pop(&self.local))
             {
+                remotes[self.index].counters.steal();
                 return Some(t);
             }
         }
@@ -228,9 +238,11 @@ impl Context {
             shared.notify_parked();
         }
         if !shared.is_shutdown() {
-            shared.remotes[self.index]
-                .parker
-                .park(shared.driver.as_ref());
+            let me = &shared.remotes[self.index];
+            self.publish_polls();
+            me.counters.park();
+            me.parker.park(shared.driver.as_ref());
+            crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);
         // Whoever woke us counted us as searching.
@@ -260,6 +272,12 @@ impl Context {
         if notify {
             self.shared.notify_parked();
         }
+    }
+
+    fn publish_polls(&self) {
+        self.shared.remotes[self.index]
+            .counters
+            .set_polls(self.polls.get());
     }
 
     fn next_rand(&self) -> u32 {

@@ -84,6 +84,9 @@ mod model {
         pub(crate) fn is_empty(&self) -> bool {
             self.q.lock().is_empty()
         }
+        pub(crate) fn len(&self) -> usize {
+            self.q.lock().len()
+        }
     }
 
     impl<T> Injector<T> {
@@ -106,6 +109,9 @@ mod model {
         }
         pub(crate) fn is_empty(&self) -> bool {
             self.q.lock().is_empty()
+        }
+        pub(crate) fn len(&self) -> usize {
+            self.q.lock().len()
         }
     }
 }

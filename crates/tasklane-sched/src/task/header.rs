@@ -13,12 +13,15 @@
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
-//! * `shielded`, `timed`: written at spawn, read-only after.
+//! * `shielded`, `timed`, `watched`: written at spawn, read-only after.
 //! * `on_done`: behind its own lock; see `ON_DONE` in `state.rs`.
+//! * `trace`: written at spawn (before the task is shared), taken by the
+//!   holder of `RUNNING` when the task ends, else freed with the task.
 
 use super::id::{TaskId, TaskState};
 use super::snapshot::DoneCallback;
 use super::state::{Outcome, State};
+use super::trace::TaskTrace;
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicU32, Ordering};
 use std::borrow::Cow;
@@ -84,10 +87,17 @@ pub(crate) struct Header {
     /// header, so a task without callbacks pays one word and a null check.
     /// (Next to the other fields that start at zero: one wide store.)
     on_done: DoneSlot,
+    /// The task's `tracing` span and spawn time, if a subscriber listened
+    /// at spawn (`trace.rs`): a `Box<TaskTrace>` or null. No `Drop` of its
+    /// own, as `on_done`.
+    trace: AtomicPtr<TaskTrace>,
     /// A shielded task is not cancelled by shutdown (which still waits for it).
     pub(crate) shielded: bool,
     /// Its polls are timed (`running`); see `TaskOptions::poll_timing`.
     pub(crate) timed: bool,
+    /// It runs on workers with a slow-poll watch, which measures `running`
+    /// coarsely when it is not `timed` (`trace.rs`).
+    pub(crate) watched: bool,
 }
 
 impl Header {
@@ -98,6 +108,7 @@ impl Header {
         location: &'static Location<'static>,
         shielded: bool,
         timed: bool,
+        watched: bool,
     ) -> Header {
         Header {
             state: State::new(),
@@ -114,8 +125,38 @@ impl Header {
             running: AtomicU64::new(0),
             shielded,
             timed,
+            watched,
             on_done: DoneSlot(AtomicPtr::new(std::ptr::null_mut())),
+            trace: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// Installs the trace made at spawn. Only before the task is shared.
+    pub(crate) fn set_trace(&mut self, trace: Box<TaskTrace>) {
+        *self.trace.get_mut() = Box::into_raw(trace);
+        self.timed = true;
+    }
+
+    /// The task's trace, for the holder of `RUNNING` during a poll.
+    #[inline]
+    pub(crate) fn trace(&self) -> Option<&TaskTrace> {
+        // SAFETY: non-null pointers come from `set_trace`, and the trace is
+        // freed only by `take_trace` (the holder of RUNNING, which is the
+        // caller) or with the header.
+        unsafe { self.trace.load(Ordering::Relaxed).as_ref() }
+    }
+
+    /// Takes the trace when the task ends. Only the holder of `RUNNING`.
+    #[inline]
+    pub(crate) fn take_trace(&self) -> Option<Box<TaskTrace>> {
+        let p = self.trace.load(Ordering::Relaxed);
+        if p.is_null() {
+            return None;
+        }
+        self.trace.store(std::ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: made by `Box::into_raw` in `set_trace`; the null stored
+        // above means nobody else frees it.
+        Some(unsafe { Box::from_raw(p) })
     }
 
     /// The task's name: the one it was given, else `Task-{id}` as in asyncio.
@@ -181,6 +222,16 @@ impl Header {
         let list = *self.on_done.0.get_mut();
         if !list.is_null() {
             free(list);
+        }
+        // A task freed without ending (never polled): its span closes here.
+        let trace = *self.trace.get_mut();
+        if !trace.is_null() {
+            // SAFETY: made by `Box::into_raw` in `set_trace`, not yet taken.
+            free_trace(unsafe { Box::from_raw(trace) });
+        }
+        #[cold]
+        fn free_trace(t: Box<TaskTrace>) {
+            drop(t);
         }
     }
 

@@ -19,13 +19,15 @@ mod raw;
 mod registry;
 mod snapshot;
 mod state;
+mod trace;
 mod waker;
 
 pub use catch::{
     Cancellable, Cancelled, Claim, Origin, Reraise, abort_current, cancellable, deliver,
     take_reraised,
 };
-pub use snapshot::TaskSnapshot;
+pub use snapshot::{TaskDump, TaskSnapshot};
+pub(crate) use trace::watch;
 
 /// Starts the clock that converts running time (see `TaskSnapshot`).
 pub(crate) fn init_clock() {
@@ -73,6 +75,7 @@ pub struct TaskOptions {
     location: &'static Location<'static>,
     shielded: bool,
     poll_timing: bool,
+    watched: bool,
 }
 
 impl TaskOptions {
@@ -84,6 +87,7 @@ impl TaskOptions {
             location: Location::caller(),
             shielded: false,
             poll_timing: false,
+            watched: false,
         }
     }
 
@@ -104,6 +108,13 @@ impl TaskOptions {
     /// two reads of the CPU's time-stamp counter per poll.
     pub fn poll_timing(mut self, on: bool) -> TaskOptions {
         self.poll_timing = on;
+        self
+    }
+
+    /// The task runs on workers whose slow-poll watch measures its running
+    /// time (set by the scheduler).
+    pub(crate) fn watched(mut self, on: bool) -> TaskOptions {
+        self.watched = on;
         self
     }
 
@@ -163,6 +174,7 @@ where
         options.location,
         options.shielded,
         options.poll_timing,
+        options.watched,
     );
     // SAFETY: `allocate` returns three references, handed out here once each.
     unsafe {

@@ -7,6 +7,7 @@ use super::header::{Header, Vtable};
 use super::id::TaskId;
 use super::snapshot::{DoneCallback, TaskSnapshot, clock};
 use super::state::{Outcome, ToIdle, ToRunning};
+use super::trace;
 use super::{Notified, Schedule, TaskRef, current, waker};
 use crate::panic::{abort_on_unwind, swallow};
 use crate::sync::UnsafeCell;
@@ -64,13 +65,14 @@ pub(super) fn allocate<F, S>(
     location: &'static Location<'static>,
     shielded: bool,
     timed: bool,
+    watched: bool,
 ) -> NonNull<Header>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
     S: Schedule,
 {
-    let cell = Box::new(Cell {
+    let mut cell = Box::new(Cell {
         header: Header::new(
             vtable::<F, S>(),
             TaskId::next(),
@@ -78,11 +80,15 @@ where
             location,
             shielded,
             timed,
+            watched,
         ),
         scheduler,
         stage: UnsafeCell::new(Stage::Running(future)),
         join_waker: UnsafeCell::new(None),
     });
+    if let Some(trace) = super::trace::at_spawn(&cell.header) {
+        cell.header.set_trace(trace);
+    }
     // The pointer keeps the provenance of the whole box: every later access
     // to the cell is derived from it, never from a `&Header`.
     NonNull::from(Box::leak(cell)).cast::<Header>()
@@ -184,8 +190,14 @@ unsafe fn poll_future<F: Future, S>(
     // Only the poller writes these: a load and a store, no read-modify-write.
     let polls = header.polls.load(Ordering::Relaxed);
     header.polls.store(polls + 1, Ordering::Relaxed);
-    let timed = header.timed;
-    let started = if timed { clock::now() } else { 0 };
+    // A timed task (poll timing on, or instrumented for `tracing`) starts
+    // and stops its clock (and enters its span) out of line; the others pay
+    // two flag tests.
+    let timing = if header.timed {
+        Some(Timing::start(header))
+    } else {
+        None
+    };
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
@@ -197,17 +209,45 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
-    if timed {
-        let spent = clock::now().wrapping_sub(started);
-        let running = header.running.load(Ordering::Relaxed);
-        header
-            .running
-            .store(running.wrapping_add(spent), Ordering::Relaxed);
+    if let Some(t) = timing {
+        t.stop(header);
     }
+    trace::watch::after_poll(header);
     match polled {
         Ok(Poll::Pending) => None,
         Ok(Poll::Ready(output)) => Some(Ok(output)),
         Err(payload) => Some(Err(JoinError::panic(cell.header.id, payload))),
+    }
+}
+
+/// A timed poll in progress: its start and, for an instrumented task, its
+/// entered span.
+struct Timing<'a> {
+    started: u64,
+    _entered: Option<trace::Entered<'a>>,
+}
+
+impl<'a> Timing<'a> {
+    #[cold]
+    #[inline(never)]
+    fn start(header: &'a Header) -> Timing<'a> {
+        Timing {
+            _entered: header.trace().map(|t| t.enter()),
+            started: clock::now(),
+        }
+    }
+
+    /// Leaves the span and adds the poll's duration to the running time.
+    #[cold]
+    #[inline(never)]
+    fn stop(self, header: &Header) {
+        let spent = clock::now().wrapping_sub(self.started);
+        drop(self);
+        // Only the poller writes it: a load and a store.
+        let running = header.running.load(Ordering::Relaxed);
+        header
+            .running
+            .store(running.wrapping_add(spent), Ordering::Relaxed);
     }
 }
 
@@ -238,6 +278,14 @@ unsafe fn finish<F: Future, S>(cell: &Cell<F, S>, result: Result<F::Output, Join
         Err(e) if e.is_panic() => Outcome::Panicked,
         Err(_) => Outcome::Cancelled,
     };
+    if let Some(t) = cell.header.take_trace() {
+        let panic = match &result {
+            Err(e) => e.panic_message(),
+            Ok(_) => None,
+        };
+        let running = TaskSnapshot::running_of(&cell.header);
+        trace::ended(&cell.header, t, outcome, panic.as_deref(), running);
+    }
     // SAFETY: we hold RUNNING and the stage is `Consumed`, so this write
     // drops nothing and races nothing.
     cell.stage

@@ -34,10 +34,24 @@ impl TaskSnapshot {
             state: h.task_state(),
             location: h.location,
             polls: h.polls.load(Ordering::Relaxed),
-            running: h
-                .timed
-                .then(|| clock::to_duration(h.running.load(Ordering::Relaxed))),
+            running: Self::running(h),
         }
+    }
+
+    /// Time spent running so far, in the unit the task measures it in.
+    pub(crate) fn running_of(h: &Header) -> Duration {
+        let r = h.running.load(Ordering::Relaxed);
+        if h.timed {
+            clock::to_duration(r)
+        } else {
+            Duration::from_nanos(r)
+        }
+    }
+
+    fn running(h: &Header) -> Option<Duration> {
+        // Without poll timing, the slow-poll watch's coarse clock measures
+        // it (unless the watch is off).
+        (h.timed || h.watched).then(|| Self::running_of(h))
     }
 
     /// The task's id.
@@ -60,9 +74,12 @@ impl TaskSnapshot {
     pub fn polls(&self) -> u64 {
         self.polls
     }
-    /// Time spent inside its polls, in total; `None` unless poll timing is
-    /// on (`Builder::poll_timing`, off by default: it reads the CPU's
-    /// time-stamp counter twice per poll).
+    /// Time spent inside its polls, in total. Measured by the workers'
+    /// slow-poll watch with the coarse monotonic clock (4 ms ticks here;
+    /// the sum is an unbiased estimate), or precisely with poll timing on
+    /// (`Builder::poll_timing`, or while a `tracing` subscriber listens to
+    /// the task). `None` if neither measures it: poll timing off and the
+    /// slow-poll watch turned off (`slow_poll_threshold(Duration::MAX)`).
     pub fn running_time(&self) -> Option<Duration> {
         self.running
     }
@@ -82,8 +99,8 @@ impl fmt::Debug for TaskSnapshot {
 }
 
 /// Like asyncio's repr: `<Task suspended name='fetch' id=7 polls=3 spawned at
-/// src/main.rs:10:5>`, with `running=1.2ms` after the polls when poll timing
-/// is on.
+/// src/main.rs:10:5>`, with `running=1.2ms` after the polls when it is
+/// measured.
 impl fmt::Display for TaskSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -141,5 +158,60 @@ pub(crate) mod clock {
         }
         let nanos = ticks as u128 * elapsed.as_nanos() / cycles as u128;
         Duration::from_nanos(nanos.min(u64::MAX as u128) as u64)
+    }
+}
+
+/// A list of task snapshots, printed like asyncio's task reprs, one per
+/// line, in id order: `println!("{}", handle.dump())` shows what every live
+/// task is doing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskDump {
+    tasks: Vec<TaskSnapshot>,
+}
+
+impl TaskDump {
+    /// Sorts `tasks` by id.
+    pub fn new(mut tasks: Vec<TaskSnapshot>) -> TaskDump {
+        tasks.sort_by_key(|t| t.id);
+        TaskDump { tasks }
+    }
+    /// The snapshots, in id order.
+    pub fn tasks(&self) -> &[TaskSnapshot] {
+        &self.tasks
+    }
+    /// The snapshots, in id order.
+    pub fn into_vec(self) -> Vec<TaskSnapshot> {
+        self.tasks
+    }
+    /// Number of tasks listed.
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+    /// True if no task was live.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a TaskDump {
+    type Item = &'a TaskSnapshot;
+    type IntoIter = std::slice::Iter<'a, TaskSnapshot>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.tasks.iter()
+    }
+}
+
+/// `N live tasks:` then one indented repr per line.
+impl fmt::Display for TaskDump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.tasks.len();
+        write!(f, "{n} live task{}", if n == 1 { "" } else { "s" })?;
+        if n > 0 {
+            f.write_str(":")?;
+        }
+        for t in &self.tasks {
+            write!(f, "\n  {t}")?;
+        }
+        Ok(())
     }
 }
