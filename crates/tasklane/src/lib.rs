@@ -26,6 +26,7 @@
 mod driver;
 mod group;
 pub mod io;
+pub mod metrics;
 pub mod net;
 mod runtime;
 mod shield;
@@ -39,6 +40,33 @@ pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownR
 pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};
 pub use time::{Elapsed, wait_for};
+
+/// `#[tasklane::main]` and `#[tasklane::test]`: run an `async fn` as the
+/// program's entry point or as a test on its own runtime.
+pub use tasklane_macros::{main, test};
+
+/// Support for the code `#[tasklane::main]` and `#[tasklane::test]`
+/// generate; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    use crate::{Builder, DEFAULT_GRACE};
+    use std::future::Future;
+
+    /// Builds a runtime from `builder`, drives `future` to completion on it,
+    /// then shuts it down gracefully as [`run`](crate::run) does.
+    ///
+    /// # Panics
+    ///
+    /// If the runtime cannot be built, or if called from inside a runtime.
+    pub fn block_on_and_shutdown<F: Future>(builder: Builder, future: F) -> F::Output {
+        let rt = builder
+            .build()
+            .expect("#[tasklane::main] / #[tasklane::test]: could not build the runtime");
+        let out = rt.block_on(future);
+        rt.shutdown(DEFAULT_GRACE);
+        out
+    }
+}
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(doctest)]

@@ -2,7 +2,7 @@
 //! down.
 
 use crate::driver::{RuntimeDriver, SchedDriver};
-use crate::task::{JoinHandle, TaskSnapshot};
+use crate::task::{JoinHandle, TaskDump, TaskSnapshot};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -22,6 +22,9 @@ thread_local! {
     /// The runtime this thread belongs to: set on runtime threads for their
     /// whole life, and by `Runtime::enter` / `block_on` elsewhere.
     static CONTEXT: RefCell<Option<Arc<OnceLock<Handle>>>> = const { RefCell::new(None) };
+    /// On runtime threads: the `tracing` subscriber the runtime was built
+    /// under, kept as this thread's default until the thread ends.
+    static DISPATCH: RefCell<Option<tracing::dispatcher::DefaultGuard>> = const { RefCell::new(None) };
 }
 
 /// Runs `future` to completion on a new default runtime (one worker per
@@ -114,12 +117,34 @@ impl Handle {
     }
 
     /// Every live task, with its id, name, state, spawn location, poll
-    /// count and (with [`Builder::poll_timing`]) time spent running:
-    /// asyncio's `all_tasks()`. Blocking jobs
+    /// count and time spent running (coarse, or precise with
+    /// [`Builder::poll_timing`]): asyncio's `all_tasks()`. Blocking jobs
     /// are included. Read shard by shard while tasks come and go: a task
     /// spawned or finished meanwhile may or may not be listed.
     pub fn tasks(&self) -> Vec<TaskSnapshot> {
         self.sched.tasks().iter().map(|t| t.snapshot()).collect()
+    }
+
+    /// [`tasks`](Self::tasks) in id order, printed like asyncio's task
+    /// reprs, one per line: `println!("{}", handle.dump())` shows what a
+    /// stuck program is doing.
+    ///
+    /// ```text
+    /// 2 live tasks:
+    ///   <Task running name='busy' id=3 polls=1 running=212ms spawned at src/main.rs:9:5>
+    ///   <Task suspended name='idle' id=4 polls=1 running=0ns spawned at src/main.rs:10:5>
+    /// ```
+    pub fn dump(&self) -> TaskDump {
+        TaskDump::new(self.tasks())
+    }
+
+    /// Per-worker polls, steals, parks and local queue depth, the injector's
+    /// depth, blocking threads alive and live tasks, read now (racily: each
+    /// figure was true at some instant during the read). The counters are
+    /// always kept: each is written only by its worker, with no atomic
+    /// read-modify-write.
+    pub fn metrics(&self) -> crate::metrics::RuntimeMetrics {
+        self.sched.metrics()
     }
 
     /// Number of live tasks (blocking jobs included).
@@ -466,9 +491,12 @@ impl Builder {
         self
     }
 
-    /// Polls longer than this are to be reported (default 100 ms). Stored
-    /// now; the report itself arrives with the observability work
-    /// (docs/semantics.md lists what is not built yet).
+    /// A poll that runs longer than this (default 100 ms) is reported as a
+    /// `tracing` WARN (target `tasklane::slow_poll`) naming the task, its
+    /// id, the duration and the worker: asyncio's `slow_callback_duration`.
+    /// Measured with the coarse monotonic clock (a kernel tick, 4 ms on the
+    /// machines here), once per poll, by the worker itself; `Duration::MAX`
+    /// never reports.
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.slow_poll_threshold = threshold;
         self
@@ -512,11 +540,24 @@ impl Builder {
         // Runtime threads keep this runtime current for their whole life.
         // No task can run before `cell` is filled below: tasks only exist
         // once a handle exists to spawn them.
+        // The `tracing` subscriber in effect where the runtime is built
+        // (a scoped one, from `tracing::subscriber::with_default`, included)
+        // is the default on the runtime's threads too, so spans and events
+        // of tasks reach it. With none at all (`NoSubscriber`), the threads
+        // are left alone, so a global default set later is still seen.
+        let dispatch = tracing::dispatcher::get_default(|d| {
+            (!d.is::<tracing::subscriber::NoSubscriber>()).then(|| d.clone())
+        });
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             CONTEXT.with(|c| *c.borrow_mut() = Some(hook_cell.clone()));
+            if let Some(d) = &dispatch {
+                let guard = tracing::dispatcher::set_default(d);
+                DISPATCH.with(|g| *g.borrow_mut() = Some(guard));
+            }
         });
         let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
             CONTEXT.with(|c| c.borrow_mut().take());
+            DISPATCH.with(|g| g.borrow_mut().take());
         });
         let time = Arc::new(RuntimeDriver::new(workers)?);
         let config = Config {
@@ -531,6 +572,7 @@ impl Builder {
             on_thread_start: Some(on_start),
             on_thread_stop: Some(on_stop),
             poll_timing: self.poll_timing,
+            slow_poll_threshold: self.slow_poll_threshold,
             ..Config::default()
         };
         let sched = Scheduler::new(config)?;

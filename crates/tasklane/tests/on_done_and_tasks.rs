@@ -317,10 +317,36 @@ fn on_done_once_per_task_under_load() {
     }
 }
 
-/// Running time is measured only with `Builder::poll_timing(true)`.
+/// Running time is measured coarsely by default (the slow-poll watch's
+/// clock), and not at all with the watch off and poll timing off.
 #[test]
-fn running_time_is_off_by_default() {
+fn running_time_is_coarse_by_default_and_absent_with_the_watch_off() {
     let rt = rt(1);
+    let h = rt.spawn(async {
+        // One poll of 30 ms: the coarse clock (a few ms per tick) sees it.
+        std::thread::sleep(Duration::from_millis(30));
+        tasklane::yield_now().await
+    });
+    let snap = rt.block_on(async {
+        while h.snapshot().polls() < 1 || h.snapshot().state() == TaskState::Running {
+            tasklane::yield_now().await;
+        }
+        let s = h.snapshot();
+        h.await.unwrap();
+        s
+    });
+    let running = snap.running_time().expect("measured by default");
+    assert!(
+        running >= Duration::from_millis(20) && running < Duration::from_secs(5),
+        "{running:?}"
+    );
+    assert!(snap.to_string().contains(" running="), "{snap}");
+
+    let rt = tasklane::Builder::new()
+        .worker_threads(1)
+        .slow_poll_threshold(Duration::MAX)
+        .build()
+        .unwrap();
     let h = rt.spawn(async { tasklane::yield_now().await });
     let snap = rt.block_on(async {
         let s = h.snapshot();

@@ -1,0 +1,17 @@
+//! Runtime metrics, from [`Handle::metrics`](crate::Handle::metrics):
+//! per-worker polls, steals, parks and local queue depth; the injector's
+//! depth; blocking threads alive.
+//!
+//! Always on: each counter is written only by its own worker (a relaxed
+//! load and store on a cache line of its own), and read racily.
+//!
+//! ```
+//! let rt = tasklane::Builder::new().worker_threads(2).build().unwrap();
+//! rt.block_on(async { tasklane::spawn(async {}).await.unwrap() });
+//! let m = rt.handle().metrics();
+//! assert_eq!(m.workers().len(), 2);
+//! assert!(m.total_polls() >= 1);
+//! println!("{m}");
+//! ```
+
+pub use tasklane_sched::{RuntimeMetrics, WorkerMetrics};
