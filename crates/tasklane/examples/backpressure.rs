@@ -60,93 +60,92 @@ struct Gauge {
     max: AtomicUsize,
 }
 
-fn main() {
-    tasklane::run(async {
-        println!("1. {JOBS} jobs, a semaphore of {LIMIT}, CPU work on the blocking pool");
-        let semaphore = Arc::new(Semaphore::new(LIMIT));
-        let gauge = Arc::new(Gauge::default());
-        let start = Instant::now();
-        let jobs: Vec<_> = (0..JOBS)
-            .map(|i| {
-                let (semaphore, gauge) = (semaphore.clone(), gauge.clone());
-                tasklane::spawn(async move {
-                    let _permit = semaphore.acquire().await; // async with semaphore:
-                    let inside = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
-                    gauge.max.fetch_max(inside, Ordering::SeqCst);
-                    let payload = vec![i as u8; 16 * 1024 * (i + 1)];
-                    let (result, thread) = cpu_bound_task(payload).await;
-                    sleep(Duration::from_millis(20)).await; // then some I/O
-                    println!("    job {i:>2}: {result} on {thread} ({inside} inside)");
-                    gauge.now.fetch_sub(1, Ordering::SeqCst);
-                    (result, thread)
-                })
+#[tasklane::main]
+async fn main() {
+    println!("1. {JOBS} jobs, a semaphore of {LIMIT}, CPU work on the blocking pool");
+    let semaphore = Arc::new(Semaphore::new(LIMIT));
+    let gauge = Arc::new(Gauge::default());
+    let start = Instant::now();
+    let jobs: Vec<_> = (0..JOBS)
+        .map(|i| {
+            let (semaphore, gauge) = (semaphore.clone(), gauge.clone());
+            tasklane::spawn(async move {
+                let _permit = semaphore.acquire().await; // async with semaphore:
+                let inside = gauge.now.fetch_add(1, Ordering::SeqCst) + 1;
+                gauge.max.fetch_max(inside, Ordering::SeqCst);
+                let payload = vec![i as u8; 16 * 1024 * (i + 1)];
+                let (result, thread) = cpu_bound_task(payload).await;
+                sleep(Duration::from_millis(20)).await; // then some I/O
+                println!("    job {i:>2}: {result} on {thread} ({inside} inside)");
+                gauge.now.fetch_sub(1, Ordering::SeqCst);
+                (result, thread)
             })
-            .collect();
-        let results = tasklane::gather(jobs).await;
-        let max = gauge.max.load(Ordering::SeqCst);
-        println!(
-            "    all {} jobs done in {:?}; at most {max} inside the semaphore at once",
-            results.len(),
-            start.elapsed()
-        );
-        for (i, r) in results.iter().enumerate() {
-            let (result, thread) = r.as_ref().expect("job completed");
-            assert_eq!(*result, format!("Processed {} bytes", 16 * 1024 * (i + 1)));
-            assert_eq!(thread, "tasklane-blocking", "ran on the blocking pool");
-        }
-        assert!(max <= LIMIT, "the semaphore let {max} in");
-        assert_eq!(max, LIMIT, "twelve jobs fill every permit");
-        assert_eq!(
-            semaphore.try_acquire().map(drop),
-            Some(()),
-            "permits returned"
-        );
+        })
+        .collect();
+    let results = tasklane::gather(jobs).await;
+    let max = gauge.max.load(Ordering::SeqCst);
+    println!(
+        "    all {} jobs done in {:?}; at most {max} inside the semaphore at once",
+        results.len(),
+        start.elapsed()
+    );
+    for (i, r) in results.iter().enumerate() {
+        let (result, thread) = r.as_ref().expect("job completed");
+        assert_eq!(*result, format!("Processed {} bytes", 16 * 1024 * (i + 1)));
+        assert_eq!(thread, "tasklane-blocking", "ran on the blocking pool");
+    }
+    assert!(max <= LIMIT, "the semaphore let {max} in");
+    assert_eq!(max, LIMIT, "twelve jobs fill every permit");
+    assert_eq!(
+        semaphore.try_acquire().map(drop),
+        Some(()),
+        "permits returned"
+    );
 
-        println!("\n2. producer -> bounded({QUEUE}) queue -> slow consumer");
-        let (tx, rx) = bounded::<usize>(QUEUE);
-        let received = Arc::new(AtomicUsize::new(0));
-        let r = received.clone();
-        let consumer = tasklane::spawn(async move {
-            let mut got = Vec::new();
-            while let Ok(item) = rx.recv().await {
-                r.fetch_add(1, Ordering::SeqCst);
-                sleep(Duration::from_millis(20)).await; // slow processing
-                got.push(item);
-            }
-            got
-        });
-        let start = Instant::now();
-        for item in 0..ITEMS {
-            tx.send(item).await.expect("the consumer is there");
-            let (queued, taken) = (tx.len(), received.load(Ordering::SeqCst));
-            println!(
-                "    produced {item} at {:>3}ms: {queued} queued, {taken} taken by the consumer",
-                start.elapsed().as_millis()
-            );
-            assert!(queued <= QUEUE);
+    println!("\n2. producer -> bounded({QUEUE}) queue -> slow consumer");
+    let (tx, rx) = bounded::<usize>(QUEUE);
+    let received = Arc::new(AtomicUsize::new(0));
+    let r = received.clone();
+    let consumer = tasklane::spawn(async move {
+        let mut got = Vec::new();
+        while let Ok(item) = rx.recv().await {
+            r.fetch_add(1, Ordering::SeqCst);
+            sleep(Duration::from_millis(20)).await; // slow processing
+            got.push(item);
         }
-        let produced_in = start.elapsed();
-        drop(tx);
-        let got = consumer.await.expect("consumer completes");
-        println!(
-            "    producer done after {produced_in:?}; consumed {got:?} in {:?}",
-            start.elapsed()
-        );
-        assert_eq!(got, (0..ITEMS).collect::<Vec<_>>());
-        // The last send waited for the consumer to take all but the
-        // QUEUE + 1 last items, 20ms each: the producer was held back.
-        let floor = Duration::from_millis(20 * (ITEMS - QUEUE - 1) as u64);
-        assert!(
-            produced_in >= floor,
-            "producer throttled to the consumer's pace"
-        );
-
-        let (tx, _rx) = bounded::<&str>(1);
-        tx.try_send("first").expect("room for one");
-        match tx.try_send("second") {
-            Err(TrySendError::Full(v)) => println!("    queue full: try_send gives {v:?} back"),
-            other => panic!("expected Full, got {other:?}"),
-        }
+        got
     });
+    let start = Instant::now();
+    for item in 0..ITEMS {
+        tx.send(item).await.expect("the consumer is there");
+        let (queued, taken) = (tx.len(), received.load(Ordering::SeqCst));
+        println!(
+            "    produced {item} at {:>3}ms: {queued} queued, {taken} taken by the consumer",
+            start.elapsed().as_millis()
+        );
+        assert!(queued <= QUEUE);
+    }
+    let produced_in = start.elapsed();
+    drop(tx);
+    let got = consumer.await.expect("consumer completes");
+    println!(
+        "    producer done after {produced_in:?}; consumed {got:?} in {:?}",
+        start.elapsed()
+    );
+    assert_eq!(got, (0..ITEMS).collect::<Vec<_>>());
+    // The last send waited for the consumer to take all but the
+    // QUEUE + 1 last items, 20ms each: the producer was held back.
+    let floor = Duration::from_millis(20 * (ITEMS - QUEUE - 1) as u64);
+    assert!(
+        produced_in >= floor,
+        "producer throttled to the consumer's pace"
+    );
+
+    let (tx, _rx) = bounded::<&str>(1);
+    tx.try_send("first").expect("room for one");
+    match tx.try_send("second") {
+        Err(TrySendError::Full(v)) => println!("    queue full: try_send gives {v:?} back"),
+        other => panic!("expected Full, got {other:?}"),
+    }
     println!("\nbackpressure: never more than {LIMIT} jobs, never more than {QUEUE} queued");
 }

@@ -92,120 +92,119 @@ async fn resource_intensive_task(log: Log) {
     }
 }
 
-fn main() {
-    tasklane::run(async {
-        println!("1. slow_op: catch, clean up, re-raise");
-        let log = Log::default();
-        let task = tasklane::spawn(slow_op(log.clone()));
-        sleep(Duration::from_millis(50)).await;
-        assert!(task.cancel());
-        let mut task = task;
-        match (&mut task).await {
-            Err(e) if e.is_cancelled() => println!("    main: Caught cancellation ({e})"),
-            other => panic!("expected a cancellation, got {other:?}"),
+#[tasklane::main]
+async fn main() {
+    println!("1. slow_op: catch, clean up, re-raise");
+    let log = Log::default();
+    let task = tasklane::spawn(slow_op(log.clone()));
+    sleep(Duration::from_millis(50)).await;
+    assert!(task.cancel());
+    let mut task = task;
+    match (&mut task).await {
+        Err(e) if e.is_cancelled() => println!("    main: Caught cancellation ({e})"),
+        other => panic!("expected a cancellation, got {other:?}"),
+    }
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["slow_op: Cancelled!", "slow_op: connection released"],
+        "the cleanup finished before main saw the cancellation"
+    );
+    assert_eq!(task.state(), TaskState::Cancelled);
+    assert!(task.is_cancelled());
+
+    println!("\n2. long_task: catch, clean up, swallow (return a value)");
+    let log = Log::default();
+    let iterations = Arc::new(AtomicUsize::new(0));
+    let task = tasklane::spawn(long_task(log.clone(), iterations.clone()));
+    sleep(Duration::from_millis(250)).await;
+    assert!(task.cancel());
+    let mut task = task;
+    let value = (&mut task)
+        .await
+        .expect("a swallowed cancellation is a value");
+    println!("    main: await task -> {value:?}; state {}", task.state());
+    assert_eq!(value, "cleaned up");
+    assert_eq!(task.state(), TaskState::Completed);
+    assert!(!task.is_cancelled());
+    assert!(
+        iterations.load(Ordering::SeqCst) >= 1,
+        "the loop ran until cancelled"
+    );
+    assert_eq!(log.lock().unwrap().len(), 2);
+
+    println!("\n3. resource_intensive_task: except, then finally");
+    let log = Log::default();
+    let task = tasklane::spawn(resource_intensive_task(log.clone()));
+    sleep(Duration::from_millis(250)).await;
+    println!("    Main decides to cancel the task.");
+    assert!(task.cancel());
+    let err = task.await.expect_err("re-raised");
+    assert!(err.is_cancelled());
+    println!("    Main has confirmed the task was cancelled.");
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "Acquiring resource (e.g., opening a connection)...",
+            "except: Task was cancelled! Cleaning up...",
+            "finally: releasing resource (this always runs)",
+        ]
+    );
+
+    println!("\n4. a second cancel() during the cleanup reaches the cleanup's catch point");
+    let log = Log::default();
+    let l = log.clone();
+    let (in_cleanup_tx, in_cleanup_rx) = tasklane::sync::oneshot::channel::<()>();
+    let task = tasklane::spawn(async move {
+        let Err(first) = task::cancellable(std::future::pending::<Infallible>()).await;
+        note(&l, "first cancellation: releasing (slowly)...");
+        in_cleanup_tx.send(()).ok();
+        let release = task::cancellable(sleep(Duration::from_secs(10))).await;
+        if release.is_err() {
+            note(
+                &l,
+                "second cancellation during the release: releasing quickly",
+            );
+            sleep(Duration::from_millis(10)).await;
         }
-        assert_eq!(
-            *log.lock().unwrap(),
-            ["slow_op: Cancelled!", "slow_op: connection released"],
-            "the cleanup finished before main saw the cancellation"
-        );
-        assert_eq!(task.state(), TaskState::Cancelled);
-        assert!(task.is_cancelled());
-
-        println!("\n2. long_task: catch, clean up, swallow (return a value)");
-        let log = Log::default();
-        let iterations = Arc::new(AtomicUsize::new(0));
-        let task = tasklane::spawn(long_task(log.clone(), iterations.clone()));
-        sleep(Duration::from_millis(250)).await;
-        assert!(task.cancel());
-        let mut task = task;
-        let value = (&mut task)
-            .await
-            .expect("a swallowed cancellation is a value");
-        println!("    main: await task -> {value:?}; state {}", task.state());
-        assert_eq!(value, "cleaned up");
-        assert_eq!(task.state(), TaskState::Completed);
-        assert!(!task.is_cancelled());
-        assert!(
-            iterations.load(Ordering::SeqCst) >= 1,
-            "the loop ran until cancelled"
-        );
-        assert_eq!(log.lock().unwrap().len(), 2);
-
-        println!("\n3. resource_intensive_task: except, then finally");
-        let log = Log::default();
-        let task = tasklane::spawn(resource_intensive_task(log.clone()));
-        sleep(Duration::from_millis(250)).await;
-        println!("    Main decides to cancel the task.");
-        assert!(task.cancel());
-        let err = task.await.expect_err("re-raised");
-        assert!(err.is_cancelled());
-        println!("    Main has confirmed the task was cancelled.");
-        assert_eq!(
-            *log.lock().unwrap(),
-            [
-                "Acquiring resource (e.g., opening a connection)...",
-                "except: Task was cancelled! Cleaning up...",
-                "finally: releasing resource (this always runs)",
-            ]
-        );
-
-        println!("\n4. a second cancel() during the cleanup reaches the cleanup's catch point");
-        let log = Log::default();
-        let l = log.clone();
-        let (in_cleanup_tx, in_cleanup_rx) = tasklane::sync::oneshot::channel::<()>();
-        let task = tasklane::spawn(async move {
-            let Err(first) = task::cancellable(std::future::pending::<Infallible>()).await;
-            note(&l, "first cancellation: releasing (slowly)...");
-            in_cleanup_tx.send(()).ok();
-            let release = task::cancellable(sleep(Duration::from_secs(10))).await;
-            if release.is_err() {
-                note(
-                    &l,
-                    "second cancellation during the release: releasing quickly",
-                );
-                sleep(Duration::from_millis(10)).await;
-            }
-            first.reraise::<()>().await
-        });
-        sleep(Duration::from_millis(20)).await;
-        assert!(task.cancel());
-        in_cleanup_rx.await.expect("the cleanup started");
-        sleep(Duration::from_millis(20)).await;
-        assert!(task.cancel(), "still running: a new request");
-        let err = task.await.expect_err("re-raised");
-        assert!(err.is_cancelled());
-        assert_eq!(log.lock().unwrap().len(), 2, "each request delivered once");
-
-        println!("\n5. no await, no cancellation: it lands at the next suspension point");
-        let reached_await = Arc::new(AtomicBool::new(false));
-        let after_await = Arc::new(AtomicBool::new(false));
-        let (r, a) = (reached_await.clone(), after_await.clone());
-        let (started_tx, started_rx) = tasklane::sync::oneshot::channel::<()>();
-        let task = tasklane::spawn(async move {
-            started_tx.send(()).ok();
-            // A tight loop with no await (150 ms of "CPU work").
-            let until = std::time::Instant::now() + Duration::from_millis(150);
-            let mut spins = 0u64;
-            while std::time::Instant::now() < until {
-                spins = std::hint::black_box(spins + 1);
-            }
-            r.store(true, Ordering::SeqCst);
-            tasklane::yield_now().await; // asyncio.sleep(0): the cancellation lands here
-            a.store(true, Ordering::SeqCst);
-        });
-        started_rx.await.expect("started");
-        assert!(task.cancel());
-        println!("    cancel() requested while the loop spins");
-        let err = task.await.expect_err("cancelled at the await");
-        println!(
-            "    await -> Err({err}); loop finished: {}, code after the await ran: {}",
-            reached_await.load(Ordering::SeqCst),
-            after_await.load(Ordering::SeqCst)
-        );
-        assert!(err.is_cancelled());
-        assert!(reached_await.load(Ordering::SeqCst));
-        assert!(!after_await.load(Ordering::SeqCst));
+        first.reraise::<()>().await
     });
+    sleep(Duration::from_millis(20)).await;
+    assert!(task.cancel());
+    in_cleanup_rx.await.expect("the cleanup started");
+    sleep(Duration::from_millis(20)).await;
+    assert!(task.cancel(), "still running: a new request");
+    let err = task.await.expect_err("re-raised");
+    assert!(err.is_cancelled());
+    assert_eq!(log.lock().unwrap().len(), 2, "each request delivered once");
+
+    println!("\n5. no await, no cancellation: it lands at the next suspension point");
+    let reached_await = Arc::new(AtomicBool::new(false));
+    let after_await = Arc::new(AtomicBool::new(false));
+    let (r, a) = (reached_await.clone(), after_await.clone());
+    let (started_tx, started_rx) = tasklane::sync::oneshot::channel::<()>();
+    let task = tasklane::spawn(async move {
+        started_tx.send(()).ok();
+        // A tight loop with no await (150 ms of "CPU work").
+        let until = std::time::Instant::now() + Duration::from_millis(150);
+        let mut spins = 0u64;
+        while std::time::Instant::now() < until {
+            spins = std::hint::black_box(spins + 1);
+        }
+        r.store(true, Ordering::SeqCst);
+        tasklane::yield_now().await; // asyncio.sleep(0): the cancellation lands here
+        a.store(true, Ordering::SeqCst);
+    });
+    started_rx.await.expect("started");
+    assert!(task.cancel());
+    println!("    cancel() requested while the loop spins");
+    let err = task.await.expect_err("cancelled at the await");
+    println!(
+        "    await -> Err({err}); loop finished: {}, code after the await ran: {}",
+        reached_await.load(Ordering::SeqCst),
+        after_await.load(Ordering::SeqCst)
+    );
+    assert!(err.is_cancelled());
+    assert!(reached_await.load(Ordering::SeqCst));
+    assert!(!after_await.load(Ordering::SeqCst));
     println!("\ncancel_cleanup: every cleanup ran before its task ended");
 }

@@ -48,80 +48,79 @@ async fn failing_worker(delay_ms: u64) -> String {
     panic!("Something went wrong in worker 2");
 }
 
-fn main() {
+#[tasklane::main]
+async fn main() {
     // One line per panic instead of the default report.
     std::panic::set_hook(Box::new(|info| {
         let msg = info.payload_as_str().unwrap_or("(non-string payload)");
         println!("    [panic hook] a task panicked: {msg}");
     }));
 
-    tasklane::run(async {
-        println!("1. gather(cpu_task, mem_task)");
-        let start = Instant::now();
-        let cpu_task = tasklane::spawn(fetch_cpu());
-        let mem_task = tasklane::spawn(fetch_memory());
-        let results: Vec<String> = tasklane::gather([cpu_task, mem_task])
-            .await
-            .into_iter()
-            .map(|r| r.expect("request succeeds"))
-            .collect();
-        let took = start.elapsed();
-        println!("    {results:?}");
-        println!("    took {took:?} (slowest 300ms, sum 450ms)");
-        assert_eq!(results, ["CPU usage: 55%", "Memory usage: 70%"]);
-        assert!(
-            took >= Duration::from_millis(300),
-            "cannot beat the slowest"
-        );
-        assert!(
-            took < Duration::from_millis(450),
-            "ran in parallel, not one after the other"
-        );
+    println!("1. gather(cpu_task, mem_task)");
+    let start = Instant::now();
+    let cpu_task = tasklane::spawn(fetch_cpu());
+    let mem_task = tasklane::spawn(fetch_memory());
+    let results: Vec<String> = tasklane::gather([cpu_task, mem_task])
+        .await
+        .into_iter()
+        .map(|r| r.expect("request succeeds"))
+        .collect();
+    let took = start.elapsed();
+    println!("    {results:?}");
+    println!("    took {took:?} (slowest 300ms, sum 450ms)");
+    assert_eq!(results, ["CPU usage: 55%", "Memory usage: 70%"]);
+    assert!(
+        took >= Duration::from_millis(300),
+        "cannot beat the slowest"
+    );
+    assert!(
+        took < Duration::from_millis(450),
+        "ran in parallel, not one after the other"
+    );
 
-        println!(
-            "\n2. gather(fetch_data(API, 200), fetch_data(Database, 300), fetch_data(Cache, 100))"
-        );
-        let finished = Arc::new(Mutex::new(Vec::new()));
-        let start = Instant::now();
-        let results = tasklane::gather([
-            fetch_data("API", 200, finished.clone()),
-            fetch_data("Database", 300, finished.clone()),
-            fetch_data("Cache", 100, finished.clone()),
-        ])
-        .await;
-        let took = start.elapsed();
-        let finished = finished.lock().unwrap().clone();
-        println!("    finished in order {finished:?}");
-        println!("    results (input order): {results:?}");
-        println!("    took {took:?} (slowest 300ms, sum 600ms)");
-        assert_eq!(finished, ["Cache", "API", "Database"]);
-        assert_eq!(
-            results,
-            [
-                "some data from API",
-                "some data from Database",
-                "some data from Cache"
-            ]
-        );
-        assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(600));
+    println!(
+        "\n2. gather(fetch_data(API, 200), fetch_data(Database, 300), fetch_data(Cache, 100))"
+    );
+    let finished = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let results = tasklane::gather([
+        fetch_data("API", 200, finished.clone()),
+        fetch_data("Database", 300, finished.clone()),
+        fetch_data("Cache", 100, finished.clone()),
+    ])
+    .await;
+    let took = start.elapsed();
+    let finished = finished.lock().unwrap().clone();
+    println!("    finished in order {finished:?}");
+    println!("    results (input order): {results:?}");
+    println!("    took {took:?} (slowest 300ms, sum 600ms)");
+    assert_eq!(finished, ["Cache", "API", "Database"]);
+    assert_eq!(
+        results,
+        [
+            "some data from API",
+            "some data from Database",
+            "some data from Cache"
+        ]
+    );
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_millis(600));
 
-        println!("\n3. gather(API, worker(2), Cache, return_exceptions=True)");
-        let noted = Arc::new(Mutex::new(Vec::new()));
-        let results = tasklane::gather([
-            tasklane::spawn(fetch_data("API", 200, noted.clone())),
-            tasklane::spawn(failing_worker(100)),
-            tasklane::spawn(fetch_data("Cache", 100, noted.clone())),
-        ])
-        .await;
-        for (source, r) in ["API", "worker(2)", "Cache"].iter().zip(&results) {
-            match r {
-                Ok(v) => println!("    {source}: Ok({v:?})"),
-                Err(e) => println!("    {source}: Err({e}); is_panic() = {}", e.is_panic()),
-            }
+    println!("\n3. gather(API, worker(2), Cache, return_exceptions=True)");
+    let noted = Arc::new(Mutex::new(Vec::new()));
+    let results = tasklane::gather([
+        tasklane::spawn(fetch_data("API", 200, noted.clone())),
+        tasklane::spawn(failing_worker(100)),
+        tasklane::spawn(fetch_data("Cache", 100, noted.clone())),
+    ])
+    .await;
+    for (source, r) in ["API", "worker(2)", "Cache"].iter().zip(&results) {
+        match r {
+            Ok(v) => println!("    {source}: Ok({v:?})"),
+            Err(e) => println!("    {source}: Err({e}); is_panic() = {}", e.is_panic()),
         }
-        assert_eq!(results[0].as_deref().ok(), Some("some data from API"));
-        assert!(results[1].as_ref().is_err_and(|e| e.is_panic()));
-        assert_eq!(results[2].as_deref().ok(), Some("some data from Cache"));
-    });
+    }
+    assert_eq!(results[0].as_deref().ok(), Some("some data from API"));
+    assert!(results[1].as_ref().is_err_and(|e| e.is_panic()));
+    assert_eq!(results[2].as_deref().ok(), Some("some data from Cache"));
     println!("\ngather: results in input order, in parallel, failures as values");
 }

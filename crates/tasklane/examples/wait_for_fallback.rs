@@ -138,13 +138,12 @@ async fn client() {
     assert_eq!(r, Ok("partial result"));
 }
 
-fn main() {
-    tasklane::run(async {
-        task::Builder::new()
-            .name("client")
-            .spawn(client())
-            .await
-            .expect("client ran to the end");
-    });
+#[tasklane::main]
+async fn main() {
+    task::Builder::new()
+        .name("client")
+        .spawn(client())
+        .await
+        .expect("client ran to the end");
     println!("\nwait_for_fallback: every timeout was handled");
 }
