@@ -13,6 +13,7 @@ mod worker;
 
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::Driver;
+pub(crate) use worker::clock_ticked;
 
 use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};

@@ -3,6 +3,10 @@
 //!
 //! # Finding the next task
 //!
+//! 0. Every [`EVENT_INTERVAL`] ticks, and at the next tick whenever the
+//!    coarse clock of the slow-poll watch moved during a poll, a look at the driver
+//!    without blocking (due timers fire, ready I/O wakes), if no parked
+//!    worker holds it.
 //! 1. Every [`GLOBAL_QUEUE_INTERVAL`] ticks, and right after a task yielded,
 //!    the injector first, so tasks there never starve behind a busy local
 //!    queue and a yield lets them run.
@@ -62,6 +66,21 @@ pub(crate) struct Context {
     /// `EVENT_INTERVAL` ticks and before parking (a plain cell: the poll
     /// path pays one increment).
     polls: Cell<u64>,
+}
+
+/// The slow-poll watch saw the coarse clock tick during a poll on this
+/// thread: if it is a worker, it looks at timers and I/O before its next
+/// poll. (Called only on such a tick: a few hundred times a second at most.)
+#[cold]
+pub(crate) fn clock_ticked() {
+    with_current(|cx| {
+        if let Some(cx) = cx {
+            // The next tick is a multiple of EVENT_INTERVAL (and of
+            // GLOBAL_QUEUE_INTERVAL, the same: the injector gets a look too).
+            let t = cx.tick.get();
+            cx.tick.set(t - t % EVENT_INTERVAL + (EVENT_INTERVAL - 1));
+        }
+    });
 }
 
 /// Runs `f` with the worker context of this thread, if it is a worker.
@@ -149,6 +168,13 @@ impl Context {
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
+        // Timers and I/O are looked at every EVENT_INTERVAL ticks, and
+        // whenever the coarse clock has ticked (a few ms) since the last
+        // look: with long polls, 61 ticks could be far too long for a due
+        // timer to wait (61 polls of 3 ms: 180 ms late). The slow-poll
+        // watch, which reads the clock after every poll anyway, moves
+        // `tick` forward to the next interval when it ticks
+        // (`clock_ticked`), so this test costs nothing more.
         if tick.is_multiple_of(EVENT_INTERVAL) {
             self.publish_polls();
             if let Some(d) = &self.shared.driver {

@@ -257,6 +257,9 @@ pub(crate) mod watch {
                 .running
                 .store(r.wrapping_add(took), Ordering::Relaxed);
         }
+        // The coarse clock ticked: the worker looks at timers and I/O
+        // before its next poll.
+        crate::sched::clock_ticked();
         if took >= threshold {
             slow_poll(
                 header,
