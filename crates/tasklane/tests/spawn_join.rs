@@ -32,13 +32,10 @@ fn join_from_inside_a_task() {
     assert_eq!(rt.block_on(outer).unwrap(), 42);
 }
 
-#[test]
-fn join_from_block_on_future() {
-    let rt = rt(2);
-    let v = rt.block_on(async {
-        let h = tasklane::spawn(async { vec![1, 2, 3] });
-        h.await.unwrap()
-    });
+#[tasklane::test]
+async fn join_from_block_on_future() {
+    let h = tasklane::spawn(async { vec![1, 2, 3] });
+    let v = h.await.unwrap();
     assert_eq!(v, [1, 2, 3]);
 }
 

@@ -259,11 +259,10 @@ fn the_timer_is_freed_after_either_outcome() {
     rt.block_on(check());
 }
 
-#[test]
-fn elapsed_is_an_error_that_displays() {
+#[tasklane::test(worker_threads = 1)]
+async fn elapsed_is_an_error_that_displays() {
     fn is_error<E: Error + Send + Sync + Clone + Copy + PartialEq + Debug + 'static>(_: &E) {}
-    let rt = rt(1);
-    let e: Elapsed = rt.block_on(wait_for(pending::<()>(), MS)).unwrap_err();
+    let e: Elapsed = wait_for(pending::<()>(), MS).await.unwrap_err();
     is_error(&e);
     let shown = e.to_string();
     assert!(shown.contains("elapsed"), "{shown:?}");
