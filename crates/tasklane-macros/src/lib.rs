@@ -135,6 +135,14 @@ enum Kind {
 }
 
 impl Kind {
+    /// What the generated function starts with: `#[test]` for a test.
+    fn header(self) -> TokenStream2 {
+        match self {
+            Kind::Main => quote!(),
+            Kind::Test => quote!(#[::core::prelude::v1::test]),
+        }
+    }
+
     fn attr(self) -> &'static str {
         match self {
             Kind::Main => "#[tasklane::main]",
@@ -369,10 +377,7 @@ fn expand_fn(kind: Kind, input: ItemFn, config: &Config) -> TokenStream2 {
     let mut args = args;
     args.set_span(end);
 
-    let header = match kind {
-        Kind::Main => quote!(),
-        Kind::Test => quote!(#[::core::prelude::v1::test]),
-    };
+    let header = kind.header();
     quote! {
         #header
         #(#attrs)*
@@ -416,10 +421,7 @@ fn expand_stub(kind: Kind, input: ItemFn) -> TokenStream2 {
     } else {
         sig.output.clone()
     };
-    let header = match kind {
-        Kind::Main => quote!(),
-        Kind::Test => quote!(#[::core::prelude::v1::test]),
-    };
+    let header = kind.header();
     quote! {
         #header
         #(#attrs)*
