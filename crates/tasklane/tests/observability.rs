@@ -1,113 +1,20 @@
-//! What a `tracing` subscriber sees of tasks (spans, lifecycle events,
-//! slow-poll warnings), the task dump, and the runtime's metrics.
+//! What a `tracing` subscriber sees of tasks (spans, lifecycle events;
+//! slow polls are in `slow_poll.rs`), the task dump, and the metrics.
 //!
 //! Each test runs its runtime under a scoped capturing subscriber
 //! (`tracing::subscriber::with_default`), which the runtime passes on to
 //! its worker threads, so tests running in parallel do not see each
 //! other's events.
 
-use std::collections::HashMap;
+#[path = "common/capture.rs"]
+mod capture;
+
+use capture::{Capture, EventRec};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tasklane::task;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::Layer;
-use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
-
-/// Fields of a span or event, as strings (`&str` fields unquoted).
-#[derive(Clone, Debug, Default)]
-struct Fields(HashMap<String, String>);
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}"));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.to_owned());
-    }
-}
-
-impl Fields {
-    fn get(&self, k: &str) -> Option<&str> {
-        self.0.get(k).map(String::as_str)
-    }
-}
-
-#[derive(Clone, Debug)]
-struct SpanRec {
-    name: &'static str,
-    fields: Fields,
-    /// `name` field of the parent span (the task's name for a task span),
-    /// or the parent span's own name if it has no such field.
-    parent: Option<String>,
-}
-
-#[derive(Clone, Debug)]
-struct EventRec {
-    target: String,
-    level: Level,
-    fields: Fields,
-    /// The `name` field of the span the event belongs to.
-    span_task: Option<String>,
-    thread: Option<String>,
-}
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<(Vec<SpanRec>, Vec<EventRec>)>>);
-
-/// The task name a span stands for: its `name` field, else its own name.
-fn label<S: for<'a> LookupSpan<'a>>(span: &tracing_subscriber::registry::SpanRef<'_, S>) -> String {
-    let ext = span.extensions();
-    ext.get::<Fields>()
-        .and_then(|f| f.get("name").map(str::to_owned))
-        .unwrap_or_else(|| span.name().to_owned())
-}
-
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Capture {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        attrs.record(&mut fields);
-        let span = ctx.span(id).expect("new span exists");
-        let parent = span.parent().map(|p| label(&p));
-        span.extensions_mut().insert(fields.clone());
-        self.0.lock().unwrap().0.push(SpanRec {
-            name: attrs.metadata().name(),
-            fields,
-            parent,
-        });
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let span_task = ctx.event_span(event).map(|s| label(&s));
-        self.0.lock().unwrap().1.push(EventRec {
-            target: event.metadata().target().to_owned(),
-            level: *event.metadata().level(),
-            fields,
-            span_task,
-            thread: std::thread::current().name().map(str::to_owned),
-        });
-    }
-}
-
-impl Capture {
-    fn spans(&self) -> Vec<SpanRec> {
-        self.0.lock().unwrap().0.clone()
-    }
-    fn events(&self) -> Vec<EventRec> {
-        self.0.lock().unwrap().1.clone()
-    }
-    /// Runs `f` with this capture as the thread's default subscriber.
-    fn run<R>(&self, f: impl FnOnce() -> R) -> R {
-        let subscriber = tracing_subscriber::registry().with(self.clone());
-        tracing::subscriber::with_default(subscriber, f)
-    }
-}
+use tracing::Level;
 
 fn rt(workers: usize, threshold: Duration) -> tasklane::Runtime {
     tasklane::Builder::new()
@@ -115,57 +22,6 @@ fn rt(workers: usize, threshold: Duration) -> tasklane::Runtime {
         .slow_poll_threshold(threshold)
         .build()
         .unwrap()
-}
-
-#[test]
-fn a_slow_poll_is_reported_once_by_name_and_a_polite_task_is_not() {
-    let cap = Capture::default();
-    cap.run(|| {
-        let rt = rt(2, Duration::from_millis(50));
-        rt.block_on(async {
-            let blocker = task::Builder::new().name("blocker").spawn(async {
-                // One poll that blocks its worker for 200 ms.
-                std::thread::sleep(Duration::from_millis(200));
-            });
-            let polite = task::Builder::new().name("polite").spawn(async {
-                // 200 ms of work too, in 2 ms slices with a yield between.
-                for _ in 0..100 {
-                    let t = Instant::now();
-                    while t.elapsed() < Duration::from_millis(2) {
-                        std::hint::spin_loop();
-                    }
-                    tasklane::yield_now().await;
-                }
-            });
-            let brief = task::Builder::new().name("brief").spawn(async {
-                // Under the threshold: 20 ms in one poll.
-                std::thread::sleep(Duration::from_millis(20));
-            });
-            blocker.await.unwrap();
-            polite.await.unwrap();
-            brief.await.unwrap();
-        });
-    });
-    let slow: Vec<_> = cap
-        .events()
-        .into_iter()
-        .filter(|e| e.target == "tasklane::slow_poll")
-        .collect();
-    assert_eq!(slow.len(), 1, "exactly one slow poll: {slow:#?}");
-    let e = &slow[0];
-    assert_eq!(e.level, Level::WARN);
-    assert_eq!(e.fields.get("name"), Some("blocker"));
-    let ms: u64 = e.fields.get("duration_ms").unwrap().parse().unwrap();
-    // The coarse clock ticks every few ms; the poll took at least 200 ms.
-    assert!((190..2_000).contains(&ms), "duration {ms} ms");
-    let worker: usize = e.fields.get("worker").unwrap().parse().unwrap();
-    let thread = e.thread.as_deref().unwrap();
-    assert_eq!(
-        thread,
-        format!("tasklane-worker-{worker}"),
-        "reported by the worker that ran it"
-    );
-    assert!(e.fields.get("message").unwrap().contains("'blocker'"));
 }
 
 #[test]
