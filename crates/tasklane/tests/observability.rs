@@ -9,20 +9,12 @@
 #[path = "common/capture.rs"]
 mod capture;
 
-use capture::{Capture, EventRec};
+use capture::{Capture, EventRec, rt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tasklane::task;
 use tracing::Level;
-
-fn rt(workers: usize, threshold: Duration) -> tasklane::Runtime {
-    tasklane::Builder::new()
-        .worker_threads(workers)
-        .slow_poll_threshold(threshold)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn every_poll_of_a_task_runs_inside_its_span() {

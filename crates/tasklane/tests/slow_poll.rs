@@ -6,18 +6,10 @@
 #[path = "common/capture.rs"]
 mod capture;
 
-use capture::Capture;
+use capture::{Capture, rt};
 use std::time::{Duration, Instant};
 use tasklane::task;
 use tracing::Level;
-
-fn rt(workers: usize, threshold: Duration) -> tasklane::Runtime {
-    tasklane::Builder::new()
-        .worker_threads(workers)
-        .slow_poll_threshold(threshold)
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn a_slow_poll_is_reported_once_by_name_and_a_polite_task_is_not() {

@@ -1,9 +1,11 @@
-//! A `tracing` layer that records every span and event, for the tests of
-//! what subscribers see (`observability.rs`, `slow_poll.rs`).
+//! A `tracing` layer that records every span and event, and a runtime
+//! builder, for the tests of what subscribers see (`observability.rs`,
+//! `slow_poll.rs`).
 #![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
@@ -100,4 +102,13 @@ impl Capture {
         let subscriber = tracing_subscriber::registry().with(self.clone());
         tracing::subscriber::with_default(subscriber, f)
     }
+}
+
+/// A runtime with `workers` workers and the given slow-poll threshold.
+pub(crate) fn rt(workers: usize, threshold: Duration) -> tasklane::Runtime {
+    tasklane::Builder::new()
+        .worker_threads(workers)
+        .slow_poll_threshold(threshold)
+        .build()
+        .unwrap()
 }
