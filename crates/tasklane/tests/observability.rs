@@ -321,3 +321,55 @@ fn queue_depths_and_blocking_threads_are_read_live() {
     assert_eq!(m.injector_depth(), 0);
     assert_eq!(m.workers()[0].local_queue_depth(), 0);
 }
+
+/// A subscriber that panics on every span entry and event on a runtime
+/// worker thread.
+struct Panicky;
+
+fn on_worker() -> bool {
+    std::thread::current()
+        .name()
+        .is_some_and(|n| n.starts_with("tasklane-worker"))
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Panicky {
+    fn on_enter(&self, _: &tracing::span::Id, _: tracing_subscriber::layer::Context<'_, S>) {
+        assert!(!on_worker(), "subscriber panics on enter");
+    }
+    fn on_event(&self, _: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        assert!(!on_worker(), "subscriber panics on every event");
+    }
+}
+
+#[test]
+fn a_panicking_subscriber_never_takes_down_a_worker() {
+    use tracing_subscriber::layer::SubscriberExt;
+    // A worker killed by the panic would leave block_on waiting forever:
+    // run the body on its own thread and fail if it does not finish.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let body = std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::registry().with(Panicky);
+        tracing::subscriber::with_default(subscriber, run_tasks_under_a_panicking_subscriber);
+        done_tx.send(()).unwrap();
+    });
+    match done_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) => body.join().unwrap(),
+        Err(_) => panic!("the runtime stopped running tasks under a panicking subscriber"),
+    }
+}
+
+fn run_tasks_under_a_panicking_subscriber() {
+    // Every poll is a slow poll (threshold zero): its report panics too,
+    // as do entering the task's span and its end event.
+    let rt = rt(1, Duration::ZERO);
+    let h = rt.handle();
+    for round in 0..20u32 {
+        let task = h.spawn(async move {
+            tasklane::yield_now().await;
+            std::thread::sleep(Duration::from_millis(1));
+            round
+        });
+        assert_eq!(rt.block_on(task).unwrap(), round);
+    }
+    assert_eq!(h.num_tasks(), 0, "every task ended");
+}

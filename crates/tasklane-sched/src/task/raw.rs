@@ -231,8 +231,13 @@ impl<'a> Timing<'a> {
     #[cold]
     #[inline(never)]
     fn start(header: &'a Header) -> Timing<'a> {
+        // Entering runs the subscriber's code, which must not unwind into
+        // the worker: a panic there costs the poll its span, nothing more.
+        let entered = header
+            .trace()
+            .and_then(|t| panic::catch_unwind(AssertUnwindSafe(|| t.enter())).ok());
         Timing {
-            _entered: header.trace().map(|t| t.enter()),
+            _entered: entered,
             started: clock::now(),
         }
     }
@@ -242,7 +247,8 @@ impl<'a> Timing<'a> {
     #[inline(never)]
     fn stop(self, header: &Header) {
         let spent = clock::now().wrapping_sub(self.started);
-        drop(self);
+        // Leaving the span runs the subscriber's code too.
+        swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
         // Only the poller writes it: a load and a store.
         let running = header.running.load(Ordering::Relaxed);
         header
@@ -284,7 +290,10 @@ unsafe fn finish<F: Future, S>(cell: &Cell<F, S>, result: Result<F::Output, Join
             Ok(_) => None,
         };
         let running = TaskSnapshot::running_of(&cell.header);
-        trace::ended(&cell.header, t, outcome, panic.as_deref(), running);
+        // Subscriber code, on a worker: its panic is swallowed.
+        swallow(panic::catch_unwind(AssertUnwindSafe(|| {
+            trace::ended(&cell.header, t, outcome, panic.as_deref(), running);
+        })));
     }
     // SAFETY: we hold RUNNING and the stage is `Consumed`, so this write
     // drops nothing and races nothing.

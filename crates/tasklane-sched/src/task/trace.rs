@@ -261,12 +261,17 @@ pub(crate) mod watch {
         // before its next poll.
         crate::sched::clock_ticked();
         if took >= threshold {
-            slow_poll(
-                header,
-                Duration::from_nanos(took),
-                Duration::from_nanos(threshold),
-                worker,
-            );
+            // Subscriber code, on a worker: its panic is swallowed.
+            crate::panic::swallow(std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+                || {
+                    slow_poll(
+                        header,
+                        Duration::from_nanos(took),
+                        Duration::from_nanos(threshold),
+                        worker,
+                    )
+                },
+            )));
         }
     }
 
