@@ -49,22 +49,17 @@ pub use tasklane_macros::{main, test};
 /// generate; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use crate::{Builder, DEFAULT_GRACE};
+    use crate::Builder;
     use std::future::Future;
 
     /// Builds a runtime from `builder`, drives `future` to completion on it,
-    /// then shuts it down gracefully as [`run`](crate::run) does.
+    /// then shuts it down gracefully: [`run`](crate::run) with options.
     ///
     /// # Panics
     ///
     /// If the runtime cannot be built, or if called from inside a runtime.
     pub fn block_on_and_shutdown<F: Future>(builder: Builder, future: F) -> F::Output {
-        let rt = builder
-            .build()
-            .expect("#[tasklane::main] / #[tasklane::test]: could not build the runtime");
-        let out = rt.block_on(future);
-        rt.shutdown(DEFAULT_GRACE);
-        out
+        crate::runtime::run_with(builder, "#[tasklane::main] / #[tasklane::test]", future)
     }
 }
 

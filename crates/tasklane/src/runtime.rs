@@ -42,7 +42,16 @@ thread_local! {
 /// assert_eq!(v, 5);
 /// ```
 pub fn run<F: Future>(future: F) -> F::Output {
-    let rt = Runtime::new().expect("tasklane::run: could not build the runtime");
+    run_with(Builder::new(), "tasklane::run", future)
+}
+
+/// `run` on a runtime built from `builder` (`#[tasklane::main]` and
+/// `#[tasklane::test]` come here too); `who` names the caller in the panic
+/// if the runtime cannot be built.
+pub(crate) fn run_with<F: Future>(builder: Builder, who: &str, future: F) -> F::Output {
+    let rt = builder
+        .build()
+        .unwrap_or_else(|e| panic!("{who}: could not build the runtime: {e}"));
     let out = rt.block_on(future);
     rt.shutdown(DEFAULT_GRACE);
     out
@@ -537,9 +546,6 @@ impl Builder {
         let cell: Arc<OnceLock<Handle>> = Arc::new(OnceLock::new());
         let hook_cell = cell.clone();
         let name = self.thread_name;
-        // Runtime threads keep this runtime current for their whole life.
-        // No task can run before `cell` is filled below: tasks only exist
-        // once a handle exists to spawn them.
         // The `tracing` subscriber in effect where the runtime is built
         // (a scoped one, from `tracing::subscriber::with_default`, included)
         // is the default on the runtime's threads too, so spans and events
@@ -548,6 +554,9 @@ impl Builder {
         let dispatch = tracing::dispatcher::get_default(|d| {
             (!d.is::<tracing::subscriber::NoSubscriber>()).then(|| d.clone())
         });
+        // Runtime threads keep this runtime current for their whole life.
+        // No task can run before `cell` is filled below: tasks only exist
+        // once a handle exists to spawn them.
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             CONTEXT.with(|c| *c.borrow_mut() = Some(hook_cell.clone()));
             if let Some(d) = &dispatch {

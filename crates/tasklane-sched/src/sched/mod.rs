@@ -108,6 +108,8 @@ pub(crate) struct RuntimeConfig {
     pub(crate) thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
     pub(crate) poll_timing: bool,
     pub(crate) slow_poll_threshold: Duration,
+    /// The workers' slow-poll watch is on (so it measures running time).
+    pub(crate) watched: bool,
 }
 
 /// State shared by all workers and every task's scheduler handle.
@@ -216,7 +218,7 @@ impl Handle {
         let config = &self.shared.config;
         let options = options
             .poll_timing(config.poll_timing)
-            .watched(config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom)));
+            .watched(config.watched);
         let (notified, join, registered) = task::new(future, self.clone(), options);
         self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
         join
@@ -391,6 +393,7 @@ impl Scheduler {
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
                 slow_poll_threshold: config.slow_poll_threshold,
+                watched: config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom)),
             },
         });
         let mut sched = Scheduler {

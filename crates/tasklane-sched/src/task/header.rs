@@ -61,7 +61,7 @@ pub(crate) type DoneList = Mutex<Vec<DoneCallback>>;
 
 /// Holds the `Box<DoneList>` made by the first `on_done`, if any. It has no
 /// `Drop` of its own (which made the header's drop glue an out-of-line call
-/// on every task): `raw::dealloc` frees it through `free_done_list`.
+/// on every task): `raw::dealloc` frees it through `free_boxes`.
 struct DoneSlot(AtomicPtr<DoneList>);
 
 /// The first field of every task cell (`#[repr(C)]`, so a pointer to the
@@ -210,9 +210,10 @@ impl Header {
         }
     }
 
-    /// Frees the done-callback list; called once, when the task is freed.
+    /// Frees the done-callback list and the trace, if the task has them;
+    /// called once, when the task is freed.
     #[inline]
-    pub(crate) fn free_done_list(&mut self) {
+    pub(crate) fn free_boxes(&mut self) {
         #[cold]
         fn free(list: *mut DoneList) {
             // SAFETY: made by `Box::into_raw` in `done_list_or_init`, and

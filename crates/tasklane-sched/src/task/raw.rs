@@ -410,7 +410,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: `ptr` came from `Box::leak` in `allocate` with this exact type,
     // and no reference remains, so nothing else can touch the cell.
     let mut cell = unsafe { Box::from_raw(ptr.cast::<Cell<F, S>>().as_ptr()) };
-    cell.header.free_done_list();
+    cell.header.free_boxes();
     // A leftover output or waker may panic in its drop; never in a worker.
     swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(cell))));
 }

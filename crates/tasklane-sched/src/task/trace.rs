@@ -13,9 +13,11 @@
 //!   and its poll count.
 //! * Whether a task is instrumented is decided once, at spawn: no span, no
 //!   timing and no events for a task spawned while nobody listened (then the
-//!   whole cost is two relaxed loads of `tracing`'s global level filter at
-//!   spawn and one null check per poll). An instrumented task times its
-//!   polls precisely (as `TaskOptions::poll_timing` does).
+//!   whole cost is two loads of `tracing`'s global level filter at spawn,
+//!   and a null trace pointer checked when the task ends and is freed). An
+//!   instrumented task is `timed`: it times its polls precisely (as
+//!   `TaskOptions::poll_timing` does) and enters its span on the same
+//!   out-of-line path, so the poll path tests one flag for both.
 //!
 //! # Slow polls (target `tasklane::slow_poll`)
 //!
