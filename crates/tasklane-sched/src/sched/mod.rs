@@ -108,8 +108,11 @@ pub(crate) struct RuntimeConfig {
     pub(crate) thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
     pub(crate) poll_timing: bool,
     pub(crate) slow_poll_threshold: Duration,
-    /// The workers' slow-poll watch is on (so it measures running time).
-    pub(crate) watched: bool,
+    /// The header flags every task spawned on the workers gets from the
+    /// runtime: timed with `poll_timing`, watched when the workers' slow-poll
+    /// watch is on (so it measures running time). Worked out once here
+    /// rather than on every spawn.
+    pub(crate) task_flags: u8,
 }
 
 /// State shared by all workers and every task's scheduler handle.
@@ -215,10 +218,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let config = &self.shared.config;
-        let options = options
-            .poll_timing(config.poll_timing)
-            .watched(config.watched);
+        let options = options.runtime_flags(self.shared.config.task_flags);
         let (notified, join, registered) = task::new(future, self.clone(), options);
         self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
         join
@@ -231,7 +231,9 @@ impl Handle {
         R: Send + 'static,
     {
         let sched = BlockingSchedule::new(self.shared.clone());
-        let options = options.poll_timing(self.shared.config.poll_timing);
+        // Blocking tasks are timed if the runtime says so, never watched.
+        let options =
+            options.runtime_flags(task::runtime_flags(self.shared.config.poll_timing, false));
         let (notified, join, registered) =
             task::new(crate::blocking::BlockingTask::new(f), sched, options);
         self.submit_new(notified, registered, |n| {
@@ -378,6 +380,7 @@ impl Scheduler {
                 counters: WorkerCounters::default(),
             })
             .collect();
+        let watched = config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom));
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             remotes,
@@ -393,7 +396,7 @@ impl Scheduler {
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
                 slow_poll_threshold: config.slow_poll_threshold,
-                watched: config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom)),
+                task_flags: task::runtime_flags(config.poll_timing, watched),
             },
         });
         let mut sched = Scheduler {

@@ -13,7 +13,8 @@
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
-//! * `shielded`, `timed`, `watched`: written at spawn, read-only after.
+//! * `flags` ([`flag`]: shielded, timed, watched): written at spawn (before
+//!   the task is shared), read-only after.
 //! * `on_done`: behind its own lock; see `ON_DONE` in `state.rs`.
 //! * `trace`: written at spawn (before the task is shared), taken by the
 //!   holder of `RUNNING` when the task ends, else freed with the task.
@@ -56,6 +57,19 @@ pub(crate) struct Vtable {
     pub(crate) output_ref: unsafe fn(NonNull<Header>) -> *const (),
 }
 
+/// The bits of [`Header::flags`]: one byte written at spawn, so that a new
+/// task's header gets one store for all three, not three.
+pub(crate) mod flag {
+    /// Shutdown does not cancel the task (`TaskOptions::shielded`).
+    pub(crate) const SHIELDED: u8 = 1 << 0;
+    /// Every poll is timed, and entered in the task's span if it has one
+    /// (`TaskOptions::poll_timing`, or instrumented for `tracing`).
+    pub(crate) const TIMED: u8 = 1 << 1;
+    /// The task runs on workers whose slow-poll watch charges its coarse
+    /// running time.
+    pub(crate) const WATCHED: u8 = 1 << 2;
+}
+
 /// Done callbacks, behind their own lock.
 pub(crate) type DoneList = Mutex<Vec<DoneCallback>>;
 
@@ -91,13 +105,12 @@ pub(crate) struct Header {
     /// at spawn (`trace.rs`): a `Box<TaskTrace>` or null. No `Drop` of its
     /// own, as `on_done`.
     trace: AtomicPtr<TaskTrace>,
-    /// A shielded task is not cancelled by shutdown (which still waits for it).
-    pub(crate) shielded: bool,
-    /// Its polls are timed (`running`); see `TaskOptions::poll_timing`.
-    pub(crate) timed: bool,
-    /// It runs on workers with a slow-poll watch, which measures `running`
-    /// coarsely when it is not `timed` (`trace.rs`).
-    pub(crate) watched: bool,
+    /// [`flag`] bits. A shielded task is not cancelled by shutdown (which
+    /// still waits for it); a timed one has its polls timed into `running`
+    /// (`TaskOptions::poll_timing`); a watched one runs on workers with a
+    /// slow-poll watch, which measures `running` coarsely when it is not
+    /// timed (`trace.rs`).
+    flags: u8,
 }
 
 impl Header {
@@ -106,9 +119,7 @@ impl Header {
         id: TaskId,
         name: Option<Cow<'static, str>>,
         location: &'static Location<'static>,
-        shielded: bool,
-        timed: bool,
-        watched: bool,
+        flags: u8,
     ) -> Header {
         Header {
             state: State::new(),
@@ -123,9 +134,7 @@ impl Header {
             catch_points: PlainAtomicU32::new(0),
             polls: AtomicU64::new(0),
             running: AtomicU64::new(0),
-            shielded,
-            timed,
-            watched,
+            flags,
             on_done: DoneSlot(AtomicPtr::new(std::ptr::null_mut())),
             trace: AtomicPtr::new(std::ptr::null_mut()),
         }
@@ -134,7 +143,25 @@ impl Header {
     /// Installs the trace made at spawn. Only before the task is shared.
     pub(crate) fn set_trace(&mut self, trace: Box<TaskTrace>) {
         *self.trace.get_mut() = Box::into_raw(trace);
-        self.timed = true;
+        self.flags |= flag::TIMED;
+    }
+
+    /// Shutdown does not cancel the task ([`flag::SHIELDED`]).
+    #[inline]
+    pub(crate) fn is_shielded(&self) -> bool {
+        self.flags & flag::SHIELDED != 0
+    }
+
+    /// Every poll is timed ([`flag::TIMED`]).
+    #[inline]
+    pub(crate) fn is_timed(&self) -> bool {
+        self.flags & flag::TIMED != 0
+    }
+
+    /// The slow-poll watch charges the task's running time ([`flag::WATCHED`]).
+    #[inline]
+    pub(crate) fn is_watched(&self) -> bool {
+        self.flags & flag::WATCHED != 0
     }
 
     /// The task's trace, for the holder of `RUNNING` during a poll.

@@ -39,7 +39,7 @@ pub use id::{TaskId, TaskState};
 pub use join::JoinHandle;
 pub use registry::{Registry, Tally};
 
-use header::Header;
+use header::{Header, flag};
 use state::ToCancelled;
 use std::borrow::Cow;
 use std::fmt;
@@ -69,13 +69,24 @@ pub trait Schedule: Send + Sync + 'static {
 }
 
 /// Options for a new task.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct TaskOptions {
     name: Option<Cow<'static, str>>,
     location: &'static Location<'static>,
-    shielded: bool,
-    poll_timing: bool,
-    watched: bool,
+    /// The header's `flag` bits, handed to it as they are.
+    flags: u8,
+}
+
+impl std::fmt::Debug for TaskOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskOptions")
+            .field("name", &self.name)
+            .field("location", &self.location)
+            .field("shielded", &(self.flags & flag::SHIELDED != 0))
+            .field("poll_timing", &(self.flags & flag::TIMED != 0))
+            .field("watched", &(self.flags & flag::WATCHED != 0))
+            .finish()
+    }
 }
 
 impl TaskOptions {
@@ -85,9 +96,7 @@ impl TaskOptions {
         TaskOptions {
             name: None,
             location: Location::caller(),
-            shielded: false,
-            poll_timing: false,
-            watched: false,
+            flags: 0,
         }
     }
 
@@ -99,22 +108,29 @@ impl TaskOptions {
 
     /// Marks the task shielded: shutdown does not cancel it (it still waits
     /// for it, up to the grace). `shield()` spawns its future this way.
-    pub fn shielded(mut self, shielded: bool) -> TaskOptions {
-        self.shielded = shielded;
-        self
+    pub fn shielded(self, shielded: bool) -> TaskOptions {
+        self.set(flag::SHIELDED, shielded)
     }
 
     /// Measures the task's time spent running (`TaskSnapshot::running_time`):
     /// two reads of the CPU's time-stamp counter per poll.
-    pub fn poll_timing(mut self, on: bool) -> TaskOptions {
-        self.poll_timing = on;
+    pub fn poll_timing(self, on: bool) -> TaskOptions {
+        self.set(flag::TIMED, on)
+    }
+
+    /// Replaces the flags the runtime decides (timed, watched) with
+    /// `flags`, made by [`runtime_flags`]; the task's own (shielded) stay.
+    pub(crate) fn runtime_flags(mut self, flags: u8) -> TaskOptions {
+        self.flags = (self.flags & flag::SHIELDED) | flags;
         self
     }
 
-    /// The task runs on workers whose slow-poll watch measures its running
-    /// time (set by the scheduler).
-    pub(crate) fn watched(mut self, on: bool) -> TaskOptions {
-        self.watched = on;
+    fn set(mut self, bit: u8, on: bool) -> TaskOptions {
+        if on {
+            self.flags |= bit;
+        } else {
+            self.flags &= !bit;
+        }
         self
     }
 
@@ -123,6 +139,12 @@ impl TaskOptions {
         self.location = location;
         self
     }
+}
+
+/// The header flags a runtime gives its tasks: timed if it times every
+/// poll, watched if its workers run the slow-poll watch.
+pub(crate) fn runtime_flags(poll_timing: bool, watched: bool) -> u8 {
+    (if poll_timing { flag::TIMED } else { 0 }) | (if watched { flag::WATCHED } else { 0 })
 }
 
 impl Default for TaskOptions {
@@ -172,9 +194,7 @@ where
         scheduler,
         options.name,
         options.location,
-        options.shielded,
-        options.poll_timing,
-        options.watched,
+        options.flags,
     );
     // SAFETY: `allocate` returns three references, handed out here once each.
     unsafe {
@@ -307,7 +327,7 @@ impl TaskRef {
 
     /// True if the task was spawned shielded (shutdown does not cancel it).
     pub fn is_shielded(&self) -> bool {
-        self.header().shielded
+        self.header().is_shielded()
     }
 
     /// The task as it is now: state, polls, running time.

@@ -41,7 +41,7 @@ impl TaskSnapshot {
     /// Time spent running so far, in the unit the task measures it in.
     pub(crate) fn running_of(h: &Header) -> Duration {
         let r = h.running.load(Ordering::Relaxed);
-        if h.timed {
+        if h.is_timed() {
             clock::to_duration(r)
         } else {
             Duration::from_nanos(r)
@@ -51,7 +51,7 @@ impl TaskSnapshot {
     fn running(h: &Header) -> Option<Duration> {
         // Without poll timing, the slow-poll watch's coarse clock measures
         // it (unless the watch is off).
-        (h.timed || h.watched).then(|| Self::running_of(h))
+        (h.is_timed() || h.is_watched()).then(|| Self::running_of(h))
     }
 
     /// The task's id.

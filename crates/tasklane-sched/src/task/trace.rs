@@ -252,7 +252,7 @@ pub(crate) mod watch {
     #[inline(never)]
     fn charge(header: &Header, took: u64, threshold: u64, worker: usize) {
         use std::sync::atomic::Ordering;
-        if !header.timed {
+        if !header.is_timed() {
             // Coarse running time, in nanoseconds (only the poller writes it).
             let r = header.running.load(Ordering::Relaxed);
             header
