@@ -13,6 +13,7 @@ mod worker;
 
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::Driver;
+#[cfg(not(tasklane_loom))]
 pub(crate) use worker::clock_ticked;
 
 use crate::blocking::{BlockingSchedule, Pool};

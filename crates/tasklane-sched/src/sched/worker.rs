@@ -70,7 +70,9 @@ pub(crate) struct Context {
 
 /// The slow-poll watch saw the coarse clock tick during a poll on this
 /// thread: if it is a worker, it looks at timers and I/O before its next
-/// poll. (Called only on such a tick: a few hundred times a second at most.)
+/// poll. (Called only on such a tick: a few hundred times a second at most.
+/// The watch is compiled out under loom.)
+#[cfg(not(tasklane_loom))]
 #[cold]
 pub(crate) fn clock_ticked() {
     with_current(|cx| {

@@ -3,7 +3,7 @@
 
 use super::catch::{self, Claim, Origin};
 use super::error::JoinError;
-use super::header::{Header, Vtable};
+use super::header::{Header, Vtable, flag};
 use super::id::TaskId;
 use super::snapshot::{DoneCallback, TaskSnapshot, clock};
 use super::state::{Outcome, ToIdle, ToRunning};
@@ -40,19 +40,35 @@ enum Stage<F: Future> {
     Consumed,
 }
 
-fn vtable<F: Future + Send + 'static, S: Schedule>() -> &'static Vtable
+/// The task type's vtable. A timed task (poll timing on, or instrumented
+/// for `tracing`) gets [`poll_timed`] as its poll, the others the plain
+/// [`poll`], which carries no timing code at all.
+fn vtable<F: Future + Send + 'static, S: Schedule>(timed: bool) -> &'static Vtable
 where
     F::Output: Send + 'static,
 {
-    &Vtable {
-        poll: poll::<F, S>,
-        schedule: schedule::<F, S>,
-        dealloc: dealloc::<F, S>,
-        try_read_output: try_read_output::<F, S>,
-        drop_output: drop_output::<F, S>,
-        take_join_waker: take_join_waker::<F, S>,
-        poll_complete: poll_complete::<F, S>,
-        output_ref: output_ref::<F, S>,
+    if timed {
+        &Vtable {
+            poll: poll_timed::<F, S>,
+            schedule: schedule::<F, S>,
+            dealloc: dealloc::<F, S>,
+            try_read_output: try_read_output::<F, S>,
+            drop_output: drop_output::<F, S>,
+            take_join_waker: take_join_waker::<F, S>,
+            poll_complete: poll_complete::<F, S>,
+            output_ref: output_ref::<F, S>,
+        }
+    } else {
+        &Vtable {
+            poll: poll::<F, S>,
+            schedule: schedule::<F, S>,
+            dealloc: dealloc::<F, S>,
+            try_read_output: try_read_output::<F, S>,
+            drop_output: drop_output::<F, S>,
+            take_join_waker: take_join_waker::<F, S>,
+            poll_complete: poll_complete::<F, S>,
+            output_ref: output_ref::<F, S>,
+        }
     }
 }
 
@@ -82,7 +98,7 @@ where
     // the future and scheduler, not yet moved, are dropped as usual.
     let mut cell = unsafe {
         (&raw mut (*p).header).write(Header::new(
-            vtable::<F, S>(),
+            vtable::<F, S>(flags & flag::TIMED != 0),
             TaskId::next(),
             name,
             location,
@@ -95,7 +111,9 @@ where
         cell.assume_init()
     };
     if let Some(trace) = super::trace::at_spawn(&cell.header) {
+        // An instrumented task is timed: its polls enter its span.
         cell.header.set_trace(trace);
+        cell.header.vtable = vtable::<F, S>(true);
     }
     // The pointer keeps the provenance of the whole box: every later access
     // to the cell is derived from it, never from a `&Header`.
@@ -116,6 +134,7 @@ unsafe fn cell<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a Cell<F, S> {
 /// # Safety
 /// `ptr` is a task of type `Cell<F, S>` and the caller hands over a
 /// `Notified` reference (so `NOTIFIED` is set and nobody else polls).
+#[inline(never)] // only ever called through the vtable, or by `poll_timed`
 unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: our Notified reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
@@ -149,6 +168,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             }
         };
         let Some(result) = polled else {
+            // A timed poll ends here, before the task is seen idle (so a
+            // snapshot taken once it is sees the poll's time).
+            if cell.header.is_timed() {
+                timing::stop(&cell.header);
+            }
             match cell.header.state.transition_to_idle() {
                 ToIdle::Idle => return,
                 ToIdle::Notified => {
@@ -198,14 +222,6 @@ unsafe fn poll_future<F: Future, S>(
     // Only the poller writes these: a load and a store, no read-modify-write.
     let polls = header.polls.load(Ordering::Relaxed);
     header.polls.store(polls + 1, Ordering::Relaxed);
-    // A timed task (poll timing on, or instrumented for `tracing`) starts
-    // and stops its clock (and enters its span) out of line; the others pay
-    // two flag tests.
-    let timing = if header.is_timed() {
-        Some(Timing::start(header))
-    } else {
-        None
-    };
     let polled = panic::catch_unwind(AssertUnwindSafe(|| {
         cell.stage.with_mut(|stage| {
             // SAFETY: we hold RUNNING, which gives exclusive access to the stage.
@@ -217,9 +233,6 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
-    if let Some(t) = timing {
-        t.stop(header);
-    }
     trace::watch::after_poll(header);
     match polled {
         Ok(Poll::Pending) => None,
@@ -228,40 +241,68 @@ unsafe fn poll_future<F: Future, S>(
     }
 }
 
-/// A timed poll in progress: its start and, for an instrumented task, its
-/// entered span.
-struct Timing<'a> {
-    started: u64,
-    _entered: Option<trace::Entered<'a>>,
+/// The poll of a timed task: the clock is started, and the task's span
+/// entered, before [`poll`]; `poll` stops both where the poll ends, before
+/// the task is seen idle or ended (one flag test there, `timing::stop`).
+/// Untimed tasks get the plain `poll` in their vtable and pay nothing for
+/// the start.
+///
+/// # Safety
+/// As [`poll`].
+unsafe fn poll_timed<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller's Notified reference keeps the task alive, and
+    // nobody polls it meanwhile, so its trace is there to read.
+    timing::start(unsafe { ptr.as_ref() });
+    // SAFETY: the caller's guarantees, passed on.
+    unsafe { poll::<F, S>(ptr) };
 }
 
-impl<'a> Timing<'a> {
+/// The clock of timed polls: started by `poll_timed`, stopped by `poll`.
+mod timing {
+    use super::{Header, clock};
+    use crate::panic::swallow;
+    use crate::sync::thread_local;
+    use std::cell::Cell;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::Ordering;
+
+    thread_local! {
+        /// The timed poll running on this thread: when it started, and
+        /// whether it entered the task's span.
+        static POLL: Cell<Option<(u64, bool)>> = const { Cell::new(None) };
+    }
+
+    /// Enters the task's span, if it has one, and starts the clock. The
+    /// caller holds a Notified reference.
     #[cold]
     #[inline(never)]
-    fn start(header: &'a Header) -> Timing<'a> {
+    pub(super) fn start(header: &Header) {
         // Entering runs the subscriber's code, which must not unwind into
         // the worker: a panic there costs the poll its span, nothing more.
         let entered = header
             .trace()
-            .and_then(|t| panic::catch_unwind(AssertUnwindSafe(|| t.enter())).ok());
-        Timing {
-            _entered: entered,
-            started: clock::now(),
-        }
+            .is_some_and(|t| panic::catch_unwind(AssertUnwindSafe(|| t.enter())).unwrap_or(false));
+        POLL.with(|p| p.set(Some((clock::now(), entered))));
     }
 
-    /// Leaves the span and adds the poll's duration to the running time.
+    /// Adds the poll's time to the running time and leaves the span. The
+    /// caller holds RUNNING (the only writer of `running`) and the task
+    /// still has its trace.
     #[cold]
     #[inline(never)]
-    fn stop(self, header: &Header) {
-        let spent = clock::now().wrapping_sub(self.started);
-        // Leaving the span runs the subscriber's code too.
-        swallow(panic::catch_unwind(AssertUnwindSafe(move || drop(self))));
-        // Only the poller writes it: a load and a store.
+    pub(super) fn stop(header: &Header) {
+        let Some((started, entered)) = POLL.with(|p| p.take()) else {
+            return;
+        };
+        let spent = clock::now().wrapping_sub(started);
         let running = header.running.load(Ordering::Relaxed);
         header
             .running
             .store(running.wrapping_add(spent), Ordering::Relaxed);
+        if entered && let Some(t) = header.trace() {
+            // Leaving the span runs the subscriber's code too.
+            swallow(panic::catch_unwind(AssertUnwindSafe(|| t.exit())));
+        }
     }
 }
 
@@ -292,6 +333,10 @@ unsafe fn finish<F: Future, S>(cell: &Cell<F, S>, result: Result<F::Output, Join
         Err(e) if e.is_panic() => Outcome::Panicked,
         Err(_) => Outcome::Cancelled,
     };
+    // A timed task's last poll ends here, before its end is reported.
+    if cell.header.is_timed() {
+        timing::stop(&cell.header);
+    }
     if let Some(t) = cell.header.take_trace() {
         let panic = match &result {
             Err(e) => e.panic_message(),

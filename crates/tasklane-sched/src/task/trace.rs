@@ -17,7 +17,8 @@
 //!   and a null trace pointer checked when the task ends and is freed). An
 //!   instrumented task is `timed`: it times its polls precisely (as
 //!   `TaskOptions::poll_timing` does) and enters its span on the same
-//!   out-of-line path, so the poll path tests one flag for both.
+//!   out-of-line path: its vtable's poll starts both before the common
+//!   poll, which stops both where the poll ends (`raw::timing`).
 //!
 //! # Slow polls (target `tasklane::slow_poll`)
 //!
@@ -61,7 +62,6 @@ mod on {
     use super::*;
 
     /// The guard of an entered task span.
-    pub(crate) type Entered<'a> = tracing::span::Entered<'a>;
     use std::time::Instant;
     use tracing::Level;
 
@@ -108,10 +108,23 @@ mod on {
     }
 
     impl TaskTrace {
-        /// Enters the task's span for the duration of a poll.
+        /// Enters the task's span for a poll, to be left with [`exit`]
+        /// on the same thread (no guard: the poll's start and end are in
+        /// different functions, `raw::timing`). True if entered.
+        ///
+        /// [`exit`]: TaskTrace::exit
         #[inline]
-        pub(crate) fn enter(&self) -> Entered<'_> {
-            self.span.enter()
+        pub(crate) fn enter(&self) -> bool {
+            self.span
+                .with_subscriber(|(id, dispatch)| dispatch.enter(id))
+                .is_some()
+        }
+
+        /// Leaves the span entered by [`enter`](TaskTrace::enter).
+        #[inline]
+        pub(crate) fn exit(&self) {
+            self.span
+                .with_subscriber(|(id, dispatch)| dispatch.exit(id));
         }
     }
 
@@ -154,9 +167,6 @@ mod on {
 mod on {
     use super::*;
 
-    /// Nothing to leave: spans are compiled out.
-    pub(crate) struct Entered<'a>(std::marker::PhantomData<&'a ()>);
-
     #[inline(always)]
     pub(crate) fn at_spawn(_: &Header) -> Option<Box<TaskTrace>> {
         None
@@ -164,16 +174,19 @@ mod on {
 
     impl TaskTrace {
         #[inline(always)]
-        pub(crate) fn enter(&self) -> Entered<'_> {
-            Entered(std::marker::PhantomData)
+        pub(crate) fn enter(&self) -> bool {
+            false
         }
+
+        #[inline(always)]
+        pub(crate) fn exit(&self) {}
     }
 
     #[inline(always)]
     pub(crate) fn ended(_: &Header, _: Box<TaskTrace>, _: Outcome, _: Option<&str>, _: Duration) {}
 }
 
-pub(crate) use on::{Entered, at_spawn, ended};
+pub(crate) use on::{at_spawn, ended};
 
 /// The per-worker slow-poll watch (see the module docs).
 pub(crate) mod watch {
