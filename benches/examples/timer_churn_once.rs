@@ -14,7 +14,7 @@ use std::sync::Arc;
 use tasklane_benches::{BenchRuntime, Smol, Tasklane, Tokio, churn, env_or, spread};
 
 fn run<R: BenchRuntime>() {
-    let rt = R::start(1);
+    let rt = R::start(env_or("TASKLANE_CHURN_WORKERS", 1));
     let scale: u64 = env_or("TASKLANE_CHURN_SCALE", 1);
     let ms: Arc<Vec<u64>> = Arc::new(spread(100_000, 1000).iter().map(|m| m * scale).collect());
     for _ in 0..env_or("TASKLANE_CHURN_ROUNDS", 3) {
