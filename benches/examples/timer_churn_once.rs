@@ -8,6 +8,8 @@
 //! `TASKLANE_CHURN_SCALE` multiplies the 1..1000 ms durations (default 1):
 //! under valgrind, which runs some 50 times slower, a scale of 1000 keeps
 //! every timer from firing, so only registering and cancelling is counted.
+//! `TASKLANE_CHURN_WORKERS` sets the runtime's worker count (default 1; the
+//! criterion bench uses 2).
 
 use std::sync::Arc;
 
