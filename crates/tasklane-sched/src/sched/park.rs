@@ -47,6 +47,12 @@ pub trait Driver: Send + Sync + 'static {
     fn wants_holder(&self) -> bool {
         false
     }
+
+    /// Called by every worker, on its own thread, whether or not it holds
+    /// the driver: every few scheduler ticks, before it parks, and when it
+    /// stops. For work the driver batches per thread and must not leave
+    /// waiting while the thread is busy or asleep. The default does nothing.
+    fn maintain(&self) {}
 }
 
 /// The runtime's single driver, and who is inside it.
@@ -84,6 +90,11 @@ impl DriverSlot {
 
     /// A busy worker collects ready events without blocking, if the driver
     /// is free.
+    /// The calling worker's [`Driver::maintain`].
+    pub(crate) fn maintain(&self) {
+        abort_on_unwind(|| self.driver.maintain());
+    }
+
     pub(crate) fn poll_events(&self) {
         if self.try_acquire() {
             abort_on_unwind(|| self.driver.park(Some(Duration::ZERO)));

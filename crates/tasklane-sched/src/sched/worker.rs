@@ -61,6 +61,10 @@ pub(crate) struct Context {
     searching: Cell<bool>,
     /// The last task polled yielded (was re-queued by its own wake).
     yielded: Cell<bool>,
+    /// The worker is collecting timers and I/O between two polls: what
+    /// that wakes queues behind the tasks already here, not in the LIFO
+    /// slot, which is for a task woken by the one being polled.
+    in_driver: Cell<bool>,
     rng: Cell<u32>,
     /// Polls so far, published to this worker's metrics every
     /// `EVENT_INTERVAL` ticks and before parking (a plain cell: the poll
@@ -106,6 +110,7 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         tick: Cell::new(0),
         searching: Cell::new(false),
         yielded: Cell::new(false),
+        in_driver: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         polls: Cell::new(0),
     };
@@ -120,6 +125,9 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
     let reset = Reset;
     cx.run_loop();
     cx.publish_polls();
+    if let Some(d) = &cx.shared.driver {
+        d.maintain();
+    }
     drop(reset);
     // Tasks still queued here outlived the grace: deliver an abort to each
     // (their futures are dropped on this thread, before it ends). Wakes they
@@ -180,7 +188,10 @@ impl Context {
         if tick.is_multiple_of(EVENT_INTERVAL) {
             self.publish_polls();
             if let Some(d) = &self.shared.driver {
+                self.in_driver.set(true);
+                d.maintain();
                 d.poll_events();
+                self.in_driver.set(false);
             }
         }
         // After a yield, the injector goes first too: `yield_now` promises
@@ -268,6 +279,9 @@ impl Context {
         if !shared.is_shutdown() {
             let me = &shared.remotes[self.index];
             self.publish_polls();
+            if let Some(d) = &shared.driver {
+                d.maintain();
+            }
             me.counters.park();
             me.parker.park(shared.driver.as_ref());
             crate::task::watch::restart();
@@ -279,14 +293,21 @@ impl Context {
 
     /// Queues a task woken or spawned on this worker.
     pub(super) fn schedule_local(&self, task: Notified, is_yield: bool) {
-        let notify = if is_yield {
+        let notify = if is_yield || self.in_driver.get() {
             // A lone yielder needs no help: this worker polls it again as
             // soon as the current poll returns. Waking a sleeper for it
             // (only to find nothing, or to steal it and move its state to
             // another core) cost a futex wake per yield (timer_churn).
+            // A task woken by a timer or by I/O between two polls joins the
+            // back of the queue in the same way: put in the LIFO slot, it
+            // would run before a task spawned earlier (so `sleep(ZERO)`,
+            // one tick on the wheel, could resume before the task spawned
+            // just before it, unlike asyncio's `sleep(0)`).
             let others_waiting = !self.local.is_empty();
             self.local.push(task);
-            self.yielded.set(true);
+            if is_yield {
+                self.yielded.set(true);
+            }
             others_waiting
         } else {
             match self.lifo.replace(Some(task)) {
