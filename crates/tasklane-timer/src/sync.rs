@@ -8,10 +8,10 @@
 /// Atomics: std's, or loom's under the loom cfg.
 pub(crate) mod atomic {
     #[cfg(not(tasklane_loom))]
-    pub(crate) use std::sync::atomic::{AtomicU64, Ordering};
+    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
     #[cfg(tasklane_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicU64, Ordering};
+    pub(crate) use loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 }
 
 #[cfg(not(tasklane_loom))]

@@ -236,3 +236,51 @@ fn send_sync() {
     assert_send_sync::<Wheel<u64>>();
     assert_send_sync::<EntryKey>();
 }
+
+/// `cancel_batch` removes exactly the live keys it is given (more than one
+/// lock's worth of them), skips stale ones, frees every entry once, and
+/// leaves the other timers alone.
+#[test]
+fn cancel_batch_removes_live_keys_and_skips_stale_ones() {
+    use crate::{Registration, Timers};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let woken = Arc::new(Count(AtomicUsize::new(0)));
+    let waker = Waker::from(woken.clone());
+    let timers = Timers::new(2);
+    let key = |deadline| match timers.register(1, deadline, &waker) {
+        Registration::Pending { key, .. } => key,
+        Registration::Expired => unreachable!("deadline in the future"),
+    };
+    let mut batch: Vec<_> = (0..150).map(|i| key(10 + i % 7)).collect();
+    let kept: Vec<_> = (0..5).map(|i| key(20 + i)).collect();
+    // Fire the 10-tick ones first: their keys in the batch go stale.
+    let mut fired = Vec::new();
+    timers.process(10, &mut fired);
+    let stale = fired.len();
+    assert_eq!(stale, (0..150).filter(|i| i % 7 == 0).count());
+    drop(fired);
+    assert_eq!(timers.cancel_batch(1, &mut batch), 150 - stale);
+    assert!(batch.is_empty());
+    assert_eq!(timers.len(), kept.len());
+    // The Arc is held by the test and the five kept entries only: every
+    // removed and fired waker was dropped.
+    assert_eq!(Arc::strong_count(&woken), 1 + 1 + kept.len());
+    let mut fired = Vec::new();
+    timers.process(100, &mut fired);
+    assert_eq!(fired.len(), kept.len());
+    assert!(timers.is_empty());
+    assert_eq!(
+        woken.0.load(Ordering::SeqCst),
+        0,
+        "nothing was woken by cancelling"
+    );
+}
