@@ -18,8 +18,23 @@
 //!
 //! A registration of a deadline earlier than the one the driver blocks until
 //! unparks it (the park protocol of `tasklane_timer::Timers`).
+//!
+//! # Cancellations in batches
+//!
+//! Most timers are cancelled (a request's timeout that never fires). A
+//! worker that cancels a timer of its own shard does not lock the shard for
+//! it: the key joins the worker's batch ([`Deferred`], thread-local), applied
+//! under one lock when it holds [`BATCH`] keys, and by [`SchedDriver`]'s
+//! `maintain`, which every worker runs every few scheduler ticks, before it
+//! parks and when it stops. Until then the entry stays on the wheel: if its
+//! deadline passes first, it fires and wakes its task once, spuriously (a
+//! future must allow that), and the batched cancel finds its key stale. The
+//! batch is bounded, so is what it keeps alive (the wakers, and so the
+//! tasks' allocations). [`RuntimeDriver::num_timers`] does not count the
+//! batched timers: each worker publishes its batch's length.
 
 use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +57,34 @@ pub(crate) struct RuntimeDriver {
     /// Wakers collected under shard locks, woken after; kept to reuse the
     /// allocation. Only the driver's holder (one thread at a time) takes it.
     fired: Mutex<Vec<Waker>>,
+}
+
+/// Keys per batch of cancellations.
+const BATCH: usize = 64;
+
+/// A worker thread's batch of timer cancellations, for the runtime the
+/// thread belongs to (`owner`, set when the thread starts) and its worker
+/// index there (looked up on first use; `NOT_A_WORKER` on the runtime's
+/// blocking threads).
+struct Deferred {
+    owner: *const RuntimeDriver,
+    worker: usize,
+    keys: Vec<TimerKey>,
+}
+
+/// `Deferred::worker` not looked up yet.
+const UNKNOWN: usize = usize::MAX;
+/// `Deferred::worker` of a thread that is not a worker.
+const NOT_A_WORKER: usize = usize::MAX - 1;
+
+thread_local! {
+    static DEFERRED: RefCell<Deferred> = const {
+        RefCell::new(Deferred {
+            owner: std::ptr::null(),
+            worker: UNKNOWN,
+            keys: Vec::new(),
+        })
+    };
 }
 
 impl fmt::Debug for RuntimeDriver {
@@ -120,13 +163,99 @@ impl RuntimeDriver {
         }
     }
 
-    /// Removes `key` without waking it.
+    /// Removes `key` without waking it: at once, or, on a worker of this
+    /// runtime cancelling a timer of its own shard, in that worker's next
+    /// batch (module docs).
     pub(crate) fn cancel(&self, key: TimerKey) {
-        self.timers.cancel(key);
+        let batched = DEFERRED.try_with(|d| {
+            let mut d = d.borrow_mut();
+            if !std::ptr::eq(d.owner, self) {
+                return None;
+            }
+            if d.worker == UNKNOWN {
+                d.worker = tasklane_sched::Handle::current_worker_index().unwrap_or(NOT_A_WORKER);
+            }
+            let w = d.worker;
+            if w != key.shard() {
+                return None;
+            }
+            d.keys.push(key);
+            let n = d.keys.len();
+            self.timers.note_batched(w, n);
+            Some((w, n >= BATCH))
+        });
+        match batched {
+            Ok(Some((w, full))) => {
+                if full {
+                    self.apply_deferred_of(w);
+                }
+            }
+            _ => {
+                self.timers.cancel(key);
+            }
+        }
     }
 
-    /// Number of registered timers (for tests and introspection).
+    /// Marks the calling thread as one of this runtime's: its workers
+    /// batch their cancellations here (module docs).
+    pub(crate) fn adopt_thread(self: &Arc<Self>) {
+        DEFERRED.with(|d| {
+            let mut d = d.borrow_mut();
+            d.owner = Arc::as_ptr(self);
+            d.worker = UNKNOWN;
+        });
+    }
+
+    /// The calling thread, one of this runtime's, is ending: applies its
+    /// batch (cancellations made after its worker loop's last `maintain`,
+    /// by tasks dropped at shutdown) and stops batching.
+    pub(crate) fn release_thread(&self) {
+        self.apply_deferred();
+        let _ = DEFERRED.try_with(|d| d.borrow_mut().owner = std::ptr::null());
+    }
+
+    /// Applies the calling worker's batch of cancellations, if it has one.
+    fn apply_deferred(&self) {
+        let worker = DEFERRED
+            .try_with(|d| {
+                let d = d.borrow();
+                std::ptr::eq(d.owner, self).then_some(d.worker)
+            })
+            .ok()
+            .flatten();
+        if let Some(w) = worker.filter(|&w| w < self.timers.num_shards() - 1) {
+            self.apply_deferred_of(w);
+        }
+    }
+
+    /// Applies the batch of worker `w`, the calling thread.
+    fn apply_deferred_of(&self, w: usize) {
+        // The keys leave the cell before the shard is touched: dropping a
+        // removed waker may free a task whose output holds a timer, whose
+        // cancellation then comes back here.
+        let Ok(Some(mut keys)) = DEFERRED.try_with(|d| {
+            let mut d = d.borrow_mut();
+            (!d.keys.is_empty()).then(|| std::mem::take(&mut d.keys))
+        }) else {
+            return;
+        };
+        self.timers.cancel_batch(w, &mut keys);
+        // Keep the allocation, unless cancellations made meanwhile started
+        // a new batch.
+        let _ = DEFERRED.try_with(|d| {
+            let mut d = d.borrow_mut();
+            if d.keys.is_empty() {
+                d.keys = keys;
+            }
+        });
+    }
+
+    /// Number of registered timers, not counting those cancelled in a
+    /// worker's batch not yet applied (for tests and introspection; exact
+    /// when no thread registers or cancels meanwhile). A worker asking
+    /// applies its own batch first.
     pub(crate) fn num_timers(&self) -> usize {
+        self.apply_deferred();
         self.timers.len()
     }
 
@@ -219,6 +348,10 @@ impl tasklane_sched::Driver for SchedDriver {
 
     fn unpark(&self) {
         self.0.unpark();
+    }
+
+    fn maintain(&self) {
+        self.0.apply_deferred();
     }
 
     fn wants_holder(&self) -> bool {

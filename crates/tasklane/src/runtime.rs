@@ -557,18 +557,22 @@ impl Builder {
         // Runtime threads keep this runtime current for their whole life.
         // No task can run before `cell` is filled below: tasks only exist
         // once a handle exists to spawn them.
+        let time = Arc::new(RuntimeDriver::new(workers)?);
+        let hook_time = time.clone();
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             CONTEXT.with(|c| *c.borrow_mut() = Some(hook_cell.clone()));
+            hook_time.adopt_thread();
             if let Some(d) = &dispatch {
                 let guard = tracing::dispatcher::set_default(d);
                 DISPATCH.with(|g| *g.borrow_mut() = Some(guard));
             }
         });
-        let on_stop: tasklane_sched::ThreadHook = Arc::new(|| {
+        let stop_time = time.clone();
+        let on_stop: tasklane_sched::ThreadHook = Arc::new(move || {
+            stop_time.release_thread();
             CONTEXT.with(|c| c.borrow_mut().take());
             DISPATCH.with(|g| g.borrow_mut().take());
         });
-        let time = Arc::new(RuntimeDriver::new(workers)?);
         let config = Config {
             worker_threads: workers,
             driver: Some(Box::new(SchedDriver(time.clone()))),
