@@ -61,10 +61,6 @@ pub(crate) struct Context {
     searching: Cell<bool>,
     /// The last task polled yielded (was re-queued by its own wake).
     yielded: Cell<bool>,
-    /// The worker is collecting timers and I/O between two polls: what
-    /// that wakes queues behind the tasks already here, not in the LIFO
-    /// slot, which is for a task woken by the one being polled.
-    in_driver: Cell<bool>,
     rng: Cell<u32>,
     /// Polls so far, published to this worker's metrics every
     /// `EVENT_INTERVAL` ticks and before parking (a plain cell: the poll
@@ -110,7 +106,6 @@ pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>
         tick: Cell::new(0),
         searching: Cell::new(false),
         yielded: Cell::new(false),
-        in_driver: Cell::new(false),
         rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
         polls: Cell::new(0),
     };
@@ -188,10 +183,18 @@ impl Context {
         if tick.is_multiple_of(EVENT_INTERVAL) {
             self.publish_polls();
             if let Some(d) = &self.shared.driver {
-                self.in_driver.set(true);
+                // What the timers and I/O wake here queues behind the tasks
+                // already waiting, not in the LIFO slot, which is for a task
+                // woken by the one being polled: else `sleep(ZERO)`, one
+                // tick on the wheel, could resume before a task spawned just
+                // before it (asyncio's `sleep(0)` lets that task run first).
+                let waiting = self.lifo.take();
                 d.maintain();
                 d.poll_events();
-                self.in_driver.set(false);
+                if let Some(woken) = self.lifo.take() {
+                    self.local.push(woken);
+                }
+                self.lifo.set(waiting);
             }
         }
         // After a yield, the injector goes first too: `yield_now` promises
@@ -293,21 +296,14 @@ impl Context {
 
     /// Queues a task woken or spawned on this worker.
     pub(super) fn schedule_local(&self, task: Notified, is_yield: bool) {
-        let notify = if is_yield || self.in_driver.get() {
+        let notify = if is_yield {
             // A lone yielder needs no help: this worker polls it again as
             // soon as the current poll returns. Waking a sleeper for it
             // (only to find nothing, or to steal it and move its state to
             // another core) cost a futex wake per yield (timer_churn).
-            // A task woken by a timer or by I/O between two polls joins the
-            // back of the queue in the same way: put in the LIFO slot, it
-            // would run before a task spawned earlier (so `sleep(ZERO)`,
-            // one tick on the wheel, could resume before the task spawned
-            // just before it, unlike asyncio's `sleep(0)`).
             let others_waiting = !self.local.is_empty();
             self.local.push(task);
-            if is_yield {
-                self.yielded.set(true);
-            }
+            self.yielded.set(true);
             others_waiting
         } else {
             match self.lifo.replace(Some(task)) {
