@@ -42,33 +42,30 @@ enum Stage<F: Future> {
 
 /// The task type's vtable. A timed task (poll timing on, or instrumented
 /// for `tracing`) gets [`poll_timed`] as its poll, the others the plain
-/// [`poll`], which carries no timing code at all.
+/// [`poll`], whose only timing code is one flag test where the poll ends.
 fn vtable<F: Future + Send + 'static, S: Schedule>(timed: bool) -> &'static Vtable
 where
     F::Output: Send + 'static,
 {
+    // Two tables per task type that differ in `poll` only.
+    macro_rules! table {
+        ($poll:expr) => {
+            &Vtable {
+                poll: $poll,
+                schedule: schedule::<F, S>,
+                dealloc: dealloc::<F, S>,
+                try_read_output: try_read_output::<F, S>,
+                drop_output: drop_output::<F, S>,
+                take_join_waker: take_join_waker::<F, S>,
+                poll_complete: poll_complete::<F, S>,
+                output_ref: output_ref::<F, S>,
+            }
+        };
+    }
     if timed {
-        &Vtable {
-            poll: poll_timed::<F, S>,
-            schedule: schedule::<F, S>,
-            dealloc: dealloc::<F, S>,
-            try_read_output: try_read_output::<F, S>,
-            drop_output: drop_output::<F, S>,
-            take_join_waker: take_join_waker::<F, S>,
-            poll_complete: poll_complete::<F, S>,
-            output_ref: output_ref::<F, S>,
-        }
+        table!(poll_timed::<F, S>)
     } else {
-        &Vtable {
-            poll: poll::<F, S>,
-            schedule: schedule::<F, S>,
-            dealloc: dealloc::<F, S>,
-            try_read_output: try_read_output::<F, S>,
-            drop_output: drop_output::<F, S>,
-            take_join_waker: take_join_waker::<F, S>,
-            poll_complete: poll_complete::<F, S>,
-            output_ref: output_ref::<F, S>,
-        }
+        table!(poll::<F, S>)
     }
 }
 
