@@ -130,27 +130,56 @@ impl Drop for Restore {
 /// flight. Returns its result and what became of the cancellation (only
 /// meaningful if the future is still pending).
 pub fn deliver<R>(origin: Origin, poll: impl FnOnce() -> R) -> (R, Claim) {
-    let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
-    let outer = DELIVERY.with(|d| {
-        d.replace(Delivery {
-            origin: Some(origin),
-            claimed: false,
-            serial,
-            fresh: 0,
-        })
-    });
-    let restore = Restore(outer);
+    let delivering = Delivering::begin(origin);
     let r = poll();
-    let d = DELIVERY.with(Cell::get);
-    drop(restore);
-    let claim = if d.claimed {
-        Claim::Taken
-    } else if d.fresh > 0 {
-        Claim::Rearm
-    } else {
-        Claim::Missed
-    };
-    (r, claim)
+    (r, delivering.end())
+}
+
+/// A cancellation from one origin in flight on this thread, from
+/// [`begin`](Delivering::begin) to [`end`](Delivering::end): [`deliver`]
+/// in two halves, for a caller that polls between them rather than in a
+/// closure (the task's own poll, so that the future's poll is inlined
+/// there once, not twice). Dropped without `end`, it still restores the
+/// delivery it replaced.
+pub(crate) struct Delivering {
+    /// Restores, when dropped, the delivery this one replaced.
+    _restore: Restore,
+}
+
+impl Delivering {
+    /// Puts a cancellation from `origin` in flight.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin(origin: Origin) -> Delivering {
+        let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
+        let outer = DELIVERY.with(|d| {
+            d.replace(Delivery {
+                origin: Some(origin),
+                claimed: false,
+                serial,
+                fresh: 0,
+            })
+        });
+        Delivering {
+            _restore: Restore(outer),
+        }
+    }
+
+    /// Ends the delivery: what became of the cancellation (only meaningful
+    /// if the future is still pending).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn end(self) -> Claim {
+        let d = DELIVERY.with(Cell::get);
+        drop(self);
+        if d.claimed {
+            Claim::Taken
+        } else if d.fresh > 0 {
+            Claim::Rearm
+        } else {
+            Claim::Missed
+        }
+    }
 }
 
 /// True (once) if a catch point's `Cancelled` from `origin` was re-raised

@@ -141,26 +141,35 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // while the cell may be freed below.
         let _current = current::enter(ptr);
         let polled = match cell.header.state.transition_to_running() {
-            // SAFETY: the transition gave us RUNNING.
-            ToRunning::Poll => unsafe { poll_future(ptr, cell) },
             ToRunning::Abort => Some(Err(JoinError::cancelled(cell.header.id))),
             // No catch point: drop the future without running any of it.
             ToRunning::Deliver if cell.header.catch_points.load(Ordering::Relaxed) == 0 => {
                 Some(Err(JoinError::cancelled(cell.header.id)))
             }
-            ToRunning::Deliver => {
+            how => {
+                // A plain poll and a delivery share this one call of the
+                // future's poll: a second, inside `catch::deliver`'s
+                // closure, made the poll function big enough that the
+                // compiler stopped inlining the futures' own destructors.
+                let delivering =
+                    (how == ToRunning::Deliver).then(|| catch::Delivering::begin(Origin::Task));
                 // SAFETY: the transition gave us RUNNING.
-                match catch::deliver(Origin::Task, || unsafe { poll_future(ptr, cell) }) {
-                    (Some(result), _) => Some(result),
-                    (None, Claim::Taken) => None,
-                    (None, Claim::Rearm) => {
-                        // Deliver again at the next poll (queued at once:
-                        // while RUNNING this only sets the request bit).
-                        let _ = cell.header.state.transition_to_cancelled(false);
-                        None
-                    }
-                    // Pending and no catch point took it: dropped here.
-                    (None, Claim::Missed) => Some(Err(JoinError::cancelled(cell.header.id))),
+                let polled = unsafe { poll_future(ptr, cell) };
+                match delivering {
+                    None => polled,
+                    Some(delivering) => match (polled, delivering.end()) {
+                        (Some(result), _) => Some(result),
+                        (None, Claim::Taken) => None,
+                        (None, Claim::Rearm) => {
+                            // Deliver again at the next poll (queued at
+                            // once: while RUNNING this only sets the
+                            // request bit).
+                            let _ = cell.header.state.transition_to_cancelled(false);
+                            None
+                        }
+                        // Pending and no catch point took it: dropped here.
+                        (None, Claim::Missed) => Some(Err(JoinError::cancelled(cell.header.id))),
+                    },
                 }
             }
         };
