@@ -111,31 +111,60 @@ fn sleeps_dropped_elsewhere_leave_the_wheel_at_once() {
 /// A sleep cancelled in a batch whose deadline passes before the batch is
 /// applied fires into the void: its waker is woken at most once, the entry
 /// is freed once, and later timers on the same worker still fire on time.
+///
+/// Two workers: while the task's worker spins with the cancel still in its
+/// batch, the other, parked in the driver, fires the timer. (On one worker
+/// the batch is applied before the worker parks, so nothing could fire it
+/// first.) A long sleep stays registered throughout, so that the worker
+/// running the task always hands the driver to the other one. Rounds
+/// repeat until the race has happened at least once.
 #[test]
 fn a_batched_cancel_racing_its_deadline_is_harmless() {
-    let rt = rt(1);
+    const MAX_ROUNDS: usize = 500;
+    let rt = rt(2);
     let count = Arc::new(Count(AtomicUsize::new(0)));
     let waker = Waker::from(count.clone());
-    rt.block_on(rt.spawn({
-        let waker = waker.clone();
-        async move {
-            for _ in 0..20 {
-                // Due almost at once; dropped (batched) before it fires.
-                let mut short = sleep(Duration::from_micros(200));
-                let polled = Pin::new(&mut short).poll(&mut Context::from_waker(&waker));
+    let rounds = rt
+        .block_on(rt.spawn({
+            let (waker, count) = (waker.clone(), count.clone());
+            async move {
+                let mut keeper = sleep(Duration::from_secs(60));
+                let polled = Pin::new(&mut keeper).poll(&mut Context::from_waker(&waker));
                 assert_eq!(polled, Poll::Pending);
-                drop(short);
-                // Let the deadline pass while the batch may still hold it.
-                let until = std::time::Instant::now() + Duration::from_millis(1);
-                while std::time::Instant::now() < until {
-                    std::hint::spin_loop();
+                let mut rounds = 0;
+                while rounds < MAX_ROUNDS && count.0.load(Ordering::SeqCst) == 0 {
+                    rounds += 1;
+                    // Due almost at once; dropped (batched) before it fires.
+                    let mut short = sleep(Duration::from_micros(200));
+                    let polled = Pin::new(&mut short).poll(&mut Context::from_waker(&waker));
+                    assert_eq!(polled, Poll::Pending);
+                    drop(short);
+                    // Let the deadline pass while the batch holds the key.
+                    let until = std::time::Instant::now() + Duration::from_millis(1);
+                    while std::time::Instant::now() < until {
+                        std::hint::spin_loop();
+                    }
+                    let start = std::time::Instant::now();
+                    sleep(Duration::from_millis(1)).await;
+                    assert!(
+                        start.elapsed() >= Duration::from_millis(1),
+                        "a later sleep ended early"
+                    );
                 }
-                tasklane::time::sleep(Duration::from_millis(1)).await;
+                drop(keeper);
+                rounds
             }
-        }
-    }))
-    .unwrap();
+        }))
+        .unwrap();
+    let wakes = count.0.load(Ordering::SeqCst);
+    assert!(
+        wakes >= 1,
+        "no batched timer fired in {rounds} rounds: the race was never run"
+    );
+    assert!(
+        wakes <= rounds,
+        "{wakes} wakes for {rounds} timers: one woken twice"
+    );
     spin_until("every entry freed", || Arc::strong_count(&count) == 2);
-    assert!(count.0.load(Ordering::SeqCst) <= 20, "a waker woken twice");
     assert_eq!(rt.handle().num_timers(), 0);
 }
