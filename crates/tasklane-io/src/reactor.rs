@@ -147,18 +147,38 @@ impl Reactor {
             slot.io = Some(io.clone());
             key_of(index, slot.generation)
         };
-        let mode = if self.poller.supports_edge() {
-            PollMode::Edge
-        } else {
-            PollMode::Level
+        // Both directions, edge-triggered, and the peer's half-close
+        // (`EPOLLRDHUP`, which `polling` does not ask for): readiness says
+        // when the peer will send no more, so a read that drained the socket
+        // can stop asking without missing an end of stream that arrived
+        // with the data (see `Reactor::reports_read_closed`). `polling`
+        // keeps no state per source on epoll: its `delete` undoes this.
+        let mut event = libc::epoll_event {
+            events: (libc::EPOLLIN
+                | libc::EPOLLPRI
+                | libc::EPOLLOUT
+                | libc::EPOLLRDHUP
+                | libc::EPOLLET) as u32,
+            u64: key as u64,
         };
-        // SAFETY: `polling` requires the source to be deleted before it is
-        // closed; `Registration`s are deregistered by their owners before
-        // the descriptor drops (`tasklane::io::AsyncFd::drop`), which is the
-        // documented contract of `deregister`.
-        let added = unsafe {
-            self.poller
-                .add_with_mode(fd.as_raw_fd(), Event::all(key), mode)
+        // SAFETY: `event` is a valid `epoll_event` for the call's duration.
+        // The descriptor is borrowed, so open now; it is deleted from the
+        // epoll set before it closes: `Registration`s are deregistered by
+        // their owners before the descriptor drops
+        // (`tasklane::io::AsyncFd::drop`), the documented contract of
+        // `deregister`.
+        let rc = unsafe {
+            libc::epoll_ctl(
+                self.poller.as_raw_fd(),
+                libc::EPOLL_CTL_ADD,
+                fd.as_raw_fd(),
+                &mut event,
+            )
+        };
+        let added = if rc < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
         };
         if let Err(e) = added {
             self.free_slot(key);
@@ -280,6 +300,9 @@ impl Reactor {
             if flags & libc::EPOLLHUP != 0 {
                 ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
             }
+            if flags & libc::EPOLLRDHUP != 0 {
+                ready = ready | Ready::READABLE | Ready::READ_CLOSED;
+            }
             if flags & libc::EPOLLERR != 0 {
                 ready = ready | Ready::ERROR;
             }
@@ -333,6 +356,16 @@ impl Reactor {
         }
         io.dispatch(ready);
         true
+    }
+
+    /// Whether readiness includes the peer's half-close
+    /// ([`Ready::READ_CLOSED`] on `EPOLLRDHUP`). Only then may a stream
+    /// read that filled less than its buffer be taken to have drained the
+    /// socket: the end of stream that may follow the data is a readiness
+    /// bit that no clear removes. The portable wait (kernels without
+    /// `epoll_pwait2`) does not report it.
+    pub fn reports_read_closed(&self) -> bool {
+        HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resets the wake-up eventfd after it fired.

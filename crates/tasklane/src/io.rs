@@ -112,7 +112,30 @@ impl<T: AsFd> AsyncFd<T> {
         &self,
         cx: &mut Context<'_>,
         interest: Interest,
+        f: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drained(cx, interest, f, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io) for a call that can tell, from its result,
+    /// that it drained the direction's readiness: `drained(&r)` true clears
+    /// the readiness as a "would block" would, which saves the next call
+    /// that would only report it. A stream socket's read that filled less
+    /// than its buffer, or write that took less than it was given, is such
+    /// a call: the kernel had no more to give, or no more room. Data or room
+    /// that comes after the call is a new edge, whose event bumps the tick
+    /// and so either defeats the clear or sets the bit again after it (the
+    /// readiness protocol of `tasklane_io::ScheduledIo`): no wake-up is lost.
+    /// An end of stream that came with the data is no new edge, but the
+    /// reactor reports it as `READ_CLOSED`, which no clear removes; where it
+    /// cannot (`Reactor::reports_read_closed`), reads are never taken to
+    /// have drained.
+    pub(crate) fn poll_io_drained<R>(
+        &self,
+        cx: &mut Context<'_>,
+        interest: Interest,
         mut f: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         let coop = ready!(coop::poll_proceed(cx));
         loop {
@@ -125,6 +148,11 @@ impl<T: AsFd> AsyncFd<T> {
                     self.registration.io().clear_readiness(event);
                 }
                 r => {
+                    if r.as_ref().is_ok_and(&drained)
+                        && (interest == Interest::WRITE || self.driver.io().reports_read_closed())
+                    {
+                        self.registration.io().clear_readiness(event);
+                    }
                     coop.made_progress();
                     return Poll::Ready(r);
                 }

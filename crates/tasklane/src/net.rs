@@ -33,8 +33,10 @@ use crate::io::{AsyncFd, Interest};
 use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{Domain, Protocol, SockAddr, SockRef, Socket, Type};
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Write};
+use std::mem::MaybeUninit;
 use std::net::{self, Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::net as unix_net;
 use std::path::Path;
 use std::pin::Pin;
@@ -243,14 +245,6 @@ impl TcpStream {
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get_ref().shutdown(how)
     }
-
-    fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::READ, |s| (&*s).read(buf))
-    }
-
-    fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Interest::WRITE, |s| (&*s).write(buf))
-    }
 }
 
 impl fmt::Debug for TcpStream {
@@ -259,8 +253,93 @@ impl fmt::Debug for TcpStream {
     }
 }
 
+/// Reads from `fd` into memory that may be uninitialised, retrying a read
+/// interrupted by a signal.
+fn read_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `buf` is valid for writes of `buf.len()` bytes, and
+        // `read(2)` writes at most that many, each one initialised; `fd` is
+        // open for the borrow's lifetime.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// The most buffers one `writev(2)` takes (`IOV_MAX` on Linux); the
+/// standard library's `write_vectored` writes no more than these.
+const MAX_IOVS: usize = 1024;
+
+/// The poll functions of a stream type (a field `io: AsyncFd<S>` where
+/// `&S: Write`), and its `futures-io` traits, for itself and through `&`.
+///
+/// A read that fills less than its buffer, or a write that takes less than
+/// it was given, has drained the direction's readiness: the next call waits
+/// for the reactor instead of making a system call only to hear "would
+/// block" (`AsyncFd::poll_io_drained`).
 macro_rules! stream_io_impls {
     ($ty:ty) => {
+        impl $ty {
+            /// Reads into `buf`, which need not be initialised.
+            pub(crate) fn poll_read_uninit(
+                &self,
+                cx: &mut Context<'_>,
+                buf: &mut [MaybeUninit<u8>],
+            ) -> Poll<io::Result<usize>> {
+                let len = buf.len();
+                self.io.poll_io_drained(
+                    cx,
+                    Interest::READ,
+                    |s| read_uninit(s.as_fd(), buf),
+                    |&n| n > 0 && n < len,
+                )
+            }
+
+            fn poll_read_priv(
+                &self,
+                cx: &mut Context<'_>,
+                buf: &mut [u8],
+            ) -> Poll<io::Result<usize>> {
+                // SAFETY: `MaybeUninit<u8>` has `u8`'s layout, and
+                // `read_uninit` writes only initialised bytes, so `buf`
+                // stays initialised.
+                let buf = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+                self.poll_read_uninit(cx, buf)
+            }
+
+            fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                let len = buf.len();
+                self.io
+                    .poll_io_drained(cx, Interest::WRITE, |s| (&*s).write(buf), |&n| n < len)
+            }
+
+            /// Writes `bufs` with one `writev(2)`.
+            pub(crate) fn poll_write_vectored_priv(
+                &self,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                // Past `MAX_IOVS` buffers a full write takes less than the
+                // total, so a short count says nothing.
+                let len: usize = if bufs.len() <= MAX_IOVS {
+                    bufs.iter().map(|b| b.len()).sum()
+                } else {
+                    0
+                };
+                self.io.poll_io_drained(
+                    cx,
+                    Interest::WRITE,
+                    |s| (&*s).write_vectored(bufs),
+                    |&n| n < len,
+                )
+            }
+        }
+
         impl AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -290,6 +369,14 @@ macro_rules! stream_io_impls {
                 self.poll_write_priv(cx, buf)
             }
 
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_priv(cx, bufs)
+            }
+
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
                 Poll::Ready(Ok(()))
             }
@@ -306,6 +393,14 @@ macro_rules! stream_io_impls {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.poll_write_vectored_priv(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -373,6 +468,14 @@ macro_rules! owned_halves {
                 buf: &[u8],
             ) -> Poll<io::Result<usize>> {
                 self.0.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: Pin<&mut Self>,
+                cx: &mut Context<'_>,
+                bufs: &[IoSlice<'_>],
+            ) -> Poll<io::Result<usize>> {
+                self.0.poll_write_vectored_priv(cx, bufs)
             }
 
             fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -605,14 +708,6 @@ pub mod unix {
         /// The OS error of `getsockname`.
         pub fn local_addr(&self) -> io::Result<unix_net::SocketAddr> {
             self.io.get_ref().local_addr()
-        }
-
-        fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-            self.io.poll_io(cx, Interest::READ, |s| (&*s).read(buf))
-        }
-
-        fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-            self.io.poll_io(cx, Interest::WRITE, |s| (&*s).write(buf))
         }
     }
 
