@@ -25,6 +25,8 @@
 
 mod driver;
 mod group;
+#[cfg(feature = "hyper")]
+pub mod hyper;
 pub mod io;
 pub mod metrics;
 pub mod net;
