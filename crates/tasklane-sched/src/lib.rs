@@ -39,5 +39,5 @@ pub mod task;
 
 pub use sched::{
     Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_MICROS, Driver, Handle,
-    RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
+    MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
 };

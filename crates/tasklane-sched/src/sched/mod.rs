@@ -80,6 +80,20 @@ impl Default for Config {
     }
 }
 
+/// Scheduler ticks (polls) between a busy worker's looks at the injector
+/// ahead of its local queue and at the driver (its `maintain` hook, then due
+/// timers and ready I/O without blocking); also how often a worker publishes
+/// its poll count to [`Handle::metrics`]. tokio's default event interval is
+/// the same.
+///
+/// A look at the driver also comes at the next tick whenever a poll
+/// crossed a tick of the coarse clock, so long polls do not hold timers
+/// back for a whole interval.
+pub const MAINTENANCE_INTERVAL: u32 = 61;
+
+// The worker loop takes the tick count modulo the interval.
+const _: () = assert!(MAINTENANCE_INTERVAL > 0);
+
 /// Default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 

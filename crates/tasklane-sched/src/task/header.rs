@@ -94,7 +94,9 @@ pub(crate) struct Header {
     pub(crate) catch_points: PlainAtomicU32,
     /// Polls so far.
     pub(crate) polls: AtomicU64,
-    /// Time spent in polls, in `snapshot::clock` ticks.
+    /// Time spent in polls: in `snapshot::clock` ticks for a timed task,
+    /// in nanoseconds of the slow-poll watch's coarse clock for an untimed
+    /// one (`TaskSnapshot::running_of` converts either).
     pub(crate) running: AtomicU64,
     /// Callbacks to run once the task is done (`JoinHandle::on_done`): a
     /// `Box<DoneList>` made by the first `on_done` and freed with the
