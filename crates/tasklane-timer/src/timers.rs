@@ -6,8 +6,8 @@
 //!
 //! Every request in a service has a timeout and most never fire, so the hot
 //! path is register-then-cancel from whichever worker runs the task. One wheel
-//! behind one lock (tokio's design until its issue #6504) makes every worker
-//! take the same lock twice per timeout. Here each worker registers into its
+//! behind one lock makes every worker take the same lock twice per timeout.
+//! Here each worker registers into its
 //! own shard, so the lock it takes is almost always uncontended and its cache
 //! line stays on its core; a task that migrates cancels in the shard it
 //! registered in (a [`TimerKey`] names its shard). The thread that fires

@@ -246,8 +246,8 @@ where
         self.handles.is_empty()
     }
 
-    /// Cancels every child (section 3 of the contract: catch points may
-    /// clean up). `join` still waits for them.
+    /// Cancels every child (a cancellation, not an abort: their catch
+    /// points may clean up). `join` still waits for them.
     pub fn cancel(&self) {
         self.shared.failed.store(true, Ordering::Release);
         self.shared.cancel_all();
