@@ -117,10 +117,19 @@ impl Reactor {
     /// edge-triggered (no re-arming after each event; readiness is kept in
     /// the `ScheduledIo` until a "would block" clears it).
     ///
+    /// # Safety
+    ///
+    /// `fd` must stay open until it has been passed to
+    /// [`deregister`](Self::deregister) with the returned `Registration`
+    /// (or until this reactor is dropped): the OS poller keeps a
+    /// registration for the open file, which closing the descriptor first
+    /// would leave behind (`polling::Poller::add` has the same contract).
+    ///
     /// # Errors
     ///
-    /// The OS error of `epoll_ctl` (say, `fd` is not pollable).
-    pub fn register(&self, fd: BorrowedFd<'_>) -> io::Result<Registration> {
+    /// The OS error of `epoll_ctl` (say, `fd` is not pollable), or an error
+    /// once the reactor has shut down.
+    pub unsafe fn register(&self, fd: BorrowedFd<'_>) -> io::Result<Registration> {
         if self.closed.load(std::sync::atomic::Ordering::Acquire) {
             return Err(io::Error::other(
                 "tasklane-io: the reactor has shut down (its runtime is gone)",
@@ -153,9 +162,8 @@ impl Reactor {
             PollMode::Level
         };
         // SAFETY: `polling` requires the source to be deleted before it is
-        // closed; `Registration`s are deregistered by their owners before
-        // the descriptor drops (`tasklane::io::AsyncFd::drop`), which is the
-        // documented contract of `deregister`.
+        // closed, which is this function's own contract (`# Safety`), passed
+        // on to its caller.
         let added = unsafe {
             self.poller
                 .add_with_mode(fd.as_raw_fd(), Event::all(key), mode)
