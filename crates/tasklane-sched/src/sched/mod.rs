@@ -234,7 +234,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let options = options.runtime_flags(self.shared.config.task_flags);
+        let options = options.with_runtime_flags(self.shared.config.task_flags);
         let (notified, join, registered) = task::new(future, self.clone(), options);
         self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
         join
@@ -248,8 +248,10 @@ impl Handle {
     {
         let sched = BlockingSchedule::new(self.shared.clone());
         // Blocking tasks are timed if the runtime says so, never watched.
-        let options =
-            options.runtime_flags(task::runtime_flags(self.shared.config.poll_timing, false));
+        let options = options.with_runtime_flags(task::runtime_flag_bits(
+            self.shared.config.poll_timing,
+            false,
+        ));
         let (notified, join, registered) =
             task::new(crate::blocking::BlockingTask::new(f), sched, options);
         self.submit_new(notified, registered, |n| {
@@ -412,7 +414,7 @@ impl Scheduler {
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
                 slow_poll_threshold: config.slow_poll_threshold,
-                task_flags: task::runtime_flags(config.poll_timing, watched),
+                task_flags: task::runtime_flag_bits(config.poll_timing, watched),
             },
         });
         let mut sched = Scheduler {

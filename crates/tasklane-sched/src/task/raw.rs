@@ -471,7 +471,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>().as_ptr();
     // SAFETY: as above; the header is the cell's own, reached exclusively.
     // (Freeing its boxes before the `Box` is made lets the compiler inline
-    // the cell's drop below, as it did before the header had boxes.)
+    // the cell's drop below.)
     unsafe { (*cell).header.free_boxes() };
     // SAFETY: as above.
     let cell = unsafe { Box::from_raw(cell) };
