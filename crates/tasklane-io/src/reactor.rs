@@ -216,14 +216,14 @@ impl Reactor {
     /// caller returns at once with 0.
     ///
     /// The wait is one `epoll_pwait2` system call on the poller's epoll
-    /// descriptor, with a nanosecond timeout, rather than `Poller::wait`:
-    /// in `polling` 3.11 that arms a timerfd, re-arms its timer and notifier
-    /// with two `epoll_ctl`s, waits, and reads its eventfd, five system calls
-    /// per wait, for every park of a worker and every busy worker's look for
-    /// I/O (`docs/benchmarks.md` has the counts). `polling` still owns the
-    /// epoll instance and every registration; the reactor's own eventfd
-    /// replaces its notifier. Kernels without `epoll_pwait2` (before 5.11)
-    /// fall back to `Poller::wait`.
+    /// descriptor, with a nanosecond timeout, rather than `Poller::wait`,
+    /// which arms a timerfd, re-arms its timer and notifier with
+    /// `epoll_ctl`s, waits, and reads its eventfd: several system calls per
+    /// wait, for every park of a worker and every busy worker's look for
+    /// I/O (`docs/benchmarks.md`, I/O). `polling` still owns the epoll
+    /// instance and every registration; the reactor's own eventfd replaces
+    /// its notifier. Kernels without `epoll_pwait2` (before 5.11) fall back
+    /// to `Poller::wait`, which then also returns on that eventfd.
     ///
     /// # Errors
     ///

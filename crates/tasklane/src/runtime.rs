@@ -521,7 +521,7 @@ impl Builder {
     /// Measures each task's time spent running, shown by `Handle::tasks()`
     /// ([`TaskSnapshot::running_time`](crate::task::TaskSnapshot::running_time)).
     /// Off by default: it reads the CPU's time-stamp counter twice per
-    /// poll, and where that read is slow (virtual machines often trap it) it
+    /// poll, and where that read is slow (on some virtual machines) it
     /// can cost as much as a short poll (`docs/benchmarks.md`,
     /// observability).
     pub fn poll_timing(mut self, on: bool) -> Builder {

@@ -53,7 +53,7 @@ pub struct Config {
     pub on_thread_stop: Option<ThreadHook>,
     /// Measure each task's time spent running (two reads of the CPU's
     /// time-stamp counter per poll). Off by default: where that read is
-    /// slow (virtual machines often trap it) it can cost as much as a short
+    /// slow (on some virtual machines) it can cost as much as a short
     /// poll (`docs/benchmarks.md`, observability).
     pub poll_timing: bool,
     /// A poll longer than this is reported as a `tracing` WARN by the

@@ -83,9 +83,9 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // Built in place: each field is written straight into the allocation.
-    // (`Box::new(Cell { .. })` assembled the cell on the stack and copied
-    // it, twice: 168 bytes per spawn.)
+    // Built in place: each field is written straight into the allocation,
+    // where `Box::new(Cell { .. })` would assemble the cell on the stack and
+    // copy it.
     let mut cell = Box::<Cell<F, S>>::new_uninit();
     let p = cell.as_mut_ptr();
     // SAFETY: `p` points to the new, uninitialised allocation of a
