@@ -159,6 +159,10 @@ const SHUTDOWN: usize = 1 << 5;
 const TICK_SHIFT: u32 = 16;
 const TICK_MASK: usize = 0xFFFF << TICK_SHIFT;
 
+// The ready bits, the shutdown bit and the tick do not overlap.
+const _: () = assert!(Ready::MASK & SHUTDOWN == 0);
+const _: () = assert!(Ready::MASK < 1 << TICK_SHIFT && SHUTDOWN < 1 << TICK_SHIFT);
+
 fn tick_of(word: usize) -> usize {
     (word & TICK_MASK) >> TICK_SHIFT
 }
@@ -390,17 +394,17 @@ mod tests {
         c.0.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn poll(io: &ScheduledIo, waker: &Waker, interest: Interest) -> Poll<Result<ReadyEvent, Shutdown>> {
+    fn poll(
+        io: &ScheduledIo,
+        waker: &Waker,
+        interest: Interest,
+    ) -> Poll<Result<ReadyEvent, Shutdown>> {
         io.poll_ready(&mut Context::from_waker(waker), interest)
     }
 
     fn tick(io: &ScheduledIo) -> usize {
         tick_of(io.readiness.load(Ordering::Relaxed))
     }
-
-    // The ready bits, the shutdown bit and the tick do not overlap.
-    const _: () = assert!(Ready::MASK & SHUTDOWN == 0);
-    const _: () = assert!((Ready::MASK | SHUTDOWN) < 1 << TICK_SHIFT);
 
     #[test]
     fn dispatch_sets_bits_and_bumps_the_tick() {

@@ -363,9 +363,10 @@ impl Timers {
             }
             let mut wheel = shard.wheel.lock();
             wheel.advance(now, |_, waker| fired.push(waker));
-            shard
-                .next
-                .store(wheel.next_expiration().unwrap_or(NO_DEADLINE), Ordering::SeqCst);
+            shard.next.store(
+                wheel.next_expiration().unwrap_or(NO_DEADLINE),
+                Ordering::SeqCst,
+            );
         }
     }
 

@@ -396,7 +396,11 @@ where
     let handles: Vec<_> = Handle::with_current(|h| {
         futures
             .into_iter()
-            .map(|f| crate::task::Builder::new().location(location).spawn_on(f, h))
+            .map(|f| {
+                crate::task::Builder::new()
+                    .location(location)
+                    .spawn_on(f, h)
+            })
             .collect()
     });
     Gather {

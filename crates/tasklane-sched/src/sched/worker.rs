@@ -82,7 +82,8 @@ pub(crate) fn clock_ticked() {
             // The next tick is a multiple of MAINTENANCE_INTERVAL: the
             // driver and the injector both get a look.
             let t = cx.tick.get();
-            cx.tick.set(t - t % MAINTENANCE_INTERVAL + (MAINTENANCE_INTERVAL - 1));
+            cx.tick
+                .set(t - t % MAINTENANCE_INTERVAL + (MAINTENANCE_INTERVAL - 1));
         }
     });
 }

@@ -68,6 +68,9 @@ pub(crate) mod flag {
     /// The task runs on workers whose slow-poll watch charges its coarse
     /// running time.
     pub(crate) const WATCHED: u8 = 1 << 2;
+
+    // Three distinct bits.
+    const _: () = assert!(SHIELDED & TIMED == 0 && (SHIELDED | TIMED) & WATCHED == 0);
 }
 
 /// Done callbacks, behind their own lock.
