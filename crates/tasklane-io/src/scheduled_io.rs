@@ -33,12 +33,14 @@
 //!   "would block" forever.) A newer event bumped the tick, so a stale
 //!   "would block" never erases readiness that arrived after the call was
 //!   made (tokio's `ScheduledIo` does the same).
-//! * **Shutdown** (deregistration): sets `SHUTDOWN` and drops the stored
-//!   wakers under the waiter lock. A dispatch that comes after finds no
-//!   waker; a poll that comes after returns an error. The reactor also
-//!   stops mapping the source's key to this state before the OS can report
-//!   another event for it, and keys carry a generation, so an event in flight
-//!   for a dropped source never reaches a new source with a reused slot.
+//! * **Shutdown** (deregistration, or the reactor shutting down): sets
+//!   `SHUTDOWN`, then takes the stored wakers under the waiter lock and
+//!   drops them (deregistration) or wakes them (reactor shutdown) after
+//!   releasing it. A dispatch that comes after sets nothing and finds no
+//!   waker; a poll that comes after returns an error. Deregistration
+//!   deletes the descriptor from epoll before it unmaps the source's key,
+//!   and keys carry a generation, so an event already collected for a
+//!   dropped source never reaches a new source with a reused slot.
 
 use std::fmt;
 use std::task::{Context, Poll, Waker};
