@@ -38,7 +38,7 @@ fn spawn_from_outside(workers: usize) {
     // Relaxed: the join ordered the task's store before this load.
     assert!(ran.load(Relaxed));
     let stats = sched.shutdown(Duration::from_secs(1));
-    assert!(stats.stuck.is_empty(), "{stats:?}");
+    assert!(stats.dropped.is_empty(), "{stats:?}");
     assert_eq!(sched.handle().num_tasks(), 0);
 }
 

@@ -25,7 +25,8 @@
 //! let reactor = Reactor::new()?;
 //! let (mut a, b) = UnixStream::pair()?;
 //! b.set_nonblocking(true)?;
-//! let reg = reactor.register(b.as_fd())?;
+//! // SAFETY: `b` stays open until it is deregistered below.
+//! let reg = unsafe { reactor.register(b.as_fd()) }?;
 //! a.write_all(b"hi")?;
 //! reactor.poll(Some(Duration::from_secs(1)))?;
 //! assert!(reg.io().readiness().contains(Ready::READABLE));

@@ -117,10 +117,19 @@ impl Reactor {
     /// edge-triggered (no re-arming after each event; readiness is kept in
     /// the `ScheduledIo` until a "would block" clears it).
     ///
+    /// # Safety
+    ///
+    /// `fd` must stay open until it has been passed to
+    /// [`deregister`](Self::deregister) with the returned `Registration`
+    /// (or until this reactor is dropped): the OS poller keeps a
+    /// registration for the open file, which closing the descriptor first
+    /// would leave behind (`polling::Poller::add` has the same contract).
+    ///
     /// # Errors
     ///
-    /// The OS error of `epoll_ctl` (say, `fd` is not pollable).
-    pub fn register(&self, fd: BorrowedFd<'_>) -> io::Result<Registration> {
+    /// The OS error of `epoll_ctl` (say, `fd` is not pollable), or an error
+    /// once the reactor has shut down.
+    pub unsafe fn register(&self, fd: BorrowedFd<'_>) -> io::Result<Registration> {
         if self.closed.load(std::sync::atomic::Ordering::Acquire) {
             return Err(io::Error::other(
                 "tasklane-io: the reactor has shut down (its runtime is gone)",
@@ -161,12 +170,10 @@ impl Reactor {
                 | libc::EPOLLET) as u32,
             u64: key as u64,
         };
-        // SAFETY: `event` is a valid `epoll_event` for the call's duration.
-        // The descriptor is borrowed, so open now; it is deleted from the
-        // epoll set before it closes: `Registration`s are deregistered by
-        // their owners before the descriptor drops
-        // (`tasklane::io::AsyncFd::drop`), the documented contract of
-        // `deregister`.
+        // SAFETY: `event` is a valid `epoll_event` for the call's duration,
+        // and the descriptor is borrowed, so open now. It stays open until
+        // it is deleted from the epoll set: this function's own contract
+        // (`# Safety`), passed on to its caller.
         let rc = unsafe {
             libc::epoll_ctl(
                 self.poller.as_raw_fd(),
@@ -228,14 +235,14 @@ impl Reactor {
     /// caller returns at once with 0.
     ///
     /// The wait is one `epoll_pwait2` system call on the poller's epoll
-    /// descriptor, with a nanosecond timeout, rather than `Poller::wait`:
-    /// in `polling` 3.11 that arms a timerfd, re-arms its timer and notifier
-    /// with two `epoll_ctl`s, waits, and reads its eventfd, five system calls
-    /// per wait, for every park of a worker and every busy worker's look for
-    /// I/O (`docs/benchmarks.md` has the counts). `polling` still owns the
-    /// epoll instance and every registration; the reactor's own eventfd
-    /// replaces its notifier. Kernels without `epoll_pwait2` (before 5.11)
-    /// fall back to `Poller::wait`.
+    /// descriptor, with a nanosecond timeout, rather than `Poller::wait`,
+    /// which arms a timerfd, re-arms its timer and notifier with
+    /// `epoll_ctl`s, waits, and reads its eventfd: several system calls per
+    /// wait, for every park of a worker and every busy worker's look for
+    /// I/O (`docs/benchmarks.md`, I/O). `polling` still owns the epoll
+    /// instance and every registration; the reactor's own eventfd replaces
+    /// its notifier. Kernels without `epoll_pwait2` (before 5.11) fall back
+    /// to `Poller::wait`, which then also returns on that eventfd.
     ///
     /// # Errors
     ///
@@ -418,5 +425,127 @@ impl Drop for Reactor {
     fn drop(&mut self) {
         let _ = self.poller.delete(self.wake.as_fd());
         self.shutdown();
+    }
+}
+
+// Source keys never reach the wake-up key: a slot index stays below
+// `u32::MAX - 1`, and the wake-up key's low half is that index.
+const _: () = assert!(WAKE_KEY & 0xFFFF_FFFF == (u32::MAX - 1) as usize);
+
+#[cfg(all(test, not(tasklane_loom)))]
+mod tests {
+    use super::*;
+    use crate::Interest;
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    use std::task::{Context, Poll, Waker};
+
+    /// A connected pair, `b` non-blocking and registered with `reactor`.
+    fn registered_pair(reactor: &Reactor) -> (UnixStream, UnixStream, Registration) {
+        let (a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: every test deregisters `b` before dropping it, or drops
+        // the reactor first.
+        let reg = unsafe { reactor.register(b.as_fd()) }.unwrap();
+        (a, b, reg)
+    }
+
+    fn poll_read(reg: &Registration) -> Poll<Result<crate::ReadyEvent, crate::Shutdown>> {
+        reg.io()
+            .poll_ready(&mut Context::from_waker(Waker::noop()), Interest::READ)
+    }
+
+    #[test]
+    fn an_event_reaches_its_source() {
+        let reactor = Reactor::new().unwrap();
+        let (mut a, b, reg) = registered_pair(&reactor);
+        assert_eq!(reactor.num_sources(), 1);
+        // Writable from the start (edge-triggered: reported once).
+        reactor.poll(Some(Duration::from_secs(5))).unwrap();
+        assert!(reg.io().readiness().contains(Ready::WRITABLE));
+        assert!(poll_read(&reg).is_pending());
+        a.write_all(b"x").unwrap();
+        reactor.poll(Some(Duration::from_secs(5))).unwrap();
+        assert!(reg.io().readiness().contains(Ready::READABLE));
+        // Read it all, see "would block", clear: not readable any more.
+        let Poll::Ready(Ok(ev)) = poll_read(&reg) else {
+            panic!("readable");
+        };
+        let mut buf = [0; 8];
+        assert_eq!((&b).read(&mut buf).unwrap(), 1);
+        assert_eq!(
+            (&b).read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        reg.io().clear_readiness(ev);
+        assert!(poll_read(&reg).is_pending());
+        reactor.deregister(b.as_fd(), &reg).unwrap();
+    }
+
+    #[test]
+    fn a_hang_up_is_reported_as_closed() {
+        let reactor = Reactor::new().unwrap();
+        let (a, b, reg) = registered_pair(&reactor);
+        drop(a);
+        reactor.poll(Some(Duration::from_secs(5))).unwrap();
+        assert!(reg.io().readiness().contains(Ready::READ_CLOSED));
+        assert!(poll_read(&reg).is_ready());
+        reactor.deregister(b.as_fd(), &reg).unwrap();
+    }
+
+    #[test]
+    fn deregistering_frees_the_slot_and_retires_the_old_key() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b, reg) = registered_pair(&reactor);
+        let old_key = reg.key;
+        reactor.deregister(b.as_fd(), &reg).unwrap();
+        assert_eq!(reactor.num_sources(), 0);
+        assert!(reg.io().is_shutdown(), "later polls fail");
+        assert!(poll_read(&reg).is_ready());
+        assert!(reactor.lookup(old_key).is_none());
+        // The slot is reused with a new generation: an event in flight for
+        // the old key never reaches the new source.
+        let (_c, d, reg2) = registered_pair(&reactor);
+        assert_eq!(split_key(reg2.key).0, split_key(old_key).0);
+        assert_ne!(reg2.key, old_key);
+        assert!(!reactor.dispatch(old_key, Ready::READABLE));
+        assert!(reg2.io().readiness().is_empty());
+        assert!(reactor.dispatch(reg2.key, Ready::READABLE));
+        assert!(reg2.io().readiness().contains(Ready::READABLE));
+        reactor.deregister(d.as_fd(), &reg2).unwrap();
+    }
+
+    #[test]
+    fn notify_ends_a_wait_without_limit_and_is_kept_when_nobody_waits() {
+        let reactor = Arc::new(Reactor::new().unwrap());
+        // Made before the wait: the wait returns at once.
+        reactor.notify();
+        assert_eq!(reactor.poll(None).unwrap(), 0);
+        // Made during the wait, from another thread.
+        let r = reactor.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            r.notify();
+        });
+        assert_eq!(reactor.poll(None).unwrap(), 0);
+        t.join().unwrap();
+        // Drained: a wait with a short timeout finds nothing.
+        assert_eq!(reactor.poll(Some(Duration::from_millis(10))).unwrap(), 0);
+    }
+
+    #[test]
+    fn shutdown_ends_every_source_and_refuses_new_ones() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b, reg) = registered_pair(&reactor);
+        reactor.shutdown();
+        assert!(reg.io().is_shutdown());
+        assert!(poll_read(&reg).is_ready());
+        let (_c, d) = UnixStream::pair().unwrap();
+        // SAFETY: the registration fails; nothing stays registered.
+        let refused = unsafe { reactor.register(d.as_fd()) };
+        assert!(refused.is_err());
+        reactor.shutdown(); // idempotent
+        reactor.deregister(b.as_fd(), &reg).unwrap();
+        assert_eq!(reactor.num_sources(), 0);
     }
 }

@@ -33,12 +33,14 @@
 //!   "would block" forever.) A newer event bumped the tick, so a stale
 //!   "would block" never erases readiness that arrived after the call was
 //!   made (tokio's `ScheduledIo` does the same).
-//! * **Shutdown** (deregistration): sets `SHUTDOWN` and drops the stored
-//!   wakers under the waiter lock. A dispatch that comes after finds no
-//!   waker; a poll that comes after returns an error. The reactor also
-//!   stops mapping the source's key to this state before the OS can report
-//!   another event for it, and keys carry a generation, so an event in flight
-//!   for a dropped source never reaches a new source with a reused slot.
+//! * **Shutdown** (deregistration, or the reactor shutting down): sets
+//!   `SHUTDOWN`, then takes the stored wakers under the waiter lock and
+//!   drops them (deregistration) or wakes them (reactor shutdown) after
+//!   releasing it. A dispatch that comes after sets nothing and finds no
+//!   waker; a poll that comes after returns an error. Deregistration
+//!   deletes the descriptor from epoll before it unmaps the source's key,
+//!   and keys carry a generation, so an event already collected for a
+//!   dropped source never reaches a new source with a reused slot.
 
 use std::fmt;
 use std::task::{Context, Poll, Waker};
@@ -158,6 +160,10 @@ impl Interest {
 const SHUTDOWN: usize = 1 << 5;
 const TICK_SHIFT: u32 = 16;
 const TICK_MASK: usize = 0xFFFF << TICK_SHIFT;
+
+// The ready bits, the shutdown bit and the tick do not overlap.
+const _: () = assert!(Ready::MASK & SHUTDOWN == 0);
+const _: () = assert!(Ready::MASK < 1 << TICK_SHIFT && SHUTDOWN < 1 << TICK_SHIFT);
 
 fn tick_of(word: usize) -> usize {
     (word & TICK_MASK) >> TICK_SHIFT
@@ -358,5 +364,172 @@ impl ScheduledIo {
     /// Whether [`shutdown`](Self::shutdown) ran.
     pub fn is_shutdown(&self) -> bool {
         self.readiness.load(Ordering::Acquire) & SHUTDOWN != 0
+    }
+}
+
+#[cfg(all(test, not(tasklane_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize as Count;
+    use std::task::Wake;
+
+    /// A waker that counts its wakes.
+    #[derive(Default)]
+    struct Counter(Count);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Counter>, Waker) {
+        let c = Arc::new(Counter::default());
+        (c.clone(), Waker::from(c))
+    }
+
+    fn wakes(c: &Counter) -> usize {
+        c.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn poll(
+        io: &ScheduledIo,
+        waker: &Waker,
+        interest: Interest,
+    ) -> Poll<Result<ReadyEvent, Shutdown>> {
+        io.poll_ready(&mut Context::from_waker(waker), interest)
+    }
+
+    fn tick(io: &ScheduledIo) -> usize {
+        tick_of(io.readiness.load(Ordering::Relaxed))
+    }
+
+    #[test]
+    fn dispatch_sets_bits_and_bumps_the_tick() {
+        let io = ScheduledIo::new();
+        assert_eq!(io.readiness(), Ready::EMPTY);
+        assert_eq!(tick(&io), 0);
+        assert_eq!(io.dispatch(Ready::READABLE), Ready::READABLE);
+        assert_eq!(tick(&io), 1);
+        assert_eq!(
+            io.dispatch(Ready::WRITABLE),
+            Ready::READABLE | Ready::WRITABLE
+        );
+        assert_eq!(tick(&io), 2);
+        let ev = match poll(&io, Waker::noop(), Interest::READ) {
+            Poll::Ready(Ok(ev)) => ev,
+            other => panic!("readable, yet {other:?}"),
+        };
+        assert_eq!(ev.ready, Ready::READABLE);
+        assert_eq!(ev.tick, 2);
+    }
+
+    #[test]
+    fn the_tick_wraps_within_its_sixteen_bits() {
+        let io = ScheduledIo::new();
+        for _ in 0..0x1_0000 {
+            io.dispatch(Ready::READABLE);
+        }
+        assert_eq!(tick(&io), 0);
+        assert_eq!(io.readiness(), Ready::READABLE);
+        assert!(!io.is_shutdown());
+    }
+
+    #[test]
+    fn a_poll_of_a_direction_not_ready_stores_the_waker_once() {
+        let io = ScheduledIo::new();
+        io.dispatch(Ready::WRITABLE);
+        let (c, w) = counter();
+        assert!(poll(&io, &w, Interest::READ).is_pending());
+        assert!(poll(&io, &w, Interest::READ).is_pending());
+        assert_eq!(io.waiters.lock().readers.len(), 1, "one waker per task");
+        // A write event does not wake a reader.
+        io.dispatch(Ready::WRITABLE);
+        assert_eq!(wakes(&c), 0);
+        io.dispatch(Ready::READABLE);
+        assert_eq!(wakes(&c), 1);
+        assert!(io.waiters.lock().readers.is_empty());
+        // Taken, not kept: a second event wakes nobody.
+        io.dispatch(Ready::READABLE);
+        assert_eq!(wakes(&c), 1);
+    }
+
+    #[test]
+    fn a_hang_up_or_error_ends_a_wait_in_either_direction() {
+        for (bit, interest) in [
+            (Ready::READ_CLOSED, Interest::READ),
+            (Ready::ERROR, Interest::READ),
+            (Ready::WRITE_CLOSED, Interest::WRITE),
+            (Ready::ERROR, Interest::WRITE),
+        ] {
+            let io = ScheduledIo::new();
+            io.dispatch(bit);
+            assert!(
+                poll(&io, Waker::noop(), interest).is_ready(),
+                "{bit:?} ends a wait to {interest:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clear_removes_the_direction_and_error_but_not_hang_ups() {
+        let io = ScheduledIo::new();
+        io.dispatch(Ready::READABLE | Ready::WRITABLE | Ready::ERROR | Ready::READ_CLOSED);
+        let Poll::Ready(Ok(ev)) = poll(&io, Waker::noop(), Interest::READ) else {
+            panic!("readable");
+        };
+        io.clear_readiness(ev);
+        assert_eq!(io.readiness(), Ready::WRITABLE | Ready::READ_CLOSED);
+        assert_eq!(tick(&io), 1, "a clear does not bump the tick");
+    }
+
+    #[test]
+    fn a_stale_clear_never_erases_newer_readiness() {
+        let io = ScheduledIo::new();
+        io.dispatch(Ready::READABLE);
+        let Poll::Ready(Ok(ev)) = poll(&io, Waker::noop(), Interest::READ) else {
+            panic!("readable");
+        };
+        // An event arrives between the poll and the "would block".
+        io.dispatch(Ready::READABLE);
+        io.clear_readiness(ev);
+        assert_eq!(io.readiness(), Ready::READABLE);
+        // A clear made with the current tick does clear.
+        let Poll::Ready(Ok(ev)) = poll(&io, Waker::noop(), Interest::READ) else {
+            panic!("readable");
+        };
+        io.clear_readiness(ev);
+        assert_eq!(io.readiness(), Ready::EMPTY);
+        assert!(poll(&io, Waker::noop(), Interest::READ).is_pending());
+    }
+
+    #[test]
+    fn shutdown_fails_later_polls_and_wakes_or_drops_the_waiters() {
+        for wake in [true, false] {
+            let io = ScheduledIo::new();
+            let (reader, rw) = counter();
+            let (writer, ww) = counter();
+            assert!(poll(&io, &rw, Interest::READ).is_pending());
+            assert!(poll(&io, &ww, Interest::WRITE).is_pending());
+            io.shutdown(wake);
+            assert!(io.is_shutdown());
+            let expected = usize::from(wake);
+            assert_eq!((wakes(&reader), wakes(&writer)), (expected, expected));
+            // The stored clones are gone either way: what is left is the
+            // test's own counter and waker.
+            assert_eq!(Arc::strong_count(&reader), 2);
+            assert_eq!(Arc::strong_count(&writer), 2);
+            assert_eq!(
+                poll(&io, Waker::noop(), Interest::READ),
+                Poll::Ready(Err(Shutdown))
+            );
+            // A dispatch after the shutdown sets nothing and wakes nobody.
+            assert_eq!(io.dispatch(Ready::READABLE), Ready::EMPTY);
+            assert_eq!(io.readiness(), Ready::EMPTY);
+        }
     }
 }

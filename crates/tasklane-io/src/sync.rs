@@ -1,7 +1,9 @@
 //! The sync shim: the only place in this crate that names `std::sync` or
-//! `parking_lot` for protocol state. Under `RUSTFLAGS="--cfg tasklane_loom"`
-//! the readiness word and the waiter lock switch to loom's, so the models in
-//! `loom-tests/` check the code that ships.
+//! `parking_lot` for the readiness protocol. Under
+//! `RUSTFLAGS="--cfg tasklane_loom"` the readiness word and the waiter lock
+//! switch to loom's, so the models in `loom-tests/` check the code that
+//! ships. The reactor's own state (its `closed` flag, the `epoll_pwait2`
+//! probe) is std's: the models drive `ScheduledIo`, not the reactor.
 
 /// Atomics: std's, or loom's under the loom cfg.
 pub(crate) mod atomic {

@@ -27,7 +27,7 @@
 //!     std::thread::yield_now();
 //! }
 //! let stats = sched.shutdown(std::time::Duration::from_secs(1));
-//! assert!(stats.stuck.is_empty());
+//! assert!(stats.dropped.is_empty());
 //! ```
 
 mod blocking;
@@ -38,6 +38,6 @@ mod sync;
 pub mod task;
 
 pub use sched::{
-    Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_MICROS, Driver, Handle,
-    RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
+    Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_BEFORE_PARK, Driver, Handle,
+    MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
 };

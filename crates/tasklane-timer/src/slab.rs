@@ -5,8 +5,7 @@
 //! than a list threaded through the vacant slots: taking a slot then reads
 //! the top of a compact stack instead of the slot itself, so an insert into a
 //! slot that has gone cold is a store (absorbed by the store buffer), not a
-//! load the next insert depends on. On `timer_churn` that load was a quarter
-//! of the time (`docs/benchmarks.md`).
+//! load the next insert depends on (`docs/benchmarks.md`, timers).
 //!
 //! Each slot has a generation that is bumped every time the slot is freed; an
 //! [`EntryKey`] carries the generation it was issued with, so a key to an entry
@@ -114,8 +113,8 @@ impl<T> Slab<T> {
             }
             // The insert after next takes the slot two below the top: start
             // fetching it now, so that its store does not wait on memory
-            // while the shard's lock is held (one ahead was too late and four
-            // no better on `timer_churn`, docs/benchmarks.md).
+            // while the shard's lock is held (two ahead is the distance
+            // chosen on `timer_churn`, docs/benchmarks.md, timers).
             if let Some(&(next, _)) = self
                 .free
                 .len()
@@ -194,9 +193,9 @@ impl<T> Slab<T> {
     /// `slots.len()` frees (so O(1) amortised per free).
     ///
     /// Without it, the order of the free stack drifts with every timer that
-    /// fires, as its slot is pushed amid the cancellations: after 150 rounds
-    /// of `timer_churn` the slots were reused in an order scattered enough
-    /// to make a round 25% slower (`docs/benchmarks.md`).
+    /// fires, as its slot is pushed amid the cancellations, and a long-lived
+    /// slab reuses its slots in a scattered order, which the prefetcher
+    /// cannot follow (`docs/benchmarks.md`, timers).
     #[cold]
     fn reorder_free(&mut self) {
         self.frees_since_reorder = 0;

@@ -6,8 +6,8 @@
 //!
 //! Every request in a service has a timeout and most never fire, so the hot
 //! path is register-then-cancel from whichever worker runs the task. One wheel
-//! behind one lock (tokio's design until its issue #6504) makes every worker
-//! take the same lock twice per timeout. Here each worker registers into its
+//! behind one lock makes every worker take the same lock twice per timeout.
+//! Here each worker registers into its
 //! own shard, so the lock it takes is almost always uncontended and its cache
 //! line stays on its core; a task that migrates cancels in the shard it
 //! registered in (a [`TimerKey`] names its shard). The thread that fires
@@ -18,7 +18,8 @@
 //!
 //! An entry is a slab slot in one shard's wheel holding the registering
 //! task's `Waker`. Every access to it is made under that shard's lock, so the
-//! races the issue asks about reduce to the order in which the lock is taken:
+//! races between firing, cancelling, polling and resetting reduce to the
+//! order in which the lock is taken:
 //!
 //! | first holder of the lock | then | outcome |
 //! |---|---|---|
@@ -40,21 +41,27 @@
 //!
 //! * `0` (`AWAKE`): nobody is blocked on the timers; whoever fires them next
 //!   will look at every shard anyway.
-//! * `u64::MAX` (`SCANNING`): the driver is about to block and is computing how
-//!   long for; every registration must wake it.
+//! * `u64::MAX` (`SCANNING`): the driver is about to block and is computing
+//!   how long for, or blocks with no deadline at all (every shard's `next`
+//!   was `NO_DEADLINE`, the same value); either way every registration must
+//!   wake it.
 //! * `m`: the driver blocks until tick `m`; a registration for a deadline `< m`
 //!   must wake it.
 //!
-//! The driver stores `SCANNING`, reads every shard's `next`, then stores the
-//! minimum `m`. A registration lowers its shard's `next` (if its deadline is
-//! earlier; otherwise the write that set `next` is the one that matters),
-//! then reads `parked_until`. All four accesses are `SeqCst`, so in their single total
-//! order either the driver's read of `next` comes after the registration's
-//! update (the driver sees the deadline and blocks no later than it), or the
-//! registration's read of `parked_until` comes after the driver's store of
-//! `SCANNING` (it sees `SCANNING` or `m` and asks for an unpark when its
-//! deadline is earlier). A wake-up is therefore never lost; at worst it is
-//! spurious. The loom model `timer_park_no_lost_deadline` checks this.
+//! 1. The driver ([`Timers::park_deadline`]) stores `SCANNING`, reads every
+//!    shard's `next`, then stores the minimum `m`; [`Timers::unparked`]
+//!    stores `AWAKE` when it wakes.
+//! 2. A registration (or reset) lowers its shard's `next` (if its deadline
+//!    is earlier; otherwise the write that set `next` is the one that
+//!    matters), then reads `parked_until`.
+//!
+//! All four accesses are `SeqCst`, so in their single total order either the
+//! driver's read of `next` comes after the registration's update (the driver
+//! sees the deadline and blocks no later than it), or the registration's
+//! read of `parked_until` comes after the driver's store of `SCANNING` (it
+//! sees `SCANNING` or `m` and asks for an unpark when its deadline is
+//! earlier). A wake-up is therefore never lost; at worst it is spurious.
+//! The loom model `timer_park_no_lost_deadline` checks this.
 
 use std::fmt;
 use std::task::Waker;
@@ -66,9 +73,17 @@ use crate::wheel::Wheel;
 
 /// `parked_until` when nobody is blocked on the timers.
 const AWAKE: u64 = 0;
-/// `parked_until` while the driver computes its deadline; also `next` of an
-/// empty shard.
-const NONE: u64 = u64::MAX;
+/// `next` of a shard with no timer, and the minimum over shards when none
+/// has one.
+const NO_DEADLINE: u64 = u64::MAX;
+/// `parked_until` while the driver computes its deadline. It equals
+/// `NO_DEADLINE`, which the driver stores when it blocks with no deadline:
+/// in both cases every registration must wake it (module docs).
+const SCANNING: u64 = NO_DEADLINE;
+
+// A registration compares its deadline with `parked_until`: every deadline is
+// below `SCANNING`, none is below `AWAKE`.
+const _: () = assert!(AWAKE < SCANNING);
 
 /// A registered timer: the shard it lives in and its key there.
 ///
@@ -126,7 +141,8 @@ pub enum Reset {
 #[repr(align(128))]
 struct Shard {
     wheel: Mutex<Wheel<Waker>>,
-    /// A lower bound on the earliest deadline in `wheel` (`NONE` if empty).
+    /// A lower bound on the earliest deadline in `wheel` (`NO_DEADLINE` if
+    /// empty).
     /// Lowered by `register`/`reset` and recomputed by `process`, always
     /// under the lock; read without it as a hint and by the park protocol.
     next: AtomicU64,
@@ -194,7 +210,7 @@ impl Timers {
         let shards = (0..shards.max(1))
             .map(|_| Shard {
                 wheel: Mutex::new(Wheel::new()),
-                next: AtomicU64::new(NONE),
+                next: AtomicU64::new(NO_DEADLINE),
                 batched: AtomicUsize::new(0),
             })
             .collect();
@@ -347,9 +363,10 @@ impl Timers {
             }
             let mut wheel = shard.wheel.lock();
             wheel.advance(now, |_, waker| fired.push(waker));
-            shard
-                .next
-                .store(wheel.next_expiration().unwrap_or(NONE), Ordering::SeqCst);
+            shard.next.store(
+                wheel.next_expiration().unwrap_or(NO_DEADLINE),
+                Ordering::SeqCst,
+            );
         }
     }
 
@@ -358,15 +375,15 @@ impl Timers {
     /// an earlier deadline reports `unpark` (module docs). Pair with
     /// [`unparked`](Self::unparked) when the driver wakes.
     pub fn park_deadline(&self) -> Option<u64> {
-        self.parked_until.store(NONE, Ordering::SeqCst);
+        self.parked_until.store(SCANNING, Ordering::SeqCst);
         let next = self
             .shards
             .iter()
             .map(|s| s.next.load(Ordering::SeqCst))
             .min()
-            .unwrap_or(NONE);
+            .unwrap_or(NO_DEADLINE);
         self.parked_until.store(next, Ordering::SeqCst);
-        (next != NONE).then_some(next)
+        (next != NO_DEADLINE).then_some(next)
     }
 
     /// The driver is awake again: registrations stop asking for unparks
@@ -381,7 +398,7 @@ impl Timers {
     pub fn may_have_pending(&self) -> bool {
         self.shards
             .iter()
-            .any(|s| s.next.load(Ordering::Relaxed) != NONE)
+            .any(|s| s.next.load(Ordering::Relaxed) != NO_DEADLINE)
     }
 
     /// Whether the driver is blocked (or about to block) on the timers, as

@@ -2,18 +2,21 @@
 //! blocks in (see `tasklane_sched::Driver`).
 //!
 //! It drives time and I/O in one wait: it fires due timers, then blocks in
-//! the reactor (`Poller::wait`, epoll here) with the nearest deadline as the
-//! timeout, dispatches the readiness it reports, and fires timers again.
-//! `unpark` is a `Poller::notify`. There is no reactor thread: the one worker
-//! parked in the driver is it.
+//! the reactor ([`Reactor::poll`]: one `epoll_pwait2`) with the nearest
+//! deadline as the timeout, dispatches the readiness it reports, and fires
+//! timers again. `unpark` is a [`Reactor::notify`], a write to the
+//! reactor's own eventfd, made only by the first unpark since the last
+//! wait (`notified`). There is no reactor thread: the one worker parked in
+//! the driver is it.
 //!
 //! Timers fire, and readiness is collected, in these places:
 //!
 //! * when a worker parks in the driver, before and after it blocks;
-//! * every `EVENT_INTERVAL` scheduler ticks, from a busy worker
-//!   (`park(Some(ZERO))`), so a loaded runtime never starves its timers or
-//!   its sockets (the reactor first asks with one `poll(2)` whether anything
-//!   is pending, so an idle check costs one system call);
+//! * every few scheduler ticks (`tasklane_sched::MAINTENANCE_INTERVAL`),
+//!   and whenever the coarse clock of the slow-poll watch has ticked, from a
+//!   busy worker (`park(Some(ZERO))`: one `epoll_pwait2` with a zero
+//!   timeout, then the due timers), so a loaded runtime never starves its
+//!   timers or its sockets;
 //! * never from a timer thread: there is none.
 //!
 //! A registration of a deadline earlier than the one the driver blocks until
@@ -357,9 +360,9 @@ impl tasklane_sched::Driver for SchedDriver {
     fn wants_holder(&self) -> bool {
         // Pending timers: someone must wait in the driver while this worker
         // runs tasks. Registered sockets do not count: handing the driver
-        // over on every I/O wake-up cost 15–40% on tcp_echo
-        // (docs/benchmarks.md), so readiness waits for a stuck worker as it
-        // does in tokio (docs/semantics.md).
+        // over on every I/O wake-up slows I/O-bound loads down
+        // (docs/benchmarks.md, I/O), so readiness waits for a busy worker's
+        // next look, as it does in tokio (docs/semantics.md).
         self.0.timers.may_have_pending()
     }
 }

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tasklane_sched::task::{TaskOptions, abort_current};
+use tasklane_sched::task::abort_current;
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that
@@ -222,11 +222,11 @@ where
             future,
             group: self.shared.clone(),
         };
-        let mut opts = TaskOptions::new().location(location);
+        let mut builder = crate::task::Builder::new().location(location);
         if let Some(name) = name {
-            opts = opts.name(name);
+            builder = builder.name(name);
         }
-        let handle = Handle::with_current(|h| h.sched().spawn(child, opts));
+        let handle = builder.spawn(child);
         let task = handle.task_ref();
         self.shared.children.lock().push(task.clone());
         if self.shared.failed.load(Ordering::Acquire) {
@@ -246,8 +246,8 @@ where
         self.handles.is_empty()
     }
 
-    /// Cancels every child (section 3 of the contract: catch points may
-    /// clean up). `join` still waits for them.
+    /// Cancels every child (a cancellation, not an abort: their catch
+    /// points may clean up). `join` still waits for them.
     pub fn cancel(&self) {
         self.shared.failed.store(true, Ordering::Release);
         self.shared.cancel_all();
@@ -396,7 +396,11 @@ where
     let handles: Vec<_> = Handle::with_current(|h| {
         futures
             .into_iter()
-            .map(|f| h.sched().spawn(f, TaskOptions::new().location(location)))
+            .map(|f| {
+                crate::task::Builder::new()
+                    .location(location)
+                    .spawn_on(f, h)
+            })
             .collect()
     });
     Gather {

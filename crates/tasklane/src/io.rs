@@ -60,7 +60,11 @@ impl<T: AsFd> AsyncFd<T> {
                 "tasklane::io: no tasklane runtime here; create I/O objects inside a runtime",
             )
         })?;
-        let registration = driver.io().register(inner.as_fd())?;
+        // SAFETY: `inner` keeps the descriptor open while it lives (what
+        // `AsFd` promises), and the `AsyncFd` keeps `inner` (no method hands
+        // it out by value or by `&mut`) until `deregister` has run: in
+        // `drop`, before the fields drop, and in `into_inner`.
+        let registration = unsafe { driver.io().register(inner.as_fd()) }?;
         Ok(AsyncFd {
             inner: Some(inner),
             registration,
@@ -71,11 +75,6 @@ impl<T: AsFd> AsyncFd<T> {
     /// The descriptor's owner.
     pub fn get_ref(&self) -> &T {
         self.inner.as_ref().expect("present until drop")
-    }
-
-    /// The descriptor's owner, mutably.
-    pub fn get_mut(&mut self) -> &mut T {
-        self.inner.as_mut().expect("present until drop")
     }
 
     /// Deregisters the descriptor and gives its owner back.

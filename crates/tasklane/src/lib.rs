@@ -8,9 +8,10 @@
 //! concurrency is structured by default; [`detach`](task::JoinHandle::detach)
 //! opts out.
 //!
-//! The promised behaviour is written down in the facade contract
-//! (`shared/contract/facade.md` beside the repository) and in
-//! `docs/semantics.md`.
+//! The promised behaviour (the task lifecycle, cancellation and its catch
+//! points, shields and timeouts, groups, shutdown, timers, I/O and
+//! observability) is written down in full in `docs/semantics.md`; the
+//! crate's layout is in `ARCHITECTURE.md`.
 //!
 //! # Examples
 //!

@@ -4,8 +4,9 @@
 //!
 //! Always on: each counter is written only by its own worker (a relaxed
 //! load and store on a cache line of its own), and read racily. Poll
-//! counts are published every 61 polls and when a worker parks, so they
-//! may lag a busy worker by up to 61.
+//! counts are published every [`MAINTENANCE_INTERVAL`] scheduler ticks and
+//! when a worker parks, so they may lag a busy worker by up to that many
+//! polls.
 //!
 //! ```
 //! let rt = tasklane::Builder::new().worker_threads(2).build().unwrap();
@@ -16,4 +17,4 @@
 //! println!("{m}");
 //! ```
 
-pub use tasklane_sched::{RuntimeMetrics, WorkerMetrics};
+pub use tasklane_sched::{MAINTENANCE_INTERVAL, RuntimeMetrics, WorkerMetrics};

@@ -3,7 +3,7 @@
 //! Streams implement `futures-io`'s [`AsyncRead`] and [`AsyncWrite`] (also
 //! through `&TcpStream`, so one task can read while another writes), and
 //! split into owned halves. `bind`, `connect` and `accept` are async, as in
-//! tokio. Addresses are resolved with the standard library's
+//! tokio, except `UnixListener::bind`, which has nothing to wait for. Addresses are resolved with the standard library's
 //! `ToSocketAddrs`, which may block on a DNS lookup: pass an address, or
 //! resolve names on the blocking pool first.
 //!

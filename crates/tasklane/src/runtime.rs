@@ -386,7 +386,7 @@ impl Runtime {
             completed: s.completed,
             cancelled: s.cancelled,
             panicked: s.panicked,
-            dropped: s.stuck,
+            dropped: s.dropped,
         }
     }
 }
@@ -468,8 +468,8 @@ impl Default for Builder {
             worker_threads: None,
             thread_name: "tasklane".to_owned(),
             max_blocking_threads: 512,
-            slow_poll_threshold: Duration::from_millis(100),
-            spin_before_park: Duration::from_micros(tasklane_sched::DEFAULT_SPIN_MICROS),
+            slow_poll_threshold: tasklane_sched::DEFAULT_SLOW_POLL_THRESHOLD,
+            spin_before_park: tasklane_sched::DEFAULT_SPIN_BEFORE_PARK,
             poll_timing: false,
         }
     }
@@ -503,9 +503,9 @@ impl Builder {
     /// A poll that runs longer than this (default 100 ms) is reported as a
     /// `tracing` WARN (target `tasklane::slow_poll`) naming the task, its
     /// id, the duration and the worker: asyncio's `slow_callback_duration`.
-    /// Measured with the coarse monotonic clock (a kernel tick, 4 ms on the
-    /// machines here), once per poll, by the worker itself; `Duration::MAX`
-    /// never reports.
+    /// Measured with the coarse monotonic clock (its resolution is one
+    /// kernel tick, 1 to 10 ms), once per poll, by the worker itself;
+    /// `Duration::MAX` never reports.
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.slow_poll_threshold = threshold;
         self
@@ -521,8 +521,9 @@ impl Builder {
     /// Measures each task's time spent running, shown by `Handle::tasks()`
     /// ([`TaskSnapshot::running_time`](crate::task::TaskSnapshot::running_time)).
     /// Off by default: it reads the CPU's time-stamp counter twice per
-    /// poll, and on the virtual machines this was measured on a read costs
-    /// about 30 ns, as much as a short poll (`docs/benchmarks.md`).
+    /// poll, and where that read is slow (on some virtual machines) it
+    /// can cost as much as a short poll (`docs/benchmarks.md`,
+    /// observability).
     pub fn poll_timing(mut self, on: bool) -> Builder {
         self.poll_timing = on;
         self
@@ -557,25 +558,25 @@ impl Builder {
         // Runtime threads keep this runtime current for their whole life.
         // No task can run before `cell` is filled below: tasks only exist
         // once a handle exists to spawn them.
-        let time = Arc::new(RuntimeDriver::new(workers)?);
-        let hook_time = time.clone();
+        let driver = Arc::new(RuntimeDriver::new(workers)?);
+        let start_driver = driver.clone();
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             CONTEXT.with(|c| *c.borrow_mut() = Some(hook_cell.clone()));
-            hook_time.adopt_thread();
+            start_driver.adopt_thread();
             if let Some(d) = &dispatch {
                 let guard = tracing::dispatcher::set_default(d);
                 DISPATCH.with(|g| *g.borrow_mut() = Some(guard));
             }
         });
-        let stop_time = time.clone();
+        let stop_driver = driver.clone();
         let on_stop: tasklane_sched::ThreadHook = Arc::new(move || {
-            stop_time.release_thread();
+            stop_driver.release_thread();
             CONTEXT.with(|c| c.borrow_mut().take());
             DISPATCH.with(|g| g.borrow_mut().take());
         });
         let config = Config {
             worker_threads: workers,
-            driver: Some(Box::new(SchedDriver(time.clone()))),
+            driver: Some(Box::new(SchedDriver(driver.clone()))),
             thread_name: Arc::new(move |i| match i {
                 Some(i) => format!("{name}-worker-{i}"),
                 None => format!("{name}-blocking"),
@@ -591,7 +592,7 @@ impl Builder {
         let sched = Scheduler::new(config)?;
         cell.set(Handle {
             sched: sched.handle().clone(),
-            driver: time,
+            driver,
         })
         .expect("fresh cell");
         Ok(Runtime { sched, cell })

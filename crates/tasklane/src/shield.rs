@@ -1,13 +1,12 @@
 //! `shield`: work that a cancellation of its awaiter does not reach.
 
 use crate::group;
-use crate::runtime::Handle;
 use std::fmt;
 use std::future::Future;
 use std::panic::{self, Location};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use tasklane_sched::task::{JoinHandle, TaskId, TaskOptions, abort_current};
+use tasklane_sched::task::{JoinHandle, TaskId, abort_current};
 
 /// Runs `future` as its own task that cancellation does not reach:
 /// asyncio's `shield`.
@@ -47,10 +46,10 @@ where
     F::Output: Send + 'static,
 {
     let location = Location::caller();
-    let handle = Handle::with_current(|h| {
-        h.sched()
-            .spawn(future, TaskOptions::new().location(location).shielded(true))
-    });
+    let handle = crate::task::Builder::new()
+        .location(location)
+        .shielded()
+        .spawn(future);
     group::track_shield(&handle);
     Shield {
         handle: Some(handle),

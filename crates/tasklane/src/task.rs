@@ -102,7 +102,8 @@ impl Future for YieldNow {
     }
 }
 
-/// Spawns tasks with options: a name, for now.
+/// Spawns tasks with options: a name. Every task of the crate (groups'
+/// children, `gather`'s, shields) is spawned through it.
 ///
 /// # Examples
 ///
@@ -116,6 +117,10 @@ impl Future for YieldNow {
 #[derive(Default)]
 pub struct Builder {
     name: Option<Cow<'static, str>>,
+    /// The spawn location to record, when it is not the caller's (a helper
+    /// that spawns on behalf of its own caller).
+    location: Option<&'static Location<'static>>,
+    shielded: bool,
 }
 
 impl Builder {
@@ -130,8 +135,22 @@ impl Builder {
         self
     }
 
-    fn options(self, location: &'static Location<'static>) -> tasklane_sched::task::TaskOptions {
-        let opts = tasklane_sched::task::TaskOptions::new().location(location);
+    /// Records `location` as the spawn location instead of the caller's.
+    pub(crate) fn location(mut self, location: &'static Location<'static>) -> Builder {
+        self.location = Some(location);
+        self
+    }
+
+    /// Spawns the task shielded: shutdown does not cancel it (`shield`).
+    pub(crate) fn shielded(mut self) -> Builder {
+        self.shielded = true;
+        self
+    }
+
+    fn options(self, caller: &'static Location<'static>) -> tasklane_sched::task::TaskOptions {
+        let opts = tasklane_sched::task::TaskOptions::new()
+            .location(self.location.unwrap_or(caller))
+            .shielded(self.shielded);
         match self.name {
             Some(n) => opts.name(n),
             None => opts,
@@ -196,6 +215,8 @@ impl Builder {
 
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Builder").field("name", &self.name).finish()
+        f.debug_struct("Builder")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }

@@ -2,14 +2,17 @@
 //!
 //! Timers have a resolution of [`TICK`] (2^16 ns, about 65.5 µs) and never
 //! fire early: a deadline is rounded up to the next tick, and fires when the
-//! driver sees that tick pass (when a worker parks, and every few scheduler ticks on a
-//! busy runtime). On an idle runtime a sleep ends within about the resolution
-//! plus the time to wake a thread; `docs/benchmarks.md` has the measured
-//! lateness.
+//! driver sees that tick pass (when a worker parks, and every
+//! [`MAINTENANCE_INTERVAL`](crate::metrics::MAINTENANCE_INTERVAL) scheduler
+//! ticks on a busy runtime). On an idle runtime a sleep ends within about
+//! the resolution plus the time to wake a thread; `docs/benchmarks.md` has
+//! the measured lateness.
 //!
 //! A timer is registered on its first poll, in the timer shard of the worker
-//! polling it, and removed when it fires or is dropped; nothing is allocated
-//! per timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
+//! polling it, and removed when it fires or is dropped (a worker that drops
+//! a timer of its own shard removes it in a batch, soon after; until then it
+//! may still fire, which wakes its task once, spuriously); nothing is
+//! allocated per timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
 //! clamped to it rather than rejected.
 //!
 //! [`Instant`] is `std::time::Instant`: deadlines mix freely with the rest of

@@ -411,7 +411,8 @@ fn repeated_swallowed_cancellations_all_reach_the_catch_point() {
 
 /// A cancellation that arrives while the task is already woken (its catch
 /// point's future became ready) must still reach a catch point: the task
-/// sits at one again at its next suspension point (contract, section 3.2),
+/// sits at one again at its next suspension point (docs/semantics.md,
+/// cancellation),
 /// so it is delivered there (or, as asyncio does, to the catch point it was
 /// suspended at). Here the worker is held while the task is woken and then
 /// cancelled, so the delivering poll finds the old catch point's future

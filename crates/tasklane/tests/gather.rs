@@ -6,14 +6,14 @@
 
 mod common;
 
-use common::{Counts, DropCounter, payload_str, rt, spin_until};
+use common::{Counts, DropCounter, HANG, payload_str, rt, spin_until, watchdog};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tasklane::sync::{Sender, bounded};
 use tasklane::task::{TaskState, cancellable};
-use tasklane::time::{Instant, sleep};
+use tasklane::time::sleep;
 use tasklane::{gather, wait_for};
 
 const MS: Duration = Duration::from_millis(1);
@@ -55,40 +55,54 @@ fn results_in_input_order() {
     assert_eq!(rt.block_on(async { gather(empty).await }), Vec::<u8>::new());
 }
 
-/// Children run concurrently (sleeps overlap) and in parallel (two that
-/// block a thread each run on both workers at once): the total is well
-/// below the sum.
+/// Children run concurrently: ten children each wait, suspended, until all
+/// ten have started, which only happens if no child waits for another to
+/// finish. A gather that ran them one after the other would hang (the
+/// watchdog fails the test then).
+#[test]
+fn children_run_concurrently() {
+    let out = watchdog("ten gathered children meeting", HANG, || {
+        let rt = rt(2);
+        let arrived = Arc::new(AtomicUsize::new(0));
+        // (`gather` spawns at once: call it inside the runtime.)
+        rt.block_on(async {
+            gather((0..10u32).map(|i| {
+                let arrived = arrived.clone();
+                async move {
+                    arrived.fetch_add(1, Ordering::SeqCst);
+                    while arrived.load(Ordering::SeqCst) < 10 {
+                        sleep(MS).await;
+                    }
+                    i
+                }
+            }))
+            .await
+        })
+    });
+    assert_eq!(out, (0..10).collect::<Vec<_>>());
+}
+
+/// Children run in parallel: two children that each block their thread
+/// until the other has started run on both workers at once (the gather is
+/// driven from `block_on`, not a worker). On one thread the first would
+/// wait for the second in vain and give up with a panic, which the gather
+/// resumes here.
 #[test]
 fn children_run_in_parallel() {
     let rt = rt(2);
-    // Concurrency: 10 sleeps of 100 ms.
-    let start = Instant::now();
-    // (`gather` spawns at once: call it inside the runtime.)
-    let out = rt.block_on(async {
-        gather((0..10u32).map(|i| async move {
-            sleep(100 * MS).await;
-            i
-        }))
-        .await
-    });
-    let took = start.elapsed();
-    assert_eq!(out, (0..10).collect::<Vec<_>>());
-    assert!(took >= 100 * MS);
-    assert!(took < 500 * MS, "sum is 1 s, took {took:?}");
-
-    // Parallelism: two children that each hold their worker's thread for
-    // 300 ms (the gather is driven from block_on, not a worker).
-    let start = Instant::now();
+    let (tx0, rx0) = std::sync::mpsc::channel::<()>();
+    let (tx1, rx1) = std::sync::mpsc::channel::<()>();
+    let pairs = vec![(tx0, rx1), (tx1, rx0)];
     let threads = rt.block_on(async {
-        gather((0..2).map(|_| async {
-            std::thread::sleep(300 * MS);
+        gather(pairs.into_iter().map(|(tx, rx)| async move {
+            tx.send(()).unwrap();
+            rx.recv_timeout(HANG)
+                .expect("the other child runs at the same time, on another thread");
             std::thread::current().id()
         }))
         .await
     });
-    let took = start.elapsed();
     assert_ne!(threads[0], threads[1], "both workers were used");
-    assert!(took < 540 * MS, "sum is 600 ms, took {took:?}");
 }
 
 /// Given `JoinHandle`s, each result is a `Result<T, JoinError>`: values,

@@ -48,8 +48,8 @@ fn a_read_completes_while_another_worker_is_stuck() {
     // own parker): that is the situation under test. This pause cannot make
     // the test fail spuriously; if it were too short, a worker still awake
     // would collect the event itself and the test would pass without
-    // exercising the hand-over. (There is no public way yet to observe that
-    // a worker is parked; the metrics issue will add one.)
+    // exercising the hand-over. (Nothing public tells whether a worker is
+    // parked right now.)
     std::thread::sleep(Duration::from_millis(50));
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let g = gate.clone();

@@ -250,7 +250,8 @@ fn metrics_count_the_steals_of_a_workload_that_must_steal() {
         })
     });
     assert!(stolen_all.unwrap());
-    // Poll counts are published every 61 polls and when a worker parks:
+    // Poll counts are published every MAINTENANCE_INTERVAL ticks and when
+    // a worker parks:
     // wait (on that condition, with a deadline) until both went idle.
     let deadline = Instant::now() + Duration::from_secs(20);
     let after = loop {

@@ -1,10 +1,15 @@
 //! A timer fires on time while every worker is busy with long polls: busy
 //! workers look at the timers whenever the coarse clock has ticked, not
-//! only every 61 polls (61 polls of 3 ms would make a sleep 180 ms late).
+//! only every `MAINTENANCE_INTERVAL` polls (that many polls of 3 ms would
+//! make a sleep late by about 180 ms).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use tasklane::metrics::MAINTENANCE_INTERVAL;
+
+/// How long each cruncher's polls last.
+const SLICE: Duration = Duration::from_millis(3);
 
 /// Busy work that yields every `slice`, until `stop`.
 async fn crunch(slice: Duration, stop: Arc<AtomicBool>) {
@@ -22,7 +27,7 @@ async fn a_sleep_ends_on_time_while_every_worker_runs_long_polls() {
     let stop = Arc::new(AtomicBool::new(false));
     // Four crunchers keep both workers busy with 3 ms polls.
     let crunchers: Vec<_> = (0..4)
-        .map(|_| tasklane::spawn(crunch(Duration::from_millis(3), stop.clone())))
+        .map(|_| tasklane::spawn(crunch(SLICE, stop.clone())))
         .collect();
     let sleeper = tasklane::spawn(async {
         let mut late = Vec::new();
@@ -39,15 +44,18 @@ async fn a_sleep_ends_on_time_while_every_worker_runs_long_polls() {
     for c in crunchers {
         c.await.unwrap();
     }
-    late.iter()
-        .for_each(|l| assert!(*l < Duration::from_secs(5)));
     let mut sorted = late.clone();
     sorted.sort();
-    // A coarse tick (4 ms here) plus the poll under way (3 ms) plus the
-    // sleeper's own turn in a queue of 3 ms polls; 61 polls would be 180 ms.
+    // Looking at the timers only every MAINTENANCE_INTERVAL polls, a sleep
+    // would be late by up to that many polls of SLICE. Looking whenever the
+    // coarse clock ticked, it is late by about a tick (a few ms) plus the
+    // poll under way plus the sleeper's own turn in a queue of such polls:
+    // a small fraction of that. The median keeps one slow round on a loaded
+    // machine from failing the test.
+    let interval_rule = SLICE * MAINTENANCE_INTERVAL;
     assert!(
-        sorted[2] < Duration::from_millis(40),
-        "median lateness {:?} (all: {late:?})",
+        sorted[2] < interval_rule / 4,
+        "median lateness {:?} not well below {interval_rule:?} (all: {late:?})",
         sorted[2]
     );
 }

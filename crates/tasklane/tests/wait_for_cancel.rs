@@ -409,7 +409,7 @@ fn a_task_cancel_during_timeout_cleanup_ends_the_task() {
 
 /// `tasklane::run`'s (and `block_on`'s) future is not a task, but a
 /// `wait_for` in it still delivers its timeout to the catch points inside:
-/// the contract's wait_for does not depend on where it is awaited.
+/// `wait_for`'s behaviour does not depend on where it is awaited.
 #[test]
 fn the_timeout_reaches_catch_points_in_block_on() {
     let rt = rt(2);

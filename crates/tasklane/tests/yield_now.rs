@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::rt;
+use common::{HANG, rt, watchdog};
 use futures_channel::oneshot;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -61,61 +61,77 @@ fn two_tasks_spawned_from_outside_alternate() {
     assert_alternates(&log.lock().unwrap());
 }
 
-/// A task spinning on `yield_now` until another task sets a flag: if the
-/// yield did not let the other task run, this would never end.
+/// Two tasks on the only worker take turns, each spinning on `yield_now`
+/// until it is its turn: if a yield did not let the other task run, they
+/// would never finish, which the watchdog turns into a failure.
 #[test]
 fn a_yield_loop_lets_the_other_task_make_progress() {
-    let rt = rt(1);
-    let turn = Arc::new(AtomicUsize::new(0));
-    let players: Vec<_> = (0..2)
-        .map(|me| {
-            let turn = turn.clone();
-            rt.spawn(async move {
-                for round in 0..100 {
-                    common::yield_until(|| turn.load(Ordering::SeqCst) % 2 == me).await;
-                    assert_eq!(turn.fetch_add(1, Ordering::SeqCst), 2 * round + me);
-                }
+    let turns = watchdog("two tasks taking turns by yielding", HANG, || {
+        let rt = rt(1);
+        let turn = Arc::new(AtomicUsize::new(0));
+        let players: Vec<_> = (0..2)
+            .map(|me| {
+                let turn = turn.clone();
+                rt.spawn(async move {
+                    for round in 0..100 {
+                        common::yield_until(|| turn.load(Ordering::SeqCst) % 2 == me).await;
+                        assert_eq!(turn.fetch_add(1, Ordering::SeqCst), 2 * round + me);
+                    }
+                })
             })
-        })
-        .collect();
-    for p in players {
-        rt.block_on(p).unwrap();
-    }
-    assert_eq!(turn.load(Ordering::SeqCst), 200);
+            .collect();
+        for p in players {
+            rt.block_on(p).unwrap();
+        }
+        turn.load(Ordering::SeqCst)
+    });
+    assert_eq!(turns, 200);
 }
 
 /// A task woken from outside (through the injector) is not starved by a
-/// task that keeps yielding on the only worker.
+/// task that keeps yielding on the only worker: after a yield the worker
+/// looks at the injector first, so the woken task runs at the spinner's
+/// next yield, or the one after if the wake lands while the spinner is
+/// between its yield and its look at the flag. Starved for good, the
+/// spinner would never end (the watchdog fails the test then).
 #[test]
 fn a_yield_loop_does_not_starve_a_task_woken_from_outside() {
-    let rt = rt(1);
-    let flag = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = oneshot::channel::<()>();
-    let f = flag.clone();
-    let waiter = rt.spawn(async move {
-        rx.await.unwrap();
-        f.store(true, Ordering::SeqCst);
-    });
-    let (f, s) = (flag.clone(), sent.clone());
-    let spinner = rt.spawn(async move {
-        let mut yields_after_wake = 0u64;
-        while !f.load(Ordering::SeqCst) {
-            tasklane::yield_now().await;
-            if s.load(Ordering::SeqCst) {
-                yields_after_wake += 1;
+    let yields = watchdog("a task woken behind a yield loop", HANG, || {
+        let rt = rt(1);
+        let flag = Arc::new(AtomicBool::new(false));
+        let sent = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = oneshot::channel::<()>();
+        let f = flag.clone();
+        let waiter = rt.spawn(async move {
+            rx.await.unwrap();
+            f.store(true, Ordering::SeqCst);
+        });
+        let (f, s) = (flag.clone(), sent.clone());
+        let spinner = rt.spawn(async move {
+            // Yields that began after the wake was sent: the wake happens
+            // before `sent` is set, so this never counts more than there were.
+            let mut yields_after_wake = 0u64;
+            while !f.load(Ordering::SeqCst) {
+                let after_wake = s.load(Ordering::SeqCst);
+                tasklane::yield_now().await;
+                if after_wake {
+                    yields_after_wake += 1;
+                }
             }
-        }
-        yields_after_wake
+            yields_after_wake
+        });
+        common::spin_until("waiter suspended", || {
+            waiter.state() == tasklane::task::TaskState::Suspended
+        });
+        tx.send(()).unwrap();
+        sent.store(true, Ordering::SeqCst);
+        rt.block_on(waiter).unwrap();
+        rt.block_on(spinner).unwrap()
     });
-    common::spin_until("waiter suspended", || {
-        waiter.state() == tasklane::task::TaskState::Suspended
-    });
-    tx.send(()).unwrap();
-    sent.store(true, Ordering::SeqCst);
-    rt.block_on(waiter).unwrap();
-    let yields = rt.block_on(spinner).unwrap();
-    eprintln!("spinner yielded about {yields} times between the wake and the woken task's run");
+    assert!(
+        yields <= 1,
+        "the spinner yielded {yields} times after the wake before the woken task ran"
+    );
 }
 
 #[test]

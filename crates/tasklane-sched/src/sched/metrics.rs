@@ -4,8 +4,9 @@
 //! relaxed load and a relaxed store (no read-modify-write, no lock), on a
 //! cache line of its own so that readers and stealers do not bounce it.
 //! Polls, the one counter on the hot path, are counted in a plain cell of
-//! the worker and published every 61 ticks and before it parks, so a
-//! reading may lag a busy worker by up to 61 polls.
+//! the worker and published every
+//! [`MAINTENANCE_INTERVAL`](crate::MAINTENANCE_INTERVAL) ticks and before
+//! it parks, so a reading may lag a busy worker by up to that many polls.
 //! [`Handle::metrics`](super::Handle::metrics) reads them racily: every
 //! figure is one that was true at some instant during the read, not all at
 //! the same instant. Plain std atomics even under loom: no protocol
@@ -75,8 +76,10 @@ impl WorkerMetrics {
         self.index
     }
     /// Tasks polled by this worker so far (cancellation deliveries
-    /// included); published every 61 polls and whenever the worker parks,
-    /// so it may lag a busy worker by up to 61.
+    /// included); published every
+    /// [`MAINTENANCE_INTERVAL`](crate::MAINTENANCE_INTERVAL) scheduler ticks
+    /// and whenever the worker parks, so it may lag a busy worker by up to
+    /// that many polls.
     pub fn polls(&self) -> u64 {
         self.polls
     }

@@ -52,8 +52,9 @@ pub struct Config {
     /// Run at the end of every runtime thread.
     pub on_thread_stop: Option<ThreadHook>,
     /// Measure each task's time spent running (two reads of the CPU's
-    /// time-stamp counter per poll). Off by default: on the virtual
-    /// machines here a read costs about 30 ns, as much as a short poll.
+    /// time-stamp counter per poll). Off by default: where that read is
+    /// slow (on some virtual machines) it can cost as much as a short
+    /// poll (`docs/benchmarks.md`, observability).
     pub poll_timing: bool,
     /// A poll longer than this is reported as a `tracing` WARN by the
     /// worker that ran it (`task/trace.rs`). Default 100 ms.
@@ -70,7 +71,7 @@ impl Default for Config {
             }),
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
-            spin_before_park: Duration::from_micros(DEFAULT_SPIN_MICROS),
+            spin_before_park: DEFAULT_SPIN_BEFORE_PARK,
             driver: None,
             on_thread_start: None,
             on_thread_stop: None,
@@ -80,13 +81,27 @@ impl Default for Config {
     }
 }
 
+/// Scheduler ticks (polls) between a busy worker's looks at the injector
+/// ahead of its local queue and at the driver (its `maintain` hook, then due
+/// timers and ready I/O without blocking); also how often a worker publishes
+/// its poll count to [`Handle::metrics`]. tokio's default event interval is
+/// the same.
+///
+/// A look at the driver also comes at the next tick whenever a poll
+/// crossed a tick of the coarse clock, so long polls do not hold timers
+/// back for a whole interval.
+pub const MAINTENANCE_INTERVAL: u32 = 61;
+
+// The worker loop takes the tick count modulo the interval.
+const _: () = assert!(MAINTENANCE_INTERVAL > 0);
+
 /// Default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
 
-/// Default spin before parking: none, beyond one full steal pass. Measured
-/// on the 2-core machines here, any spin made idle wake-ups slower, not
-/// faster (docs/benchmarks.md, "Spinning before parking").
-pub const DEFAULT_SPIN_MICROS: u64 = 0;
+/// Default spin before parking: none, beyond one full steal pass (a spin
+/// did not make idle wake-ups faster where it was measured:
+/// `docs/benchmarks.md`, scheduler, "Spinning before parking").
+pub const DEFAULT_SPIN_BEFORE_PARK: Duration = Duration::ZERO;
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -219,7 +234,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let options = options.runtime_flags(self.shared.config.task_flags);
+        let options = options.with_runtime_flags(self.shared.config.task_flags);
         let (notified, join, registered) = task::new(future, self.clone(), options);
         self.submit_new(notified, registered, |n| self.shared.schedule(n, false));
         join
@@ -233,8 +248,10 @@ impl Handle {
     {
         let sched = BlockingSchedule::new(self.shared.clone());
         // Blocking tasks are timed if the runtime says so, never watched.
-        let options =
-            options.runtime_flags(task::runtime_flags(self.shared.config.poll_timing, false));
+        let options = options.with_runtime_flags(task::runtime_flag_bits(
+            self.shared.config.poll_timing,
+            false,
+        ));
         let (notified, join, registered) =
             task::new(crate::blocking::BlockingTask::new(f), sched, options);
         self.submit_new(notified, registered, |n| {
@@ -343,12 +360,12 @@ pub struct ShutdownStats {
     pub cancelled: usize,
     /// Ended by panicking.
     pub panicked: usize,
-    /// Not done when the grace ran out, by name. Each is then aborted: a
-    /// task that is queued or suspended has its future dropped; one stuck
-    /// inside a poll is dropped when that poll returns (the workers are
+    /// Not done when the grace ran out, by name. Each is then aborted
+    /// (dropped): a task that is queued or suspended has its future dropped;
+    /// one inside a poll is dropped when that poll returns (the workers are
     /// joined, so shutdown waits for it); a blocking job still running is
     /// left to finish on its own thread.
-    pub stuck: Vec<String>,
+    pub dropped: Vec<String>,
 }
 
 /// The owner of the worker threads. Dropping it shuts down with
@@ -397,7 +414,7 @@ impl Scheduler {
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
                 slow_poll_threshold: config.slow_poll_threshold,
-                task_flags: task::runtime_flags(config.poll_timing, watched),
+                task_flags: task::runtime_flag_bits(config.poll_timing, watched),
             },
         });
         let mut sched = Scheduler {
@@ -465,10 +482,10 @@ impl Scheduler {
             completed: tally.completed,
             cancelled: tally.cancelled,
             panicked: tally.panicked,
-            stuck: Vec::new(),
+            dropped: Vec::new(),
         };
         for t in &late {
-            stats.stuck.push(t.name().to_owned());
+            stats.dropped.push(t.name().to_owned());
             t.abort();
         }
         drop(late);

@@ -26,8 +26,8 @@ const NOTIFIED: usize = 3;
 /// Only one worker at a time is inside `park`; the others sleep on their own
 /// condition variables.
 ///
-/// Neither method may unwind: a panic escaping them aborts the process (it
-/// would leave a worker counted as awake that is not, or the reverse).
+/// No method may unwind: a panic escaping one aborts the process (it would
+/// leave a worker counted as awake that is not, or the reverse).
 pub trait Driver: Send + Sync + 'static {
     /// Waits for events (firing their wakers) for at most `timeout`, or until
     /// [`unpark`](Driver::unpark); `None` waits without limit and
@@ -88,13 +88,13 @@ impl DriverSlot {
         !self.busy.load(Ordering::Relaxed) && abort_on_unwind(|| self.driver.wants_holder())
     }
 
-    /// A busy worker collects ready events without blocking, if the driver
-    /// is free.
     /// The calling worker's [`Driver::maintain`].
     pub(crate) fn maintain(&self) {
         abort_on_unwind(|| self.driver.maintain());
     }
 
+    /// A busy worker collects ready events without blocking
+    /// (`Driver::park(Some(ZERO))`), if no other worker holds the driver.
     pub(crate) fn poll_events(&self) {
         if self.try_acquire() {
             abort_on_unwind(|| self.driver.park(Some(Duration::ZERO)));

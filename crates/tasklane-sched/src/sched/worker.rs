@@ -3,13 +3,14 @@
 //!
 //! # Finding the next task
 //!
-//! 0. Every [`EVENT_INTERVAL`] ticks, and at the next tick whenever the
-//!    coarse clock of the slow-poll watch moved during a poll, a look at the driver
-//!    without blocking (due timers fire, ready I/O wakes), if no parked
-//!    worker holds it.
-//! 1. Every [`GLOBAL_QUEUE_INTERVAL`] ticks, and right after a task yielded,
-//!    the injector first, so tasks there never starve behind a busy local
-//!    queue and a yield lets them run.
+//! 0. Every [`MAINTENANCE_INTERVAL`] ticks, and at the next tick whenever
+//!    the coarse clock of the slow-poll watch moved during a poll: the
+//!    driver's `maintain` hook, then a look at the driver without blocking
+//!    (due timers fire, ready I/O wakes), if no parked worker holds it;
+//!    what that wakes queues behind the tasks already waiting.
+//! 1. At those same ticks, and right after a task yielded, the injector
+//!    first, so tasks there never starve behind a busy local queue and a
+//!    yield lets them run.
 //! 2. The LIFO slot (the task most recently woken or spawned here), at most
 //!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
 //!    local queue, so two tasks waking each other cannot hog the worker.
@@ -20,16 +21,21 @@
 //!
 //! # Shutdown
 //!
-//! 1. `Scheduler::shutdown` closes the registry and cancels every task;
-//!    workers keep running until the registry is empty (or the grace ends).
-//! 2. It then sets `Shared::shutdown` and unparks every worker.
-//! 3. Each worker leaves its loop and delivers an abort to whatever is left
-//!    in its LIFO slot and local queue (tasks that outlived the grace), so
-//!    every task still ends exactly once.
-//! 4. Shutdown joins the workers and does the same for the injector; a task
-//!    pushed to the injector after that sees the flag and does it itself.
+//! 1. `Scheduler::shutdown` cancels every live task but the shielded ones;
+//!    the registry stays open, so cleanup code may still spawn.
+//! 2. It waits, up to the grace, for the registry to empty (shielded tasks
+//!    and tasks spawned meanwhile included); the workers keep running.
+//! 3. It closes the registry (later spawns are cancelled before their first
+//!    poll) and aborts every task still in it.
+//! 4. It sets `Shared::shutdown` and unparks every worker.
+//! 5. Each worker leaves its loop, runs the driver's `maintain` hook, and
+//!    delivers an abort to whatever is left in its LIFO slot and local
+//!    queue, so every task still ends exactly once.
+//! 6. Shutdown joins the workers and does the same for the injector (a task
+//!    pushed to the injector after that sees the flag and does it itself),
+//!    then stops the blocking pool.
 
-use super::Shared;
+use super::{MAINTENANCE_INTERVAL, Shared};
 use crate::coop;
 use crate::sync::deque::{Steal, Worker as LocalQueue};
 use crate::sync::{Arc, thread_local};
@@ -38,10 +44,6 @@ use std::cell::Cell;
 use std::ptr;
 use std::time::Instant;
 
-/// Ticks between looks at the injector ahead of the local queue.
-const GLOBAL_QUEUE_INTERVAL: u32 = 61;
-/// Ticks between non-blocking looks at the driver (timers, I/O) while busy.
-const EVENT_INTERVAL: u32 = 61;
 /// Consecutive polls from the LIFO slot before it yields to the queue.
 const MAX_LIFO_POLLS: u32 = 3;
 
@@ -63,7 +65,7 @@ pub(crate) struct Context {
     yielded: Cell<bool>,
     rng: Cell<u32>,
     /// Polls so far, published to this worker's metrics every
-    /// `EVENT_INTERVAL` ticks and before parking (a plain cell: the poll
+    /// [`MAINTENANCE_INTERVAL`] ticks and before parking (a plain cell: the poll
     /// path pays one increment).
     polls: Cell<u64>,
 }
@@ -77,10 +79,11 @@ pub(crate) struct Context {
 pub(crate) fn clock_ticked() {
     with_current(|cx| {
         if let Some(cx) = cx {
-            // The next tick is a multiple of EVENT_INTERVAL (and of
-            // GLOBAL_QUEUE_INTERVAL, the same: the injector gets a look too).
+            // The next tick is a multiple of MAINTENANCE_INTERVAL: the
+            // driver and the injector both get a look.
             let t = cx.tick.get();
-            cx.tick.set(t - t % EVENT_INTERVAL + (EVENT_INTERVAL - 1));
+            cx.tick
+                .set(t - t % MAINTENANCE_INTERVAL + (MAINTENANCE_INTERVAL - 1));
         }
     });
 }
@@ -159,11 +162,12 @@ impl Context {
         } {
             // We were the last searcher and more work is waiting, or the
             // driver has timers and nobody parked in it (we may just have
-            // left it, and this poll may be long): wake someone to take it. (Waking one unconditionally, as tokio
-            // does, costs a futex wake per round trip on a lightly loaded
-            // runtime, and the woken worker then spins for nothing: see
-            // request_reply in docs/benchmarks.md.) Work pushed after this
-            // check sees no searcher and wakes a worker itself (idle.rs).
+            // left it, and this poll may be long): wake someone to take it.
+            // Waking one unconditionally, as tokio does, would cost a futex
+            // wake per round trip on a lightly loaded runtime, and the woken
+            // worker would then search for nothing (request_reply in
+            // docs/benchmarks.md). Work pushed after this check sees no
+            // searcher and wakes a worker itself (idle.rs).
             self.shared.notify_parked();
         }
         self.polls.set(self.polls.get().wrapping_add(1));
@@ -173,14 +177,13 @@ impl Context {
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        // Timers and I/O are looked at every EVENT_INTERVAL ticks, and
-        // whenever the coarse clock has ticked (a few ms) since the last
-        // look: with long polls, 61 ticks could be far too long for a due
-        // timer to wait (61 polls of 3 ms: 180 ms late). The slow-poll
-        // watch, which reads the clock after every poll anyway, moves
-        // `tick` forward to the next interval when it ticks
-        // (`clock_ticked`), so this test costs nothing more.
-        if tick.is_multiple_of(EVENT_INTERVAL) {
+        // Timers and I/O are looked at every MAINTENANCE_INTERVAL ticks,
+        // and whenever the coarse clock has ticked since the last look: with
+        // long polls, MAINTENANCE_INTERVAL polls could be far too long for a
+        // due timer to wait. The slow-poll watch, which reads the clock after
+        // every poll anyway, moves `tick` forward to the next interval when
+        // it ticks (`clock_ticked`), so this test costs nothing more.
+        if tick.is_multiple_of(MAINTENANCE_INTERVAL) {
             self.publish_polls();
             if let Some(d) = &self.shared.driver {
                 // What the timers and I/O wake here queues behind the tasks
@@ -200,7 +203,7 @@ impl Context {
         // After a yield, the injector goes first too: `yield_now` promises
         // that every other ready task runs before the yielder runs again.
         let yielded = self.yielded.replace(false);
-        if (yielded || tick.is_multiple_of(GLOBAL_QUEUE_INTERVAL))
+        if (yielded || tick.is_multiple_of(MAINTENANCE_INTERVAL))
             && let Some(t) = steal_retry(|| self.shared.injector.steal())
         {
             return Some(t);
@@ -300,7 +303,7 @@ impl Context {
             // A lone yielder needs no help: this worker polls it again as
             // soon as the current poll returns. Waking a sleeper for it
             // (only to find nothing, or to steal it and move its state to
-            // another core) cost a futex wake per yield (timer_churn).
+            // another core) would cost a futex wake per yield.
             let others_waiting = !self.local.is_empty();
             self.local.push(task);
             self.yielded.set(true);

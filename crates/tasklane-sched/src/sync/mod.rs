@@ -1,5 +1,8 @@
 //! The sync shim: the only place in this crate that names `std::sync`,
-//! `std::cell::UnsafeCell`, `std::thread` or the run-queue crate.
+//! `std::cell::UnsafeCell`, `std::thread` or the run-queue crate for state a
+//! protocol depends on. Figures no protocol reads (metrics, poll counts,
+//! running time, task ids) and one-time initialisation (`OnceLock`) use
+//! std's types directly, and loom does not model them.
 //!
 //! Built with `RUSTFLAGS="--cfg tasklane_loom"`, every item here switches to
 //! its [loom] counterpart so that the loom models in `loom-tests/` check the

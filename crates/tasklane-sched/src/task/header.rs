@@ -68,6 +68,9 @@ pub(crate) mod flag {
     /// The task runs on workers whose slow-poll watch charges its coarse
     /// running time.
     pub(crate) const WATCHED: u8 = 1 << 2;
+
+    // Three distinct bits.
+    const _: () = assert!(SHIELDED & TIMED == 0 && (SHIELDED | TIMED) & WATCHED == 0);
 }
 
 /// Done callbacks, behind their own lock.
@@ -94,7 +97,9 @@ pub(crate) struct Header {
     pub(crate) catch_points: PlainAtomicU32,
     /// Polls so far.
     pub(crate) polls: AtomicU64,
-    /// Time spent in polls, in `snapshot::clock` ticks.
+    /// Time spent in polls: in `snapshot::clock` ticks for a timed task,
+    /// in nanoseconds of the slow-poll watch's coarse clock for an untimed
+    /// one (`TaskSnapshot::running_of` converts either).
     pub(crate) running: AtomicU64,
     /// Callbacks to run once the task is done (`JoinHandle::on_done`): a
     /// `Box<DoneList>` made by the first `on_done` and freed with the
@@ -208,7 +213,7 @@ impl Header {
     /// The done-callback list, if `on_done` was ever called.
     pub(crate) fn done_list(&self) -> Option<&DoneList> {
         // SAFETY: a non-null pointer came from `Box::into_raw` below and is
-        // freed only when the header is dropped.
+        // freed only when the task is freed (`free_boxes`).
         unsafe { self.on_done.0.load(Ordering::Acquire).as_ref() }
     }
 
@@ -224,11 +229,11 @@ impl Header {
             Ordering::AcqRel,
             Ordering::Acquire,
         ) {
-            // SAFETY: installed; freed with the header.
+            // SAFETY: installed; freed only when the task is freed.
             Ok(_) => unsafe { &*new },
             Err(current) => {
                 // SAFETY: ours was never shared; `current` is the installed
-                // list, alive until the header is dropped.
+                // list, alive until the task is freed.
                 unsafe {
                     drop(Box::from_raw(new));
                     &*current
@@ -237,29 +242,37 @@ impl Header {
         }
     }
 
-    /// Frees the done-callback list and the trace, if the task has them;
-    /// called once, when the task is freed.
+    /// Frees the done-callback list and the trace, if the task has them,
+    /// and nulls both pointers, so a second call frees nothing. Called when
+    /// the task is freed (`&mut self`: nobody else can reach the header).
     #[inline]
     pub(crate) fn free_boxes(&mut self) {
+        /// # Safety
+        ///
+        /// `list` came from `Box::into_raw` and is freed nowhere else.
         #[cold]
-        fn free(list: *mut DoneList) {
-            // SAFETY: made by `Box::into_raw` in `done_list_or_init`, and
-            // nothing else frees it.
+        unsafe fn free_list(list: *mut DoneList) {
+            // SAFETY: the caller's contract.
             drop(unsafe { Box::from_raw(list) });
-        }
-        let list = *self.on_done.0.get_mut();
-        if !list.is_null() {
-            free(list);
-        }
-        // A task freed without ending (never polled): its span closes here.
-        let trace = *self.trace.get_mut();
-        if !trace.is_null() {
-            // SAFETY: made by `Box::into_raw` in `set_trace`, not yet taken.
-            free_trace(unsafe { Box::from_raw(trace) });
         }
         #[cold]
         fn free_trace(t: Box<TaskTrace>) {
             drop(t);
+        }
+        let list = std::mem::replace(self.on_done.0.get_mut(), std::ptr::null_mut());
+        if !list.is_null() {
+            // SAFETY: a non-null `on_done` was installed from
+            // `Box::into_raw` by `done_list_or_init`; the null left in its
+            // place means no later call frees it again.
+            unsafe { free_list(list) };
+        }
+        // A task freed without ending (never polled): its span closes here.
+        let trace = std::mem::replace(self.trace.get_mut(), std::ptr::null_mut());
+        if !trace.is_null() {
+            // SAFETY: made by `Box::into_raw` in `set_trace` and not taken
+            // (`take_trace` leaves null); the null left in its place means no
+            // later call frees it again.
+            free_trace(unsafe { Box::from_raw(trace) });
         }
     }
 

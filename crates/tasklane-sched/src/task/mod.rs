@@ -113,14 +113,17 @@ impl TaskOptions {
     }
 
     /// Measures the task's time spent running (`TaskSnapshot::running_time`):
-    /// two reads of the CPU's time-stamp counter per poll.
+    /// two reads of the CPU's time-stamp counter per poll. For a task made
+    /// with [`new`] directly: `Handle::spawn` and `Handle::spawn_blocking`
+    /// replace it with the runtime's own setting (`Config::poll_timing`).
     pub fn poll_timing(self, on: bool) -> TaskOptions {
         self.set(flag::TIMED, on)
     }
 
     /// Replaces the flags the runtime decides (timed, watched) with
-    /// `flags`, made by [`runtime_flags`]; the task's own (shielded) stay.
-    pub(crate) fn runtime_flags(mut self, flags: u8) -> TaskOptions {
+    /// `flags`, made by [`runtime_flag_bits`]; the task's own (shielded)
+    /// stay.
+    pub(crate) fn with_runtime_flags(mut self, flags: u8) -> TaskOptions {
         self.flags = (self.flags & flag::SHIELDED) | flags;
         self
     }
@@ -143,7 +146,7 @@ impl TaskOptions {
 
 /// The header flags a runtime gives its tasks: timed if it times every
 /// poll, watched if its workers run the slow-poll watch.
-pub(crate) fn runtime_flags(poll_timing: bool, watched: bool) -> u8 {
+pub(crate) fn runtime_flag_bits(poll_timing: bool, watched: bool) -> u8 {
     (if poll_timing { flag::TIMED } else { 0 }) | (if watched { flag::WATCHED } else { 0 })
 }
 

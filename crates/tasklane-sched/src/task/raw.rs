@@ -83,9 +83,9 @@ where
     F::Output: Send + 'static,
     S: Schedule,
 {
-    // Built in place: each field is written straight into the allocation.
-    // (`Box::new(Cell { .. })` assembled the cell on the stack and copied
-    // it, twice: 168 bytes per spawn.)
+    // Built in place: each field is written straight into the allocation,
+    // where `Box::new(Cell { .. })` would assemble the cell on the stack and
+    // copy it.
     let mut cell = Box::<Cell<F, S>>::new_uninit();
     let p = cell.as_mut_ptr();
     // SAFETY: `p` points to the new, uninitialised allocation of a
@@ -471,7 +471,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     let cell = ptr.cast::<Cell<F, S>>().as_ptr();
     // SAFETY: as above; the header is the cell's own, reached exclusively.
     // (Freeing its boxes before the `Box` is made lets the compiler inline
-    // the cell's drop below, as it did before the header had boxes.)
+    // the cell's drop below.)
     unsafe { (*cell).header.free_boxes() };
     // SAFETY: as above.
     let cell = unsafe { Box::from_raw(cell) };

@@ -12,8 +12,10 @@
 //!    tasks registered, so the caller can cancel them. Inserts are still
 //!    accepted (cleanup code may spawn during the grace period), and from
 //!    then on each removal tallies the task's outcome.
-//! 2. A removal that leaves a draining registry empty signals `emptied`,
-//!    under `wait_lock`, so `wait_empty` cannot miss it.
+//! 2. Every removal from a draining registry signals `emptied` under
+//!    `wait_lock` (a shard cannot tell whether the whole registry is now
+//!    empty); `wait_empty` counts the tasks under that lock before each
+//!    wait, so it cannot miss the last removal.
 //! 3. `close` (when the grace is over) marks every shard closed and returns
 //!    the tasks still registered, with the tallies. From then on `insert`
 //!    refuses new tasks (the spawner cancels such a task before its first

@@ -75,8 +75,9 @@ impl TaskSnapshot {
         self.polls
     }
     /// Time spent inside its polls, in total. Measured by the workers'
-    /// slow-poll watch with the coarse monotonic clock (4 ms ticks here;
-    /// the sum is an unbiased estimate), or precisely with poll timing on
+    /// slow-poll watch with the coarse monotonic clock (each poll is
+    /// charged whole ticks of the kernel's clock; the sum is an unbiased
+    /// estimate), or precisely with poll timing on
     /// (`Builder::poll_timing`, or while a `tracing` subscriber listens to
     /// the task). `None` if neither measures it: poll timing off and the
     /// slow-poll watch turned off (`slow_poll_threshold(Duration::MAX)`).

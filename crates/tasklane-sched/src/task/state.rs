@@ -65,6 +65,10 @@ pub(crate) const REF_SHIFT: usize = 10;
 const REF_ONE: usize = 1 << REF_SHIFT;
 const REF_MASK: usize = !(REF_ONE - 1);
 
+// The flags, the outcome and the reference count do not overlap.
+const _: () = assert!(ABORTED < 1 << OUTCOME_SHIFT && ON_DONE > OUTCOME_MASK);
+const _: () = assert!(ON_DONE < REF_ONE);
+
 /// Count at spawn: the `JoinHandle`, the first `Notified` and the registry.
 const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 

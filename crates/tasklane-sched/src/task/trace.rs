@@ -32,9 +32,11 @@
 //! ran it, right after the poll returns. No thread samples the workers.
 //!
 //! The coarse clock (`CLOCK_MONOTONIC_COARSE` on Linux) is read from the vDSO
-//! without the time-stamp counter: about 6.5 ns here against about 32 ns for
-//! `CLOCK_MONOTONIC`, at a resolution of one kernel tick (4 ms here). The
-//! same differences add up to each task's running time (`TaskSnapshot::
+//! without the time-stamp counter, several times cheaper than
+//! `CLOCK_MONOTONIC` (`docs/benchmarks.md`, observability), at a resolution
+//! of one kernel tick (1 to 10 ms, after the kernel's `HZ`). After a poll
+//! that crossed such a tick, the worker also looks at timers and I/O before
+//! its next poll (`sched::clock_ticked`). The same differences add up to each task's running time (`TaskSnapshot::
 //! running_time`): each is a multiple of the tick, but their sum is an
 //! unbiased estimate, as a poll of length `d` crosses a tick with
 //! probability `d / tick`.

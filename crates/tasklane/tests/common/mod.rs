@@ -144,6 +144,36 @@ pub(crate) fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `f` on a thread of its own and returns its result; if it has not
+/// returned within `limit`, fails the test instead of hanging it (for tests
+/// whose failure is a hang). A panic in `f` is the test's panic. The limit
+/// only turns a hang into a failure; nothing is asserted about speed.
+pub(crate) fn watchdog<R: Send + 'static>(
+    what: &str,
+    limit: Duration,
+    f: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    let (tx, rx) = mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(r) => {
+            t.join().expect("sent its result");
+            r
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("{what}: not done after {limit:?}, taken for a hang")
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            std::panic::resume_unwind(t.join().expect_err("ended without a result"))
+        }
+    }
+}
+
+/// The limit `watchdog` is given when a test would otherwise hang.
+pub(crate) const HANG: Duration = Duration::from_secs(60);
+
 /// Yields the task until `cond` holds.
 pub(crate) async fn yield_until(mut cond: impl FnMut() -> bool) {
     while !cond() {
