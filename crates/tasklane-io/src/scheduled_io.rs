@@ -183,20 +183,95 @@ pub struct ReadyEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shutdown;
 
-/// The tasks waiting in each direction. Usually one (a stream's reader and
-/// writer), but several tasks may share a socket (two `recv_from` on one
-/// UDP socket, two `accept` on one listener): all are woken, and those that
-/// lose the race for the data wait again.
+/// The tasks waiting in one direction. Usually one (a stream's reader, or
+/// its writer), kept inline so that a wait allocates nothing and a dispatch
+/// frees nothing; several tasks may share a socket (two `recv_from` on one
+/// UDP socket, two `accept` on one listener), and the others wait in `rest`.
+/// All are woken, and those that lose the race for the data wait again.
 #[derive(Debug, Default)]
 struct Waiters {
-    readers: Vec<Waker>,
-    writers: Vec<Waker>,
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+/// Where [`Waiters::store`] put a waker.
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    First,
+    Rest(usize),
+}
+
+impl Waiters {
+    /// Stores `waker`, unless a stored one already wakes the same task;
+    /// says where it is.
+    fn store(&mut self, waker: &Waker) -> Stored {
+        match &self.first {
+            Some(w) if w.will_wake(waker) => return Stored::First,
+            None if self.rest.is_empty() => {
+                self.first = Some(waker.clone());
+                return Stored::First;
+            }
+            _ => {}
+        }
+        match self.rest.iter().position(|w| w.will_wake(waker)) {
+            Some(i) => Stored::Rest(i),
+            None => {
+                self.rest.push(waker.clone());
+                Stored::Rest(self.rest.len() - 1)
+            }
+        }
+    }
+
+    /// Takes back what [`store`](Self::store) said it holds at `at`.
+    fn remove(&mut self, at: Stored) -> Option<Waker> {
+        match at {
+            Stored::First => self.first.take(),
+            Stored::Rest(i) => Some(self.rest.swap_remove(i)),
+        }
+    }
+
+    /// Takes every waker, leaving none.
+    fn take(&mut self) -> Taken {
+        Taken {
+            first: self.first.take(),
+            // An empty list moves out without its allocation changing hands.
+            rest: std::mem::take(&mut self.rest),
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+}
+
+/// Wakers taken out of [`Waiters`] under the lock, woken after it.
+#[derive(Debug, Default)]
+struct Taken {
+    first: Option<Waker>,
+    rest: Vec<Waker>,
+}
+
+impl Taken {
+    fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        self.rest.into_iter().for_each(Waker::wake);
+    }
+}
+
+/// The waiters of both directions.
+#[derive(Debug, Default)]
+struct Directions {
+    readers: Waiters,
+    writers: Waiters,
 }
 
 /// Readiness and waiters of one registered source (module docs).
 pub struct ScheduledIo {
     readiness: AtomicUsize,
-    waiters: Mutex<Waiters>,
+    waiters: Mutex<Directions>,
 }
 
 impl fmt::Debug for ScheduledIo {
@@ -221,7 +296,7 @@ impl ScheduledIo {
     pub fn new() -> ScheduledIo {
         ScheduledIo {
             readiness: AtomicUsize::new(0),
-            waiters: Mutex::new(Waiters::default()),
+            waiters: Mutex::new(Directions::default()),
         }
     }
 
@@ -250,18 +325,19 @@ impl ScheduledIo {
         let (readers, writers) = {
             let mut w = self.waiters.lock();
             let readers = if ready.is_readable() {
-                std::mem::take(&mut w.readers)
+                w.readers.take()
             } else {
-                Vec::new()
+                Taken::default()
             };
             let writers = if ready.is_writable() {
-                std::mem::take(&mut w.writers)
+                w.writers.take()
             } else {
-                Vec::new()
+                Taken::default()
             };
             (readers, writers)
         };
-        readers.into_iter().chain(writers).for_each(Waker::wake);
+        readers.wake();
+        writers.wake();
         Ready(new & Ready::MASK)
     }
 
@@ -283,18 +359,12 @@ impl ScheduledIo {
         } else {
             &mut w.writers
         };
-        let stored = match list.iter().position(|s| s.will_wake(cx.waker())) {
-            Some(i) => i,
-            None => {
-                list.push(cx.waker().clone());
-                list.len() - 1
-            }
-        };
+        let stored = list.store(cx.waker());
         // Re-load under the lock (module docs: no lost wake-up).
         let word = self.readiness.load(Ordering::Acquire);
         let result = self.ready_now(interest, word);
         // Ready after all: our waker will not be needed.
-        let unneeded = result.is_some().then(|| list.swap_remove(stored));
+        let unneeded = result.is_some().then(|| list.remove(stored));
         drop(w);
         drop(unneeded);
         match result {
@@ -346,13 +416,11 @@ impl ScheduledIo {
         self.readiness.fetch_or(SHUTDOWN, Ordering::AcqRel);
         let (readers, writers) = {
             let mut w = self.waiters.lock();
-            (
-                std::mem::take(&mut w.readers),
-                std::mem::take(&mut w.writers),
-            )
+            (w.readers.take(), w.writers.take())
         };
         if wake {
-            readers.into_iter().chain(writers).for_each(Waker::wake);
+            readers.wake();
+            writers.wake();
         }
     }
 
@@ -452,10 +520,36 @@ mod tests {
         assert_eq!(wakes(&c), 0);
         io.dispatch(Ready::READABLE);
         assert_eq!(wakes(&c), 1);
-        assert!(io.waiters.lock().readers.is_empty());
+        assert_eq!(io.waiters.lock().readers.len(), 0);
         // Taken, not kept: a second event wakes nobody.
         io.dispatch(Ready::READABLE);
         assert_eq!(wakes(&c), 1);
+    }
+
+    #[test]
+    fn several_tasks_waiting_in_one_direction_are_all_woken_once() {
+        let io = ScheduledIo::new();
+        let tasks: Vec<_> = (0..3).map(|_| counter()).collect();
+        for (_, w) in &tasks {
+            assert!(poll(&io, w, Interest::READ).is_pending());
+            assert!(poll(&io, w, Interest::READ).is_pending());
+        }
+        assert_eq!(io.waiters.lock().readers.len(), 3, "one waker per task");
+        let (wc, ww) = counter();
+        assert!(poll(&io, &ww, Interest::WRITE).is_pending());
+        io.dispatch(Ready::READABLE);
+        assert!(tasks.iter().all(|(c, _)| wakes(c) == 1));
+        assert_eq!(wakes(&wc), 0, "the writer waits on");
+        assert_eq!(io.waiters.lock().readers.len(), 0);
+        // The first slot freed, a later waiter still lands somewhere found.
+        let (c, w) = counter();
+        io.clear_readiness(match poll(&io, &w, Interest::READ) {
+            Poll::Ready(Ok(ev)) => ev,
+            other => panic!("readable, yet {other:?}"),
+        });
+        assert!(poll(&io, &w, Interest::READ).is_pending());
+        io.dispatch(Ready::READABLE | Ready::WRITABLE);
+        assert_eq!((wakes(&c), wakes(&wc)), (1, 1));
     }
 
     #[test]

@@ -253,14 +253,15 @@ impl fmt::Debug for TcpStream {
     }
 }
 
-/// Reads from `fd` into memory that may be uninitialised, retrying a read
-/// interrupted by a signal.
+/// Receives from the socket `fd` into memory that may be uninitialised,
+/// retrying a call interrupted by a signal. `recv(2)` rather than `read(2)`:
+/// it goes to the socket layer without the file layer's detour.
 fn read_uninit(fd: BorrowedFd<'_>, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
     loop {
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes, and
-        // `read(2)` writes at most that many, each one initialised; `fd` is
+        // `recv(2)` writes at most that many, each one initialised; `fd` is
         // open for the borrow's lifetime.
-        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe { libc::recv(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
         if n >= 0 {
             return Ok(n as usize);
         }
