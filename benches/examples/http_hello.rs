@@ -14,7 +14,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"Hello, World!"))))
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, World!",
+    ))))
 }
 
 fn listening(addr: SocketAddr) {
@@ -74,8 +76,12 @@ fn tokio_server(addr: SocketAddr, workers: usize) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let runtime = args.next().unwrap_or_default();
-    let port: u16 = args.next().map_or(8080, |p| p.parse().expect("a port number"));
-    let workers: usize = args.next().map_or(2, |w| w.parse().expect("a worker count"));
+    let port: u16 = args
+        .next()
+        .map_or(8080, |p| p.parse().expect("a port number"));
+    let workers: usize = args
+        .next()
+        .map_or(2, |w| w.parse().expect("a worker count"));
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     match runtime.as_str() {
         "tasklane" => tasklane_server(addr, workers),

@@ -184,7 +184,20 @@ impl Shared {
     /// Wakes one sleeping worker if nobody is searching (see `idle.rs`).
     fn notify_parked(&self) {
         if let Some(index) = self.idle.worker_to_notify() {
-            self.remotes[index].parker.unpark(self.driver.as_ref());
+            let parker = &self.remotes[index].parker;
+            let is_me = worker::with_current(|cx| {
+                cx.is_some_and(|cx| cx.index == index && std::ptr::eq(&*cx.shared, self))
+            });
+            if is_me {
+                // The sleeper chosen is this very worker, parked in the
+                // driver and waking tasks from inside it (firing timers,
+                // dispatching I/O): its park returns after those wakes
+                // (`Driver::park`), so the token is enough, and no system
+                // call is made to wake a thread that is awake.
+                parker.notify_own();
+            } else {
+                parker.unpark(self.driver.as_ref());
+            }
         }
     }
 

@@ -31,7 +31,10 @@ const NOTIFIED: usize = 3;
 pub trait Driver: Send + Sync + 'static {
     /// Waits for events (firing their wakers) for at most `timeout`, or until
     /// [`unpark`](Driver::unpark); `None` waits without limit and
-    /// `Some(Duration::ZERO)` only collects what is ready. May return early.
+    /// `Some(Duration::ZERO)` only collects what is ready. May return early,
+    /// and must return once it has fired a waker: a task woken on the
+    /// parked worker's own thread does not `unpark` it (that thread is
+    /// awake), it only expects the park to end.
     fn park(&self, timeout: Option<Duration>);
 
     /// Makes a thread inside [`park`](Driver::park) return soon, or the next
@@ -175,6 +178,15 @@ impl Parker {
             }
             // A spurious wake-up: wait again.
         }
+    }
+
+    /// [`unpark`](Self::unpark) called by the parker's own thread: from
+    /// inside its driver's `park` (a wake made while dispatching), or just
+    /// before it parks. Leaves the token, which the end of that park (or
+    /// the next park) consumes, and wakes nothing: the thread is awake.
+    pub(crate) fn notify_own(&self) {
+        let prev = self.state.swap(NOTIFIED, Ordering::SeqCst);
+        debug_assert_ne!(prev, PARKED_CONDVAR, "a thread asleep cannot notify itself");
     }
 
     /// Wakes the parked thread, or makes its next park return at once.
