@@ -9,6 +9,8 @@
 //! The worker count comes from `TASKLANE_BENCH_WORKERS` (default 2), the same
 //! for all three runtimes; see [`workers`].
 
+pub mod http;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
