@@ -7,7 +7,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
+use polling::{Event, PollMode, Poller};
 
 use crate::scheduled_io::{Ready, ScheduledIo};
 use crate::sync::Mutex;
@@ -47,10 +47,9 @@ const EVENTS_PER_WAIT: usize = 256;
 pub struct Reactor {
     poller: Poller,
     table: Mutex<Table>,
-    /// Events buffer of the thread in [`poll`](Reactor::poll): one thread at
-    /// a time (the runtime's driver slot), so this lock is never contended.
-    events: Mutex<Events>,
-    /// Raw epoll event buffer, for the direct wait (see [`Reactor::poll`]).
+    /// Raw epoll event buffer of the thread in [`poll`](Reactor::poll): one
+    /// thread at a time (the runtime's driver slot), so this lock is never
+    /// contended.
     raw: Mutex<Vec<libc::epoll_event>>,
     /// An eventfd registered edge-triggered under [`WAKE_KEY`]: `notify`
     /// writes it, the direct wait reads it back.
@@ -106,7 +105,6 @@ impl Reactor {
         Ok(Reactor {
             poller,
             table: Mutex::new(Table::default()),
-            events: Mutex::new(Events::new()),
             raw: Mutex::new(Vec::with_capacity(EVENTS_PER_WAIT)),
             wake,
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -160,7 +158,7 @@ impl Reactor {
         // (`EPOLLRDHUP`, which `polling` does not ask for): readiness says
         // when the peer will send no more, so a read that drained the socket
         // can stop asking without missing an end of stream that arrived
-        // with the data (see `Reactor::reports_read_closed`). `polling`
+        // with the data. `polling`
         // keeps no state per source on epoll: its `delete` undoes this.
         let mut event = libc::epoll_event {
             events: (libc::EPOLLIN
@@ -236,13 +234,12 @@ impl Reactor {
     ///
     /// The wait is one `epoll_pwait2` system call on the poller's epoll
     /// descriptor, with a nanosecond timeout, rather than `Poller::wait`,
-    /// which arms a timerfd, re-arms its timer and notifier with
-    /// `epoll_ctl`s, waits, and reads its eventfd: several system calls per
-    /// wait, for every park of a worker and every busy worker's look for
-    /// I/O (`docs/benchmarks.md`, I/O). `polling` still owns the epoll
-    /// instance and every registration; the reactor's own eventfd replaces
-    /// its notifier. Kernels without `epoll_pwait2` (before 5.11) fall back
-    /// to `Poller::wait`, which then also returns on that eventfd.
+    /// which arms a timerfd, re-arms its timer and notifier with two
+    /// `epoll_ctl`s, waits, and reads its eventfd on every wait
+    /// (`docs/benchmarks.md`, I/O). `polling` still owns the epoll instance;
+    /// the reactor's own eventfd replaces its notifier. Where the kernel (or
+    /// a tool such as valgrind) lacks `epoll_pwait2`, the wait is one
+    /// `epoll_wait` with the timeout rounded up to whole milliseconds.
     ///
     /// # Errors
     ///
@@ -251,11 +248,44 @@ impl Reactor {
         let Some(mut raw) = self.raw.try_lock() else {
             return Ok(0);
         };
-        if !HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed) {
-            drop(raw);
-            return self.poll_via_polling(timeout);
-        }
         raw.clear();
+        let n = loop {
+            let n = if HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed) {
+                self.wait_pwait2(&mut raw, timeout)
+            } else {
+                self.wait_ms(&mut raw, timeout)
+            };
+            if n >= 0 {
+                break n as usize;
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => return Ok(0),
+                Some(libc::ENOSYS) if HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed) => {
+                    HAS_PWAIT2.store(false, std::sync::atomic::Ordering::Relaxed);
+                }
+                _ => return Err(e),
+            }
+        };
+        // SAFETY: the kernel initialised the first `n` entries (at most the
+        // capacity it was given).
+        unsafe { raw.set_len(n) };
+        let mut dispatched = 0;
+        for ev in raw.iter() {
+            let key = ev.u64 as usize;
+            if key == WAKE_KEY {
+                self.drain_wake();
+                continue;
+            }
+            if self.dispatch(key, ready_of(ev.events)) {
+                dispatched += 1;
+            }
+        }
+        Ok(dispatched)
+    }
+
+    /// One `epoll_pwait2` into `raw`'s spare capacity; the raw return value.
+    fn wait_pwait2(&self, raw: &mut Vec<libc::epoll_event>, timeout: Option<Duration>) -> i32 {
         let ts = timeout.map(|t| libc::timespec {
             tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
             tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
@@ -266,7 +296,7 @@ impl Reactor {
         // SAFETY: the buffer has capacity for `EVENTS_PER_WAIT` events and
         // the kernel writes at most that many; `ts_ptr` is null or points at
         // a live `timespec`; the sigmask is null (none).
-        let n = unsafe {
+        unsafe {
             libc::epoll_pwait2(
                 self.poller.as_raw_fd(),
                 raw.as_mut_ptr(),
@@ -274,83 +304,27 @@ impl Reactor {
                 ts_ptr,
                 std::ptr::null(),
             )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::EINTR) => Ok(0),
-                Some(libc::ENOSYS) => {
-                    HAS_PWAIT2.store(false, std::sync::atomic::Ordering::Relaxed);
-                    drop(raw);
-                    self.poll_via_polling(timeout)
-                }
-                _ => Err(e),
-            };
         }
-        // SAFETY: the kernel initialised the first `n` entries.
-        unsafe { raw.set_len(n as usize) };
-        let mut dispatched = 0;
-        for ev in raw.iter() {
-            let key = ev.u64 as usize;
-            if key == WAKE_KEY {
-                self.drain_wake();
-                continue;
-            }
-            let flags = ev.events as libc::c_int;
-            let mut ready = Ready::EMPTY;
-            if flags & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) != 0 {
-                ready = ready | Ready::READABLE;
-            }
-            if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
-                ready = ready | Ready::WRITABLE;
-            }
-            if flags & libc::EPOLLHUP != 0 {
-                ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-            }
-            if flags & libc::EPOLLRDHUP != 0 {
-                ready = ready | Ready::READABLE | Ready::READ_CLOSED;
-            }
-            if flags & libc::EPOLLERR != 0 {
-                ready = ready | Ready::ERROR;
-            }
-            if self.dispatch(key, ready) {
-                dispatched += 1;
-            }
-        }
-        Ok(dispatched)
     }
 
-    /// The portable wait, through `Poller::wait`.
-    fn poll_via_polling(&self, timeout: Option<Duration>) -> io::Result<usize> {
-        let Some(mut events) = self.events.try_lock() else {
-            return Ok(0);
-        };
-        events.clear();
-        self.poller.wait(&mut events, timeout)?;
-        let mut dispatched = 0;
-        for ev in events.iter() {
-            if ev.key == WAKE_KEY {
-                self.drain_wake();
-                continue;
-            }
-            let mut ready = Ready::EMPTY;
-            if ev.readable {
-                ready = ready | Ready::READABLE;
-            }
-            if ev.writable {
-                ready = ready | Ready::WRITABLE;
-            }
-            if ev.is_interrupt() {
-                ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
-            }
-            if ev.is_err() == Some(true) {
-                ready = ready | Ready::ERROR;
-            }
-            if self.dispatch(ev.key, ready) {
-                dispatched += 1;
-            }
+    /// One `epoll_wait` into `raw`'s spare capacity, the timeout rounded up
+    /// to whole milliseconds (a timer never fires early); the raw return
+    /// value.
+    fn wait_ms(&self, raw: &mut Vec<libc::epoll_event>, timeout: Option<Duration>) -> i32 {
+        let ms = timeout.map_or(-1, |t| {
+            let ms = t.as_nanos().div_ceil(1_000_000);
+            libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX)
+        });
+        // SAFETY: the buffer has capacity for `EVENTS_PER_WAIT` events and
+        // the kernel writes at most that many.
+        unsafe {
+            libc::epoll_wait(
+                self.poller.as_raw_fd(),
+                raw.as_mut_ptr(),
+                EVENTS_PER_WAIT as libc::c_int,
+                ms,
+            )
         }
-        Ok(dispatched)
     }
 
     /// Hands `ready` to the source behind `key`, if it is still registered.
@@ -363,16 +337,6 @@ impl Reactor {
         }
         io.dispatch(ready);
         true
-    }
-
-    /// Whether readiness includes the peer's half-close
-    /// ([`Ready::READ_CLOSED`] on `EPOLLRDHUP`). Only then may a stream
-    /// read that filled less than its buffer be taken to have drained the
-    /// socket: the end of stream that may follow the data is a readiness
-    /// bit that no clear removes. The portable wait (kernels without
-    /// `epoll_pwait2`) does not report it.
-    pub fn reports_read_closed(&self) -> bool {
-        HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Resets the wake-up eventfd after it fired.
@@ -418,6 +382,28 @@ impl Reactor {
     }
 }
 
+/// The readiness an epoll event's flags report.
+fn ready_of(events: u32) -> Ready {
+    let flags = events as libc::c_int;
+    let mut ready = Ready::EMPTY;
+    if flags & (libc::EPOLLIN | libc::EPOLLHUP | libc::EPOLLERR | libc::EPOLLPRI) != 0 {
+        ready = ready | Ready::READABLE;
+    }
+    if flags & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0 {
+        ready = ready | Ready::WRITABLE;
+    }
+    if flags & libc::EPOLLHUP != 0 {
+        ready = ready | Ready::READ_CLOSED | Ready::WRITE_CLOSED;
+    }
+    if flags & libc::EPOLLRDHUP != 0 {
+        ready = ready | Ready::READABLE | Ready::READ_CLOSED;
+    }
+    if flags & libc::EPOLLERR != 0 {
+        ready = ready | Ready::ERROR;
+    }
+    ready
+}
+
 /// Whether the kernel has `epoll_pwait2` (cleared on the first `ENOSYS`).
 static HAS_PWAIT2: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
@@ -453,6 +439,48 @@ mod tests {
     fn poll_read(reg: &Registration) -> Poll<Result<crate::ReadyEvent, crate::Shutdown>> {
         reg.io()
             .poll_ready(&mut Context::from_waker(Waker::noop()), Interest::READ)
+    }
+
+    #[test]
+    fn both_waits_report_data_and_a_half_close_behind_it() {
+        let reactor = Reactor::new().unwrap();
+        let (mut a, b, reg) = registered_pair(&reactor);
+        for pwait2 in [true, false] {
+            a.write_all(b"x").unwrap();
+            let mut raw = reactor.raw.lock();
+            raw.clear();
+            let n = if pwait2 {
+                reactor.wait_pwait2(&mut raw, Some(Duration::from_secs(5)))
+            } else {
+                reactor.wait_ms(&mut raw, Some(Duration::from_nanos(1)))
+            };
+            if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+                continue; // a kernel (or valgrind) without epoll_pwait2
+            }
+            assert_eq!(n, 1, "one event for the one source");
+            // SAFETY: the kernel initialised the first entry.
+            unsafe { raw.set_len(1) };
+            assert_eq!(raw[0].u64 as usize, reg.key);
+            assert!(ready_of(raw[0].events).contains(Ready::READABLE));
+            let mut buf = [0; 8];
+            assert_eq!((&b).read(&mut buf).unwrap(), 1);
+        }
+        // Data and the peer's half-close together: both are readiness.
+        a.write_all(b"y").unwrap();
+        a.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut raw = reactor.raw.lock();
+        raw.clear();
+        let n = reactor.wait_ms(&mut raw, Some(Duration::from_secs(5)));
+        assert_eq!(n, 1);
+        // SAFETY: the kernel initialised the first entry.
+        unsafe { raw.set_len(1) };
+        let ready = ready_of(raw[0].events);
+        assert!(
+            ready.contains(Ready::READABLE | Ready::READ_CLOSED),
+            "{ready:?}"
+        );
+        drop(raw);
+        reactor.deregister(b.as_fd(), &reg).unwrap();
     }
 
     #[test]

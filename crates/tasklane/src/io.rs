@@ -126,9 +126,8 @@ impl<T: AsFd> AsyncFd<T> {
     /// and so either defeats the clear or sets the bit again after it (the
     /// readiness protocol of `tasklane_io::ScheduledIo`): no wake-up is lost.
     /// An end of stream that came with the data is no new edge, but the
-    /// reactor reports it as `READ_CLOSED`, which no clear removes; where it
-    /// cannot (`Reactor::reports_read_closed`), reads are never taken to
-    /// have drained.
+    /// reactor reports it (`EPOLLRDHUP`) as `READ_CLOSED`, which no clear
+    /// removes.
     pub(crate) fn poll_io_drained<R>(
         &self,
         cx: &mut Context<'_>,
@@ -147,9 +146,7 @@ impl<T: AsFd> AsyncFd<T> {
                     self.registration.io().clear_readiness(event);
                 }
                 r => {
-                    if r.as_ref().is_ok_and(&drained)
-                        && (interest == Interest::WRITE || self.driver.io().reports_read_closed())
-                    {
+                    if r.as_ref().is_ok_and(&drained) {
                         self.registration.io().clear_readiness(event);
                     }
                     coop.made_progress();
