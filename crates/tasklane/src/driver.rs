@@ -262,8 +262,14 @@ impl RuntimeDriver {
         self.timers.len()
     }
 
-    /// Fires every due timer; returns how many.
+    /// Fires every due timer; returns how many. With no timer registered
+    /// it reads no clock and takes no lock: a registration that races this
+    /// look is caught by the park protocol (`Timers::park_deadline`) or by
+    /// the next look.
     fn fire_due(&self) -> usize {
+        if !self.timers.may_have_pending() {
+            return 0;
+        }
         let mut fired = std::mem::take(&mut *self.fired.lock());
         self.timers.process(self.clock.now_ticks(), &mut fired);
         let n = fired.len();
