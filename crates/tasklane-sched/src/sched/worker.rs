@@ -258,7 +258,11 @@ impl Context {
         let start = self.next_rand() as usize % n;
         for i in 0..n {
             let victim = (start + i) % n;
-            if victim == self.index {
+            // An empty queue is passed over without a steal, which pins
+            // crossbeam's epoch before it looks. A push racing this look is
+            // found by the check after the fence in `park`, as one racing a
+            // steal would be.
+            if victim == self.index || remotes[victim].stealer.is_empty() {
                 continue;
             }
             if let Some(t) =
