@@ -38,6 +38,7 @@ mod sync;
 pub mod task;
 
 pub use sched::{
-    Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_BEFORE_PARK, Driver, Handle,
-    MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
+    Config, DEFAULT_GRACE, DEFAULT_MAX_BLOCKING_THREADS, DEFAULT_SLOW_POLL_THRESHOLD,
+    DEFAULT_SPIN_BEFORE_PARK, Driver, Handle, MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler,
+    ShutdownStats, ThreadHook, WorkerMetrics,
 };
