@@ -16,6 +16,10 @@
 //! * observability: `tracing` spans and events for every task and slow-poll
 //!   warnings (`task/trace.rs`), [`Handle::metrics`].
 //!
+//! The hidden module `facade` holds the cancellation-delivery plumbing the
+//! `tasklane` crate needs (`wait_for`, `shield`, `gather`); it is for that
+//! crate only, and not part of this crate's API.
+//!
 //! # Examples
 //!
 //! ```
@@ -32,6 +36,8 @@
 
 mod blocking;
 pub mod coop;
+#[doc(hidden)]
+pub mod facade;
 mod panic;
 mod sched;
 mod sync;

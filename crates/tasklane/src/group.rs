@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tasklane_sched::task::abort_current;
+use tasklane_sched::facade::abort_current;
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that

@@ -9,7 +9,7 @@
 //!
 //! State bits and the protocols around them are documented in `state.rs`.
 
-mod catch;
+pub(crate) mod catch;
 mod current;
 mod error;
 mod header;
@@ -22,10 +22,7 @@ mod state;
 mod trace;
 mod waker;
 
-pub use catch::{
-    Cancellable, Cancelled, Claim, Origin, Reraise, abort_current, cancellable, deliver,
-    take_reraised,
-};
+pub use catch::{Cancellable, Cancelled, Origin, Reraise, cancellable};
 pub use snapshot::{TaskDump, TaskSnapshot};
 pub(crate) use trace::watch;
 
