@@ -5,7 +5,7 @@ use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskRef};
 use parking_lot::Mutex;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -19,8 +19,10 @@ use tasklane_sched::facade::abort_current;
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that
-    /// `shield` can tell the group to wait for the shielded work.
-    static CURRENT_GROUP: Cell<Option<*const GroupShared>> = const { Cell::new(None) };
+    /// `shield` can make the group wait for the shielded work: the child
+    /// lends its reference to the group here for the length of its poll
+    /// (`Child::poll`), and takes it back after.
+    static CURRENT_GROUP: RefCell<Option<Arc<GroupShared>>> = const { RefCell::new(None) };
 }
 
 /// What a group's children and its owner share.
@@ -69,19 +71,8 @@ impl GroupShared {
 /// Called by `shield`: if a group's child is being polled here, the group
 /// waits for the shielded task too.
 pub(crate) fn track_shield<T>(handle: &JoinHandle<T>) {
-    let Some(group) = CURRENT_GROUP.with(Cell::get) else {
+    let Some(group) = CURRENT_GROUP.with(|g| g.borrow().clone()) else {
         return;
-    };
-    // SAFETY: the pointer is set only while a child's poll runs, and the
-    // child holds an `Arc` to the group for that whole poll.
-    let group = unsafe { &*group };
-    // The child's own Arc is not reachable from here: take a new one from
-    // the pointer the child's Arc keeps alive.
-    // SAFETY: `group` points into an `Arc<GroupShared>` allocation that is
-    // alive (see above), so incrementing and rebuilding it is sound.
-    let group: Arc<GroupShared> = unsafe {
-        Arc::increment_strong_count(group);
-        Arc::from_raw(group)
     };
     group.shields.lock().pending += 1;
     handle.on_done(move |_| {
@@ -100,7 +91,9 @@ pub(crate) fn track_shield<T>(handle: &JoinHandle<T>) {
 /// current while it runs.
 struct Child<F> {
     future: F,
-    group: Arc<GroupShared>,
+    /// The child's link to its group. `None` only during the child's poll,
+    /// while the reference is lent to `CURRENT_GROUP`.
+    group: Option<Arc<GroupShared>>,
 }
 
 impl<F, T, E> Future for Child<F>
@@ -115,17 +108,27 @@ where
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let prev = CURRENT_GROUP.with(|g| g.replace(Some(Arc::as_ptr(&this.group))));
+        // Lent, not cloned: a poll costs no reference count traffic on the
+        // group, which every child shares. The unwind is caught, so the
+        // reference always comes back.
+        let lent = this
+            .group
+            .take()
+            .expect("a child's group is lent only during its poll");
+        let outer = CURRENT_GROUP.with(|g| g.replace(Some(lent)));
         let polled = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        CURRENT_GROUP.with(|g| g.set(prev));
+        let group = CURRENT_GROUP
+            .with(|g| g.replace(outer))
+            .expect("the lent group is still current");
+        let group = this.group.insert(group);
         match polled {
             Ok(Poll::Ready(Err(e))) => {
-                this.group.fail();
+                group.fail();
                 Poll::Ready(Err(e))
             }
             Ok(p) => p,
             Err(payload) => {
-                this.group.fail();
+                group.fail();
                 panic::resume_unwind(payload)
             }
         }
@@ -220,7 +223,7 @@ where
     {
         let child = Child {
             future,
-            group: self.shared.clone(),
+            group: Some(self.shared.clone()),
         };
         let mut builder = crate::task::Builder::new().location(location);
         if let Some(name) = name {
