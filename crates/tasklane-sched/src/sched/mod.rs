@@ -13,8 +13,6 @@ mod worker;
 
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::Driver;
-#[cfg(not(tasklane_loom))]
-pub(crate) use worker::clock_ticked;
 
 use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -242,6 +240,11 @@ impl Schedule for Handle {
 
     fn release(&self, task: &TaskRef) -> Option<TaskRef> {
         self.shared.registry.remove(task)
+    }
+
+    #[cfg(not(tasklane_loom))]
+    fn clock_ticked_during_poll(&self) {
+        worker::clock_ticked();
     }
 }
 
