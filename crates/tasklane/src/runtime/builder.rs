@@ -7,7 +7,6 @@ use super::{Handle, Runtime};
 use crate::driver::{RuntimeDriver, SchedDriver};
 use std::io;
 use std::sync::{Arc, OnceLock};
-use std::thread;
 use std::time::Duration;
 use tasklane_sched::{Config, Scheduler};
 
@@ -108,10 +107,13 @@ impl Builder {
     /// `InvalidInput` for zero workers or zero blocking threads; the OS
     /// error if threads cannot be started.
     pub fn build(self) -> io::Result<Runtime> {
+        // What this builder leaves alone is the scheduler's default (its
+        // worker count is one per core).
+        let defaults = Config::default();
         let workers = match self.worker_threads {
             Some(0) => return Err(invalid("worker_threads must be at least 1")),
             Some(n) => n,
-            None => thread::available_parallelism().map_or(1, |n| n.get()),
+            None => defaults.worker_threads,
         };
         if self.max_blocking_threads == 0 {
             return Err(invalid("max_blocking_threads must be at least 1"));
@@ -149,7 +151,7 @@ impl Builder {
             on_thread_stop: Some(on_stop),
             poll_timing: self.poll_timing,
             slow_poll_threshold: self.slow_poll_threshold,
-            ..Config::default()
+            ..defaults
         };
         let sched = Scheduler::new(config)?;
         cell.set(Handle {
