@@ -154,11 +154,8 @@ impl Builder {
             ..defaults
         };
         let sched = Scheduler::new(config)?;
-        cell.set(Handle {
-            sched: sched.handle().clone(),
-            driver,
-        })
-        .expect("fresh cell");
+        cell.set(Handle::new(sched.handle().clone(), driver))
+            .expect("fresh cell");
         Ok(Runtime::from_parts(sched, cell))
     }
 }

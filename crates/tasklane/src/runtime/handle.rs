@@ -12,11 +12,16 @@ use std::sync::Arc;
 /// anywhere.
 #[derive(Clone)]
 pub struct Handle {
-    pub(super) sched: tasklane_sched::Handle,
-    pub(super) driver: Arc<RuntimeDriver>,
+    sched: tasklane_sched::Handle,
+    driver: Arc<RuntimeDriver>,
 }
 
 impl Handle {
+    /// The handle of a runtime made of `sched` and `driver`.
+    pub(super) fn new(sched: tasklane_sched::Handle, driver: Arc<RuntimeDriver>) -> Handle {
+        Handle { sched, driver }
+    }
+
     /// The runtime this code runs on.
     ///
     /// # Panics
