@@ -16,6 +16,10 @@
 //! * observability: `tracing` spans and events for every task and slow-poll
 //!   warnings (`task/trace.rs`), [`Handle::metrics`].
 //!
+//! The hidden module `facade` holds the cancellation-delivery plumbing the
+//! `tasklane` crate needs (`wait_for`, `shield`, `gather`); it is for that
+//! crate only, and not part of this crate's API.
+//!
 //! # Examples
 //!
 //! ```
@@ -32,12 +36,15 @@
 
 mod blocking;
 pub mod coop;
+#[doc(hidden)]
+pub mod facade;
 mod panic;
 mod sched;
 mod sync;
 pub mod task;
 
 pub use sched::{
-    Config, DEFAULT_GRACE, DEFAULT_SLOW_POLL_THRESHOLD, DEFAULT_SPIN_BEFORE_PARK, Driver, Handle,
-    MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler, ShutdownStats, ThreadHook, WorkerMetrics,
+    Config, DEFAULT_GRACE, DEFAULT_MAX_BLOCKING_THREADS, DEFAULT_SLOW_POLL_THRESHOLD,
+    DEFAULT_SPIN_BEFORE_PARK, Driver, Handle, MAINTENANCE_INTERVAL, RuntimeMetrics, Scheduler,
+    ShutdownStats, ThreadHook, WorkerMetrics,
 };

@@ -5,7 +5,7 @@ use crate::runtime::Handle;
 use crate::task::{JoinError, JoinHandle, TaskRef};
 use parking_lot::Mutex;
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::error::Error;
 use std::fmt;
 use std::future::{Future, poll_fn};
@@ -15,12 +15,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tasklane_sched::task::abort_current;
+use tasklane_sched::facade::abort_current;
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that
-    /// `shield` can tell the group to wait for the shielded work.
-    static CURRENT_GROUP: Cell<Option<*const GroupShared>> = const { Cell::new(None) };
+    /// `shield` can make the group wait for the shielded work: the child
+    /// lends its reference to the group here for the length of its poll
+    /// (`Child::poll`), and takes it back after.
+    static CURRENT_GROUP: RefCell<Option<Arc<GroupShared>>> = const { RefCell::new(None) };
 }
 
 /// What a group's children and its owner share.
@@ -69,19 +71,8 @@ impl GroupShared {
 /// Called by `shield`: if a group's child is being polled here, the group
 /// waits for the shielded task too.
 pub(crate) fn track_shield<T>(handle: &JoinHandle<T>) {
-    let Some(group) = CURRENT_GROUP.with(Cell::get) else {
+    let Some(group) = CURRENT_GROUP.with(|g| g.borrow().clone()) else {
         return;
-    };
-    // SAFETY: the pointer is set only while a child's poll runs, and the
-    // child holds an `Arc` to the group for that whole poll.
-    let group = unsafe { &*group };
-    // The child's own Arc is not reachable from here: take a new one from
-    // the pointer the child's Arc keeps alive.
-    // SAFETY: `group` points into an `Arc<GroupShared>` allocation that is
-    // alive (see above), so incrementing and rebuilding it is sound.
-    let group: Arc<GroupShared> = unsafe {
-        Arc::increment_strong_count(group);
-        Arc::from_raw(group)
     };
     group.shields.lock().pending += 1;
     handle.on_done(move |_| {
@@ -100,7 +91,9 @@ pub(crate) fn track_shield<T>(handle: &JoinHandle<T>) {
 /// current while it runs.
 struct Child<F> {
     future: F,
-    group: Arc<GroupShared>,
+    /// The child's link to its group. `None` only during the child's poll,
+    /// while the reference is lent to `CURRENT_GROUP`.
+    group: Option<Arc<GroupShared>>,
 }
 
 impl<F, T, E> Future for Child<F>
@@ -115,17 +108,27 @@ where
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: as above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let prev = CURRENT_GROUP.with(|g| g.replace(Some(Arc::as_ptr(&this.group))));
+        // Lent, not cloned: a poll costs no reference count traffic on the
+        // group, which every child shares. The unwind is caught, so the
+        // reference always comes back.
+        let lent = this
+            .group
+            .take()
+            .expect("a child's group is lent only during its poll");
+        let outer = CURRENT_GROUP.with(|g| g.replace(Some(lent)));
         let polled = panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        CURRENT_GROUP.with(|g| g.set(prev));
+        let group = CURRENT_GROUP
+            .with(|g| g.replace(outer))
+            .expect("the lent group is still current");
+        let group = this.group.insert(group);
         match polled {
             Ok(Poll::Ready(Err(e))) => {
-                this.group.fail();
+                group.fail();
                 Poll::Ready(Err(e))
             }
             Ok(p) => p,
             Err(payload) => {
-                this.group.fail();
+                group.fail();
                 panic::resume_unwind(payload)
             }
         }
@@ -220,7 +223,7 @@ where
     {
         let child = Child {
             future,
-            group: self.shared.clone(),
+            group: Some(self.shared.clone()),
         };
         let mut builder = crate::task::Builder::new().location(location);
         if let Some(name) = name {
@@ -480,64 +483,25 @@ impl<T> fmt::Debug for Gather<T> {
 pub enum ReturnWhen {
     /// As soon as one task is done.
     FirstCompleted,
-    /// As soon as one task fails (panics, is cancelled or returns an error
-    /// per [`TaskOutput::is_failure`]), or when all are done.
+    /// As soon as one task fails, or when all are done. A task fails if it
+    /// panicked or was cancelled; with [`wait_with`], also if its output is
+    /// one the given predicate calls an exception (`Result::is_err`, say).
     FirstException,
     /// When all tasks are done.
     AllCompleted,
 }
 
-/// Whether a task's output counts as a failure for
-/// [`ReturnWhen::FirstException`]: `Err` for `Result`s; never for other
-/// outputs unless their type says so. Implement it (an empty `impl` is
-/// enough) to `wait` on tasks of your own output type.
-pub trait TaskOutput {
-    /// True if this output is an error.
-    fn is_failure(&self) -> bool {
-        false
-    }
-}
-
-impl<T, E> TaskOutput for Result<T, E> {
-    fn is_failure(&self) -> bool {
-        self.is_err()
-    }
-}
-
-macro_rules! never_failures {
-    ($($t:ty),* $(,)?) => { $(impl TaskOutput for $t {})* };
-}
-never_failures!(
-    (),
-    bool,
-    char,
-    u8,
-    u16,
-    u32,
-    u64,
-    u128,
-    usize,
-    i8,
-    i16,
-    i32,
-    i64,
-    i128,
-    isize,
-    f32,
-    f64,
-    String,
-    &'static str,
-);
-impl<T> TaskOutput for Option<T> {}
-impl<T> TaskOutput for Vec<T> {}
-impl<T: ?Sized> TaskOutput for Box<T> {}
-
-/// Waits for some of `handles` to finish: asyncio's `wait`.
+/// Waits for some of `handles` to finish: asyncio's `wait`, for tasks of
+/// any output type.
 ///
 /// Returns `(done, pending)`, each in input order, when `when` is met or
 /// `timeout` passes. Never cancels anything: the handles come back, and
 /// awaiting one in `done` gives its result at once ([`JoinHandle::result`]
 /// reads it without taking it). Cancel or drop the pending ones yourself.
+///
+/// For [`ReturnWhen::FirstException`], a task fails if it panicked or was
+/// cancelled; any value it returned, an `Err` included, is a value. To
+/// count returned errors too, use [`wait_with`] with `Result::is_err`.
 ///
 /// # Examples
 ///
@@ -562,7 +526,42 @@ pub async fn wait<T, I>(
 ) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
 where
     I: IntoIterator<Item = JoinHandle<T>>,
-    T: TaskOutput,
+{
+    wait_with(handles, when, timeout, |_: &T| false).await
+}
+
+/// [`wait`], where [`ReturnWhen::FirstException`] also counts a task whose
+/// output `is_exception` says is one: `Result::is_err` makes a returned
+/// `Err` a failure, as asyncio counts a raised exception.
+///
+/// `is_exception` is called on the outputs of finished tasks, possibly more
+/// than once for one task (once per wake-up of the wait); with
+/// `FirstCompleted` and `AllCompleted` it is not called.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::{ReturnWhen, time::sleep};
+///
+/// tasklane::run(async {
+///     let ok = tasklane::spawn(async { sleep(Duration::from_secs(60)).await; Ok(1) });
+///     let err = tasklane::spawn(async { Err::<u32, _>("refused") });
+///     let (done, pending) =
+///         tasklane::wait_with(vec![ok, err], ReturnWhen::FirstException, None, Result::is_err).await;
+///     assert_eq!((done.len(), pending.len()), (1, 1));
+///     assert_eq!(done.into_iter().next().unwrap().await.unwrap(), Err("refused"));
+/// });
+/// ```
+pub async fn wait_with<T, I, P>(
+    handles: I,
+    when: ReturnWhen,
+    timeout: Option<Duration>,
+    mut is_exception: P,
+) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
+where
+    I: IntoIterator<Item = JoinHandle<T>>,
+    P: FnMut(&T) -> bool,
 {
     let mut handles: Vec<JoinHandle<T>> = handles.into_iter().collect();
     let mut timer = timeout.map(crate::time::sleep);
@@ -572,11 +571,13 @@ where
         for h in handles.iter_mut() {
             if h.poll_finished(cx).is_ready() {
                 done += 1;
-                failed |= match h.result() {
-                    Some(Ok(v)) => v.is_failure(),
-                    Some(Err(_)) => true,
-                    None => false,
-                };
+                if when == ReturnWhen::FirstException {
+                    failed |= match h.result() {
+                        Some(Ok(v)) => is_exception(v),
+                        Some(Err(_)) => true,
+                        None => false,
+                    };
+                }
             }
         }
         let met = match when {

@@ -6,7 +6,8 @@ use std::future::Future;
 use std::panic::{self, Location};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
-use tasklane_sched::task::{JoinHandle, TaskId, abort_current};
+use tasklane_sched::facade::abort_current;
+use tasklane_sched::task::{JoinHandle, TaskId};
 
 /// Runs `future` as its own task that cancellation does not reach:
 /// asyncio's `shield`.

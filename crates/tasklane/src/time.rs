@@ -44,7 +44,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
-use tasklane_sched::task::{Claim, Origin, deliver, take_reraised};
+use tasklane_sched::facade::{Claim, deliver, new_scope, take_reraised};
+use tasklane_sched::task::Origin;
 use tasklane_timer::TimerKey;
 
 pub use std::time::Instant;
@@ -517,7 +518,7 @@ impl<F: Future> Future for WaitFor<F> {
         }
         // The deadline passed: deliver the timeout to the catch points
         // inside the future, as a cancellation of this scope.
-        let origin = Origin::new_scope();
+        let origin = new_scope();
         this.rearmed = false;
         match deliver(origin, || inner.poll(cx)) {
             (Poll::Ready(v), _) => {

@@ -13,8 +13,6 @@ mod worker;
 
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
 pub use park::Driver;
-#[cfg(not(tasklane_loom))]
-pub(crate) use worker::clock_ticked;
 
 use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};
@@ -69,7 +67,7 @@ impl Default for Config {
                 Some(i) => format!("tasklane-worker-{i}"),
                 None => "tasklane-blocking".to_owned(),
             }),
-            max_blocking_threads: 512,
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
             blocking_keep_alive: Duration::from_secs(10),
             spin_before_park: DEFAULT_SPIN_BEFORE_PARK,
             driver: None,
@@ -97,6 +95,11 @@ const _: () = assert!(MAINTENANCE_INTERVAL > 0);
 
 /// Default slow-poll threshold: asyncio's `slow_callback_duration`.
 pub const DEFAULT_SLOW_POLL_THRESHOLD: Duration = Duration::from_millis(100);
+
+/// Default upper bound on blocking-pool threads: blocking jobs are meant to
+/// wait (on files, name lookups, child processes) more than to compute, so
+/// the bound is well above the number of cores.
+pub const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
 
 /// Default spin before parking: none, beyond one full steal pass (a spin
 /// did not make idle wake-ups faster where it was measured:
@@ -237,6 +240,11 @@ impl Schedule for Handle {
 
     fn release(&self, task: &TaskRef) -> Option<TaskRef> {
         self.shared.registry.remove(task)
+    }
+
+    #[cfg(not(tasklane_loom))]
+    fn clock_ticked_during_poll(&self) {
+        worker::clock_ticked();
     }
 }
 

@@ -70,20 +70,22 @@ pub(crate) struct Context {
     polls: Cell<u64>,
 }
 
-/// The slow-poll watch saw the coarse clock tick during a poll on this
-/// thread: if it is a worker, it looks at timers and I/O before its next
-/// poll. (Called only on such a tick: a few hundred times a second at most.
-/// The watch is compiled out under loom.)
+/// The coarse clock ticked during a poll on this thread (the task core
+/// calls `Schedule::clock_ticked_during_poll`): if it is a worker, it looks
+/// at timers and I/O before its next poll. (Called only on such a tick: a
+/// few hundred times a second at most. The watch is compiled out under
+/// loom.)
 #[cfg(not(tasklane_loom))]
 #[cold]
-pub(crate) fn clock_ticked() {
+pub(super) fn clock_ticked() {
     with_current(|cx| {
         if let Some(cx) = cx {
             // The next tick is a multiple of MAINTENANCE_INTERVAL: the
-            // driver and the injector both get a look.
+            // driver and the injector both get a look. Wrapping, as
+            // `next_task` counts ticks.
             let t = cx.tick.get();
             cx.tick
-                .set(t - t % MAINTENANCE_INTERVAL + (MAINTENANCE_INTERVAL - 1));
+                .set(t.wrapping_add(MAINTENANCE_INTERVAL - 1 - t % MAINTENANCE_INTERVAL));
         }
     });
 }
@@ -181,8 +183,10 @@ impl Context {
         // and whenever the coarse clock has ticked since the last look: with
         // long polls, MAINTENANCE_INTERVAL polls could be far too long for a
         // due timer to wait. The slow-poll watch, which reads the clock after
-        // every poll anyway, moves `tick` forward to the next interval when
-        // it ticks (`clock_ticked`), so this test costs nothing more.
+        // every poll anyway, tells the scheduler when it ticks
+        // (`Schedule::clock_ticked_during_poll`), and `clock_ticked` moves
+        // `tick` forward to the next interval, so this test costs nothing
+        // more.
         if tick.is_multiple_of(MAINTENANCE_INTERVAL) {
             self.publish_polls();
             if let Some(d) = &self.shared.driver {

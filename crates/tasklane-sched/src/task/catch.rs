@@ -61,13 +61,13 @@ pub enum Origin {
     /// `cancel()` on the task (or shutdown, or a task group).
     Task,
     /// A cancellation scope inside the task (a `wait_for` whose deadline
-    /// passed), by its id from [`Origin::new_scope`].
+    /// passed), by its id, unique in the process.
     Scope(u64),
 }
 
 impl Origin {
     /// A fresh scope id, unique in the process.
-    pub fn new_scope() -> Origin {
+    pub(crate) fn new_scope() -> Origin {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Origin::Scope(NEXT.fetch_add(1, Ordering::Relaxed))
     }

@@ -9,7 +9,7 @@
 //!
 //! State bits and the protocols around them are documented in `state.rs`.
 
-mod catch;
+pub(crate) mod catch;
 mod current;
 mod error;
 mod header;
@@ -22,10 +22,7 @@ mod state;
 mod trace;
 mod waker;
 
-pub use catch::{
-    Cancellable, Cancelled, Claim, Origin, Reraise, abort_current, cancellable, deliver,
-    take_reraised,
-};
+pub use catch::{Cancellable, Cancelled, Origin, Reraise, cancellable};
 pub use snapshot::{TaskDump, TaskSnapshot};
 pub(crate) use trace::watch;
 
@@ -66,6 +63,15 @@ pub trait Schedule: Send + Sync + 'static {
     /// The task completed: take it out of the registry, returning the
     /// registry's reference if it held one.
     fn release(&self, task: &TaskRef) -> Option<TaskRef>;
+
+    /// A poll of one of this scheduler's tasks has just ended, on this
+    /// thread, and the coarse clock of the slow-poll watch ticked during it
+    /// (`task/trace.rs`; only where the watch is on, and at most once per
+    /// tick of that clock). A scheduler that looks at timers and I/O every
+    /// so many polls can look sooner: a long poll has held them back.
+    /// Defaults to nothing.
+    #[inline(always)]
+    fn clock_ticked_during_poll(&self) {}
 }
 
 /// Options for a new task.

@@ -216,7 +216,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
 /// # Safety
 /// The caller holds RUNNING, and the poller's reference to `ptr`.
 #[inline(always)]
-unsafe fn poll_future<F: Future, S>(
+unsafe fn poll_future<F: Future, S: Schedule>(
     ptr: NonNull<Header>,
     cell: &Cell<F, S>,
 ) -> Option<Result<F::Output, JoinError>> {
@@ -239,7 +239,9 @@ unsafe fn poll_future<F: Future, S>(
             }
         })
     }));
-    trace::watch::after_poll(header);
+    if trace::watch::after_poll(header) {
+        cell.scheduler.clock_ticked_during_poll();
+    }
     match polled {
         Ok(Poll::Pending) => None,
         Ok(Poll::Ready(output)) => Some(Ok(output)),

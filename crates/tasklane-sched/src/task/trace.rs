@@ -35,8 +35,9 @@
 //! without the time-stamp counter, several times cheaper than
 //! `CLOCK_MONOTONIC` (`docs/benchmarks.md`, observability), at a resolution
 //! of one kernel tick (1 to 10 ms, after the kernel's `HZ`). After a poll
-//! that crossed such a tick, the worker also looks at timers and I/O before
-//! its next poll (`sched::clock_ticked`). The same differences add up to each task's running time (`TaskSnapshot::
+//! that crossed such a tick, the task core tells its scheduler
+//! (`Schedule::clock_ticked_during_poll`), whose worker then looks at timers
+//! and I/O before its next poll. The same differences add up to each task's running time (`TaskSnapshot::
 //! running_time`): each is a multiple of the tick, but their sum is an
 //! unbiased estimate, as a poll of length `d` crosses a tick with
 //! probability `d / tick`.
@@ -243,23 +244,35 @@ pub(crate) mod watch {
     }
 
     /// A poll of `header`'s task just returned: charge its running time and
-    /// report it if it was slow. Returns nothing; costs one clock read.
+    /// report it if it was slow. True if the coarse clock ticked during the
+    /// poll (the caller tells the scheduler). Costs one clock read.
+    #[cfg(not(tasklane_loom))]
     #[inline(always)]
-    pub(crate) fn after_poll(_header: &Header) {
-        #[cfg(not(tasklane_loom))]
+    #[must_use]
+    pub(crate) fn after_poll(header: &Header) -> bool {
         WATCH.with(|w| {
             let threshold = w.threshold.get();
             if threshold == u64::MAX {
-                return;
+                return false;
             }
             let now = coarse::now();
             let took = now.wrapping_sub(w.last.get());
             w.last.set(now);
             // Zero unless the poll crossed a tick of the coarse clock.
-            if took != 0 {
-                charge(_header, took, threshold, w.worker.get());
+            if took == 0 {
+                return false;
             }
-        });
+            charge(header, took, threshold, w.worker.get());
+            true
+        })
+    }
+
+    /// Under loom the watch is compiled out: no clock, never a tick.
+    #[cfg(tasklane_loom)]
+    #[inline(always)]
+    #[must_use]
+    pub(crate) fn after_poll(_header: &Header) -> bool {
+        false
     }
 
     #[cfg(not(tasklane_loom))]
@@ -274,9 +287,6 @@ pub(crate) mod watch {
                 .running
                 .store(r.wrapping_add(took), Ordering::Relaxed);
         }
-        // The coarse clock ticked: the worker looks at timers and I/O
-        // before its next poll.
-        crate::sched::clock_ticked();
         if took >= threshold {
             // Subscriber code, on a worker: its panic is swallowed.
             crate::panic::swallow(std::panic::catch_unwind(std::panic::AssertUnwindSafe(

@@ -1,0 +1,19 @@
+//! Plumbing for the `tasklane` crate only: not a public API, exempt from
+//! semantic versioning, hidden from the docs.
+//!
+//! These are the pieces of the task core's cancellation delivery (module
+//! docs of `task/catch.rs`) that the facade needs to be a cancellation
+//! scope of its own (`wait_for` delivers its timeout to the catch points of
+//! the future it wraps) and to pass a child's cancellation on to the task
+//! awaiting it (`shield`, `gather`). A scheduler built on this crate needs
+//! none of them.
+
+use crate::task::Origin;
+
+pub use crate::task::catch::{Claim, abort_current, deliver, take_reraised};
+
+/// A fresh [`Origin::Scope`], unique in the process: the origin of one
+/// scope's deliveries (one `wait_for`'s timeout).
+pub fn new_scope() -> Origin {
+    Origin::new_scope()
+}

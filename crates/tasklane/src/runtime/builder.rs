@@ -1,0 +1,165 @@
+//! [`Builder`]: a runtime's options, and the hooks that make each of its
+//! threads belong to it.
+
+use super::context::{self, HandleCell};
+use super::subscriber::Subscriber;
+use super::{Handle, Runtime};
+use crate::driver::{RuntimeDriver, SchedDriver};
+use std::io;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tasklane_sched::{Config, Scheduler};
+
+/// Builds a [`Runtime`] with options.
+///
+/// # Examples
+///
+/// ```
+/// let rt = tasklane::Builder::new()
+///     .worker_threads(2)
+///     .thread_name("my-service")
+///     .max_blocking_threads(16)
+///     .build()
+///     .unwrap();
+/// # drop(rt);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    worker_threads: Option<usize>,
+    thread_name: String,
+    max_blocking_threads: usize,
+    slow_poll_threshold: Duration,
+    spin_before_park: Duration,
+    poll_timing: bool,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            worker_threads: None,
+            thread_name: "tasklane".to_owned(),
+            max_blocking_threads: tasklane_sched::DEFAULT_MAX_BLOCKING_THREADS,
+            slow_poll_threshold: tasklane_sched::DEFAULT_SLOW_POLL_THRESHOLD,
+            spin_before_park: tasklane_sched::DEFAULT_SPIN_BEFORE_PARK,
+            poll_timing: false,
+        }
+    }
+}
+
+impl Builder {
+    /// Defaults: one worker per core, up to 512 blocking threads.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of worker threads; `build` fails on 0.
+    pub fn worker_threads(mut self, n: usize) -> Builder {
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Prefix of the runtime's thread names (`{name}-worker-{i}`,
+    /// `{name}-blocking`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Upper bound on blocking-pool threads; `build` fails on 0.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// A poll that runs longer than this (default 100 ms) is reported as a
+    /// `tracing` WARN (target `tasklane::slow_poll`) naming the task, its
+    /// id, the duration and the worker: asyncio's `slow_callback_duration`.
+    /// Measured with the coarse monotonic clock (its resolution is one
+    /// kernel tick, 1 to 10 ms), once per poll, by the worker itself;
+    /// `Duration::MAX` never reports.
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = threshold;
+        self
+    }
+
+    /// How long an idle worker keeps looking for work before it sleeps
+    /// (default: no spin beyond one steal pass; docs/benchmarks.md shows why).
+    pub fn spin_before_park(mut self, spin: Duration) -> Builder {
+        self.spin_before_park = spin;
+        self
+    }
+
+    /// Measures each task's time spent running, shown by `Handle::tasks()`
+    /// ([`TaskSnapshot::running_time`](crate::task::TaskSnapshot::running_time)).
+    /// Off by default: it reads the CPU's time-stamp counter twice per
+    /// poll, and where that read is slow (on some virtual machines) it
+    /// can cost as much as a short poll (`docs/benchmarks.md`,
+    /// observability).
+    pub fn poll_timing(mut self, on: bool) -> Builder {
+        self.poll_timing = on;
+        self
+    }
+
+    /// Starts the runtime.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for zero workers or zero blocking threads; the OS
+    /// error if threads cannot be started.
+    pub fn build(self) -> io::Result<Runtime> {
+        // What this builder leaves alone is the scheduler's default (its
+        // worker count is one per core).
+        let defaults = Config::default();
+        let workers = match self.worker_threads {
+            Some(0) => return Err(invalid("worker_threads must be at least 1")),
+            Some(n) => n,
+            None => defaults.worker_threads,
+        };
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
+        }
+        let cell: HandleCell = Arc::new(OnceLock::new());
+        let hook_cell = cell.clone();
+        let name = self.thread_name;
+        let subscriber = Subscriber::current();
+        // Runtime threads keep this runtime current for their whole life.
+        // No task can run before `cell` is filled below: tasks only exist
+        // once a handle exists to spawn them.
+        let driver = Arc::new(RuntimeDriver::new(workers)?);
+        let start_driver = driver.clone();
+        let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
+            context::replace(Some(hook_cell.clone()));
+            start_driver.adopt_thread();
+            subscriber.adopt();
+        });
+        let stop_driver = driver.clone();
+        let on_stop: tasklane_sched::ThreadHook = Arc::new(move || {
+            stop_driver.release_thread();
+            context::replace(None);
+            Subscriber::release();
+        });
+        let config = Config {
+            worker_threads: workers,
+            driver: Some(Box::new(SchedDriver(driver.clone()))),
+            thread_name: Arc::new(move |i| match i {
+                Some(i) => format!("{name}-worker-{i}"),
+                None => format!("{name}-blocking"),
+            }),
+            max_blocking_threads: self.max_blocking_threads,
+            spin_before_park: self.spin_before_park,
+            on_thread_start: Some(on_start),
+            on_thread_stop: Some(on_stop),
+            poll_timing: self.poll_timing,
+            slow_poll_threshold: self.slow_poll_threshold,
+            ..defaults
+        };
+        let sched = Scheduler::new(config)?;
+        cell.set(Handle::new(sched.handle().clone(), driver))
+            .expect("fresh cell");
+        Ok(Runtime::from_parts(sched, cell))
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg)
+}
