@@ -13,8 +13,7 @@
 //!    and 3, then `AllCompleted` that the timeout cuts short): it returns
 //!    with what is done; `wait` never cancels anything, so the rest is
 //!    cancelled by hand (or by dropping the handles);
-//! 3. `FirstException` through `wait_with(.., Result::is_err)`: returns as
-//!    soon as one task returns an error.
+//! 3. `FirstException`: returns as soon as one task fails.
 //!
 //! Run it with `cargo run --example wait_first_completed`.
 
@@ -148,10 +147,7 @@ async fn main() {
             Err("upstream returned 503".to_owned())
         }),
     ];
-    // A returned `Err` counts as a failure because `Result::is_err` says so;
-    // plain `wait` counts only panics and cancellations.
-    let (done, pending) =
-        tasklane::wait_with(tasks, ReturnWhen::FirstException, None, Result::is_err).await;
+    let (done, pending) = tasklane::wait(tasks, ReturnWhen::FirstException, None).await;
     println!(
         "    after {:?}: {} done, {} pending",
         start.elapsed(),

@@ -483,25 +483,83 @@ impl<T> fmt::Debug for Gather<T> {
 pub enum ReturnWhen {
     /// As soon as one task is done.
     FirstCompleted,
-    /// As soon as one task fails, or when all are done. A task fails if it
-    /// panicked or was cancelled; with [`wait_with`], also if its output is
-    /// one the given predicate calls an exception (`Result::is_err`, say).
+    /// As soon as one task fails (panics, is cancelled or returns an error
+    /// per [`TaskOutput::is_failure`]), or when all are done.
     FirstException,
     /// When all tasks are done.
     AllCompleted,
 }
 
-/// Waits for some of `handles` to finish: asyncio's `wait`, for tasks of
-/// any output type.
+/// Whether a task's output counts as a failure for
+/// [`ReturnWhen::FirstException`]: `Err` for `Result`s; never for other
+/// outputs unless their type says so. Implement it (an empty `impl` is
+/// enough) to `wait` on tasks of your own output type.
+///
+/// `wait` must tell a returned `Err` from a value, and stable Rust cannot
+/// ask an arbitrary `T` whether it is a `Result` (that would take
+/// specialisation), so the output type says it through this trait. It is
+/// implemented for `Result` and for the standard library's common value
+/// types; a type of your own takes one line:
+///
+/// ```
+/// struct Report {
+///     lines: usize,
+/// }
+/// impl tasklane::task::TaskOutput for Report {}
+///
+/// tasklane::run(async {
+///     let h = tasklane::spawn(async { Report { lines: 3 } });
+///     let (done, _) = tasklane::wait([h], tasklane::ReturnWhen::FirstException, None).await;
+///     assert_eq!(done.len(), 1);
+/// });
+/// ```
+pub trait TaskOutput {
+    /// True if this output is an error.
+    fn is_failure(&self) -> bool {
+        false
+    }
+}
+
+impl<T, E> TaskOutput for Result<T, E> {
+    fn is_failure(&self) -> bool {
+        self.is_err()
+    }
+}
+
+macro_rules! never_failures {
+    ($($t:ty),* $(,)?) => { $(impl TaskOutput for $t {})* };
+}
+never_failures!(
+    (),
+    bool,
+    char,
+    u8,
+    u16,
+    u32,
+    u64,
+    u128,
+    usize,
+    i8,
+    i16,
+    i32,
+    i64,
+    i128,
+    isize,
+    f32,
+    f64,
+    String,
+    &'static str,
+);
+impl<T> TaskOutput for Option<T> {}
+impl<T> TaskOutput for Vec<T> {}
+impl<T: ?Sized> TaskOutput for Box<T> {}
+
+/// Waits for some of `handles` to finish: asyncio's `wait`.
 ///
 /// Returns `(done, pending)`, each in input order, when `when` is met or
 /// `timeout` passes. Never cancels anything: the handles come back, and
 /// awaiting one in `done` gives its result at once ([`JoinHandle::result`]
 /// reads it without taking it). Cancel or drop the pending ones yourself.
-///
-/// For [`ReturnWhen::FirstException`], a task fails if it panicked or was
-/// cancelled; any value it returned, an `Err` included, is a value. To
-/// count returned errors too, use [`wait_with`] with `Result::is_err`.
 ///
 /// # Examples
 ///
@@ -526,42 +584,7 @@ pub async fn wait<T, I>(
 ) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
 where
     I: IntoIterator<Item = JoinHandle<T>>,
-{
-    wait_with(handles, when, timeout, |_: &T| false).await
-}
-
-/// [`wait`], where [`ReturnWhen::FirstException`] also counts a task whose
-/// output `is_exception` says is one: `Result::is_err` makes a returned
-/// `Err` a failure, as asyncio counts a raised exception.
-///
-/// `is_exception` is called on the outputs of finished tasks, possibly more
-/// than once for one task (once per wake-up of the wait); with
-/// `FirstCompleted` and `AllCompleted` it is not called.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use tasklane::{ReturnWhen, time::sleep};
-///
-/// tasklane::run(async {
-///     let ok = tasklane::spawn(async { sleep(Duration::from_secs(60)).await; Ok(1) });
-///     let err = tasklane::spawn(async { Err::<u32, _>("refused") });
-///     let (done, pending) =
-///         tasklane::wait_with(vec![ok, err], ReturnWhen::FirstException, None, Result::is_err).await;
-///     assert_eq!((done.len(), pending.len()), (1, 1));
-///     assert_eq!(done.into_iter().next().unwrap().await.unwrap(), Err("refused"));
-/// });
-/// ```
-pub async fn wait_with<T, I, P>(
-    handles: I,
-    when: ReturnWhen,
-    timeout: Option<Duration>,
-    mut is_exception: P,
-) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
-where
-    I: IntoIterator<Item = JoinHandle<T>>,
-    P: FnMut(&T) -> bool,
+    T: TaskOutput,
 {
     let mut handles: Vec<JoinHandle<T>> = handles.into_iter().collect();
     let mut timer = timeout.map(crate::time::sleep);
@@ -571,13 +594,11 @@ where
         for h in handles.iter_mut() {
             if h.poll_finished(cx).is_ready() {
                 done += 1;
-                if when == ReturnWhen::FirstException {
-                    failed |= match h.result() {
-                        Some(Ok(v)) => is_exception(v),
-                        Some(Err(_)) => true,
-                        None => false,
-                    };
-                }
+                failed |= match h.result() {
+                    Some(Ok(v)) => v.is_failure(),
+                    Some(Err(_)) => true,
+                    None => false,
+                };
             }
         }
         let met = match when {

@@ -38,7 +38,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 
-pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait, wait_with};
+pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait};
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
 pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};

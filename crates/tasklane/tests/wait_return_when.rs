@@ -1,10 +1,8 @@
 //! `wait(handles, ReturnWhen, timeout)` (asyncio.wait): returns `(done,
 //! pending)`, each in input order, when the condition is met or the timeout
-//! passes; `FirstException` counts a panic and a cancellation for tasks of
-//! any output type (a user's struct included), and with `wait_with` an
-//! output the predicate calls an exception (a returned `Err`); and `wait`
-//! never cancels anything: pending tasks run on to their values afterwards,
-//! no cancellation reaching their catch points.
+//! passes; `FirstException` counts a panic, a cancellation and a returned
+//! `Err`; and `wait` never cancels anything: pending tasks run on to their
+//! values afterwards, no cancellation reaching their catch points.
 
 mod common;
 
@@ -17,7 +15,7 @@ use std::task::Poll;
 use std::time::Duration;
 use tasklane::task::{JoinHandle, TaskId, TaskRef, TaskState, cancellable};
 use tasklane::time::{Instant, sleep};
-use tasklane::{ReturnWhen, wait, wait_with};
+use tasklane::{ReturnWhen, wait};
 
 const MS: Duration = Duration::from_millis(1);
 
@@ -110,10 +108,9 @@ enum Failure {
     ReturnErr,
 }
 
-/// `FirstException` with `wait_with(.., Result::is_err)`: a task finishing
-/// with a value does not end the wait; a failing one (panicked, cancelled,
-/// or returned `Err`) does, and `done` holds both, `pending` the rest, which
-/// later complete normally.
+/// `FirstException`: a task finishing with a value does not end the wait; a
+/// failing one (panicked, cancelled, or returned `Err`) does, and `done`
+/// holds both, `pending` the rest, which later complete normally.
 #[test]
 fn first_exception_for_each_kind_of_failure() {
     let rt = common::rt(2);
@@ -135,11 +132,10 @@ fn first_exception_for_each_kind_of_failure() {
             let (ok_ref, failing_ref) = (ok.task_ref(), failing.task_ref());
             let (expect_done, expect_pending) = (vec![ok.id(), failing.id()], vec![slow.id()]);
 
-            let mut w = Box::pin(wait_with(
+            let mut w = Box::pin(wait(
                 vec![ok, failing, slow],
                 ReturnWhen::FirstException,
                 None,
-                Result::is_err,
             ));
             until_finished(&ok_ref).await;
             assert!(
@@ -165,100 +161,6 @@ fn first_exception_for_each_kind_of_failure() {
             }
             assert_eq!(reached.get(), 0, "{kind:?}");
         });
-    }
-}
-
-/// Plain `wait` takes tasks of any output type: `FirstException` counts a
-/// panic or a cancellation, and a returned `Err` is a value like any other.
-#[tasklane::test]
-async fn first_exception_with_plain_wait_counts_panics_not_returned_errors() {
-    let err = tasklane::spawn(async { Err::<u32, _>("a value here") });
-    let err_ref = err.task_ref();
-    let (tx, rx) = oneshot::channel::<()>();
-    let panics = tasklane::spawn(async move {
-        rx.await.unwrap();
-        panic!("the exception");
-    });
-    let expect_done = vec![err.id(), panics.id()];
-    let mut w = Box::pin(wait(vec![err, panics], ReturnWhen::FirstException, None));
-    until_finished(&err_ref).await;
-    assert!(
-        poll_here(&mut w).await.is_pending(),
-        "a returned Err is no exception for plain wait"
-    );
-    tx.send(()).unwrap();
-    let (done, pending) = w.await;
-    assert_eq!(ids(&done), expect_done);
-    assert!(pending.is_empty());
-    assert!(matches!(done[1].result(), Some(Err(e)) if e.is_panic()));
-}
-
-/// An output type of the user's own, with no trait to implement: `wait`
-/// splits by completion and returns at the first panic or cancellation;
-/// `wait_with` lets the type say which of its values are exceptions.
-#[tasklane::test]
-async fn a_user_output_type_with_wait_and_wait_with() {
-    #[derive(Debug, PartialEq)]
-    struct Reply {
-        status: u16,
-    }
-
-    // FirstCompleted: the finished one is done, the gated one pending.
-    let (tx, rx) = oneshot::channel::<u16>();
-    let quick = tasklane::spawn(async { Reply { status: 200 } });
-    let gated = tasklane::spawn(async move {
-        Reply {
-            status: rx.await.unwrap(),
-        }
-    });
-    let (quick_id, gated_id) = (quick.id(), gated.id());
-    let (done, pending) = wait(vec![gated, quick], ReturnWhen::FirstCompleted, None).await;
-    assert_eq!(ids(&done), [quick_id]);
-    assert_eq!(ids(&pending), [gated_id]);
-    assert!(matches!(done[0].result(), Some(Ok(Reply { status: 200 }))));
-    tx.send(204).unwrap();
-    for h in pending {
-        assert_eq!(h.await.unwrap(), Reply { status: 204 });
-    }
-
-    // FirstException: a cancelled task ends the wait, a value does not.
-    let ok = tasklane::spawn(async { Reply { status: 200 } });
-    let ok_ref = ok.task_ref();
-    let doomed = tasklane::spawn(async {
-        sleep(Duration::from_secs(60)).await;
-        Reply { status: 200 }
-    });
-    let doomed_ref = doomed.task_ref();
-    let mut w = Box::pin(wait(vec![ok, doomed], ReturnWhen::FirstException, None));
-    until_finished(&ok_ref).await;
-    assert!(poll_here(&mut w).await.is_pending());
-    assert!(doomed_ref.cancel());
-    let (done, pending) = w.await;
-    assert_eq!(done.len(), 2);
-    assert!(pending.is_empty());
-    assert!(matches!(done[1].result(), Some(Err(e)) if e.is_cancelled()));
-
-    // wait_with: the type's own notion of failure ends the wait.
-    let (tx, rx) = oneshot::channel::<()>();
-    let fine = tasklane::spawn(async move {
-        rx.await.unwrap();
-        Reply { status: 200 }
-    });
-    let broken = tasklane::spawn(async { Reply { status: 503 } });
-    let broken_id = broken.id();
-    let fine_id = fine.id();
-    let (done, pending) = wait_with(
-        vec![fine, broken],
-        ReturnWhen::FirstException,
-        None,
-        |r: &Reply| r.status >= 500,
-    )
-    .await;
-    assert_eq!(ids(&done), [broken_id]);
-    assert_eq!(ids(&pending), [fine_id]);
-    tx.send(()).unwrap();
-    for h in pending {
-        assert_eq!(h.await.unwrap(), Reply { status: 200 });
     }
 }
 
