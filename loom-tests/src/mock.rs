@@ -1,7 +1,8 @@
 //! Test doubles shared by the models: a queue that plays the scheduler (with
 //! its own list of live tasks, or the real [`Registry`]), event and drop
 //! counters, a counting join waker, a [`Gate`] that a task awaits and another
-//! thread opens, a [`YieldOnce`], and the model runner.
+//! thread opens, a [`YieldOnce`], an [`EventDriver`] (a scheduler `Driver`
+//! that wakes tasks from inside its `park`), and the model runner.
 //!
 //! # Orderings
 //!
@@ -15,7 +16,7 @@
 
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-use loom::sync::{Arc, Mutex};
+use loom::sync::{Arc, Condvar, Mutex};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
@@ -23,6 +24,8 @@ use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+use tasklane_sched::Driver;
 use tasklane_sched::task::{
     self, JoinError, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef,
 };
@@ -494,6 +497,146 @@ impl Gate {
 impl Default for Gate {
     fn default() -> Gate {
         Gate::new()
+    }
+}
+
+/// A scheduler [`Driver`] with one event, which the model fires and the
+/// driver dispatches from inside [`park`](Driver::park), as the runtime's
+/// I/O driver dispatches readiness: the waiting tasks are woken on the
+/// thread of the worker parked in the driver, and the park then returns
+/// (the `Driver::park` contract).
+///
+/// A clone is the same driver: the scheduler owns one (boxed), the model
+/// keeps another to fire the event, the tasks a third to wait for it
+/// ([`wait`](Self::wait)). The state sits behind a loom mutex and the
+/// blocking park on a loom condition variable, what a kernel's wait queue
+/// does for an eventfd or an epoll descriptor.
+///
+/// The event is one-shot and edge-like: [`fire`](Self::fire) leaves it
+/// pending; the next `park` (blocking or not) dispatches it, marking it
+/// ready and waking every waiter (outside the lock). A park with a timeout
+/// never blocks (time does not pass under loom; the scheduler only passes
+/// `Some(ZERO)`). [`unpark`](Driver::unpark) leaves a token that ends the
+/// current park, or the next.
+#[derive(Clone)]
+pub struct EventDriver(Arc<EventShared>);
+
+struct EventShared {
+    state: Mutex<EventState>,
+    cvar: Condvar,
+}
+
+#[derive(Default)]
+struct EventState {
+    /// Fired, not yet dispatched by a park.
+    pending: bool,
+    /// Dispatched: a wait is ready.
+    ready: bool,
+    /// Wakers of the tasks waiting for the event.
+    waiters: Vec<Waker>,
+    /// An unpark no park has consumed yet.
+    unparked: bool,
+    /// Wakers fired from inside a park.
+    fired: usize,
+}
+
+impl EventDriver {
+    /// A driver whose event has not fired.
+    pub fn new() -> EventDriver {
+        EventDriver(Arc::new(EventShared {
+            state: Mutex::new(EventState::default()),
+            cvar: Condvar::new(),
+        }))
+    }
+
+    /// Fires the event (an fd turning ready): a park in progress wakes up
+    /// and dispatches it, or the next park does.
+    pub fn fire(&self) {
+        let mut s = self.0.state.lock().unwrap();
+        s.pending = true;
+        drop(s);
+        self.0.cvar.notify_one();
+    }
+
+    /// Waits for the event to have been dispatched: `Ready` once it was,
+    /// else the task's waker is stored (once per task) and `Pending`.
+    pub fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.0.state.lock().unwrap();
+        if s.ready {
+            return Poll::Ready(());
+        }
+        if !s.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            s.waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// [`poll_ready`](Self::poll_ready) as a future.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| self.poll_ready(cx)).await;
+    }
+
+    /// How many wakers parks have fired so far.
+    pub fn fired(&self) -> usize {
+        self.0.state.lock().unwrap().fired
+    }
+
+    /// How many wakers are stored (tasks still waiting).
+    pub fn waiters(&self) -> usize {
+        self.0.state.lock().unwrap().waiters.len()
+    }
+}
+
+impl Default for EventDriver {
+    fn default() -> EventDriver {
+        EventDriver::new()
+    }
+}
+
+impl fmt::Debug for EventDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventDriver").finish_non_exhaustive()
+    }
+}
+
+impl Driver for EventDriver {
+    fn park(&self, timeout: Option<Duration>) {
+        let mut s = self.0.state.lock().unwrap();
+        loop {
+            if s.pending {
+                // Dispatch: an unpark that came meanwhile is served too (a
+                // real reactor reads its eventfd in the same wait).
+                s.pending = false;
+                s.ready = true;
+                s.unparked = false;
+                let waiters = std::mem::take(&mut s.waiters);
+                s.fired += waiters.len();
+                drop(s);
+                // Woken on this worker's thread, inside its park: the
+                // scheduler queues them locally and may pick this very
+                // worker as the sleeper to notify (`notify_own`).
+                for w in waiters {
+                    w.wake();
+                }
+                // The contract: return once a waker has fired.
+                return;
+            }
+            if s.unparked {
+                s.unparked = false;
+                return;
+            }
+            if timeout.is_some() {
+                return;
+            }
+            s = self.0.cvar.wait(s).unwrap();
+        }
+    }
+
+    fn unpark(&self) {
+        let mut s = self.0.state.lock().unwrap();
+        s.unparked = true;
+        drop(s);
+        self.0.cvar.notify_one();
     }
 }
 
