@@ -71,7 +71,7 @@ const TEST_DEFAULT_WORKERS: usize = 2;
 /// # Panics
 ///
 /// The generated function panics if the runtime cannot be built, or if it
-/// is called from inside a tasklane runtime.
+/// is called on a worker thread of a tasklane runtime (from inside a task).
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Main, args.into(), item.into()).into()

@@ -9,8 +9,10 @@
 //!
 //! The level is chosen by [`level_for`] from the highest bit in which `when`
 //! differs from the wheel's current time `elapsed`: if they agree on every bit
-//! above bit `6(l+1)` but differ in the six bits `[6l, 6l+6)`, the entry belongs
-//! on level `l`. Consequences, used throughout:
+//! from bit `6(l+1)` up but differ in the six bits `[6l, 6l+6)`, the entry
+//! belongs on level `l` (on level 0 also when they agree on every bit; for
+//! a deadline across a `64^7` boundary, see the ring below). Consequences,
+//! used throughout:
 //!
 //! 1. An entry on level `l > 0` has a slot index strictly greater than the
 //!    current time's index on that level (within the same level block), so the

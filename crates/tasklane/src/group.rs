@@ -30,7 +30,8 @@ thread_local! {
 struct GroupShared {
     /// Every child, to cancel the others when one fails.
     children: Mutex<Vec<TaskRef>>,
-    /// A child failed (returned `Err` or panicked): the others are cancelled.
+    /// A child failed (returned `Err` or panicked), or the group was
+    /// cancelled: every child is cancelled, and so is each one spawned later.
     failed: AtomicBool,
     /// Shielded tasks started by children and not finished yet.
     shields: Mutex<Shields>,
@@ -142,7 +143,8 @@ where
 /// and gives their values in spawn order. When a child returns `Err` or
 /// panics, every other child is cancelled at once (catch points in them may
 /// clean up), and `join` still waits for all of them to end, then returns a
-/// [`GroupError`] with every error and panic (not the cancellations).
+/// [`GroupError`] with every error and panic, and the number of children
+/// that ended cancelled.
 /// Dropping the group, or the `join` future before it finishes, cancels the
 /// children that are still running.
 ///
@@ -190,7 +192,8 @@ where
 
     /// Spawns a child on the current runtime and returns a reference to it
     /// (to read its state or cancel it alone). A child spawned after the
-    /// group failed or was cancelled is cancelled before it runs.
+    /// group failed or was cancelled is cancelled as soon as it is spawned
+    /// (a worker may already have polled it once by then).
     ///
     /// # Panics
     ///
@@ -560,6 +563,8 @@ impl<T: ?Sized> TaskOutput for Box<T> {}
 /// `timeout` passes. Never cancels anything: the handles come back, and
 /// awaiting one in `done` gives its result at once ([`JoinHandle::result`]
 /// reads it without taking it). Cancel or drop the pending ones yourself.
+/// Dropping the `wait` future before it returns drops the handles it holds,
+/// which cancels their tasks.
 ///
 /// # Examples
 ///

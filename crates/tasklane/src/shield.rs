@@ -65,7 +65,7 @@ pub struct Shield<T> {
 }
 
 impl<T> Shield<T> {
-    /// The shielded task's id.
+    /// The shielded task's id; `None` once the output was returned.
     pub fn id(&self) -> Option<TaskId> {
         self.handle.as_ref().map(JoinHandle::id)
     }
@@ -90,8 +90,10 @@ impl<T> Future for Shield<T> {
             Ok(v) => Poll::Ready(v),
             Err(e) if e.is_panic() => panic::resume_unwind(e.into_panic()),
             Err(e) => {
-                // Only shutdown's abort after the grace ends a shielded task
-                // cancelled; its awaiter is being cancelled the same way.
+                // A shielded task ends cancelled by shutdown's abort after
+                // the grace, or by passing on a cancellation of its own (a
+                // cancelled `gather` child, which shutdown cancels at once):
+                // the awaiter is aborted in turn, as `gather` does.
                 assert!(abort_current(), "a shielded task was cancelled: {e}");
                 Poll::Pending
             }

@@ -6,17 +6,19 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM (what `kill` and service managers
-/// send), whichever comes first after the call.
+/// send), whichever comes first after the returned future is first polled.
 ///
-/// From the first call on, SIGINT and SIGTERM no longer end the process:
-/// they are caught for the rest of its life, as with tokio, and delivered to
-/// every `ctrl_c` future alive when they arrive (none alive: the signal is
-/// dropped). Signals that arrived before a call are not seen by it.
+/// The handler is installed at that first poll, not at the call. From the
+/// first such poll on, SIGINT and SIGTERM no longer end the process: they
+/// are caught for the rest of its life, as with tokio, and delivered to
+/// every `ctrl_c` future polled and not yet dropped when they arrive (none:
+/// the signal is dropped). Signals that arrived before a future's first
+/// poll are not seen by it.
 ///
 /// # Errors
 ///
-/// If the handler cannot be installed (the descriptors for its self-pipe
-/// cannot be made), or outside a runtime.
+/// At the first poll: if the handler cannot be installed (the descriptors
+/// for its self-pipe cannot be made), or outside a runtime.
 ///
 /// # Examples
 ///

@@ -9,10 +9,11 @@
 //! the measured lateness.
 //!
 //! A timer is registered on its first poll, in the timer shard of the worker
-//! polling it, and removed when it fires or is dropped (a worker that drops
-//! a timer of its own shard removes it in a batch, soon after; until then it
-//! may still fire, which wakes its task once, spuriously); nothing is
-//! allocated per timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
+//! polling it (the last shard, from a thread that is not a worker), and
+//! removed when it fires or is dropped (a worker that drops a timer of its
+//! own shard removes it in a batch, soon after; until then it may still
+//! fire, which wakes its task once, spuriously); nothing is allocated per
+//! timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
 //! clamped to it rather than rejected.
 //!
 //! [`Instant`] is `std::time::Instant`: deadlines mix freely with the rest of
@@ -94,8 +95,9 @@ impl TimerEntry {
         }
     }
 
-    /// `Ready` once the deadline has passed; otherwise registers (or
-    /// refreshes) the task's waker.
+    /// `Ready` once the timer has fired (or its deadline had passed for the
+    /// wheel when it was registered); otherwise registers (or refreshes) the
+    /// task's waker.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         match &self.state {
             EntryState::Fired => Poll::Ready(()),

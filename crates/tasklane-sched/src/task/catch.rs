@@ -5,8 +5,9 @@
 //!
 //! A cancellation is delivered by polling: the owner of a cancellation
 //! scope (the task itself, for `cancel()`; a `wait_for` whose deadline
-//! passed, for its inner future) polls its future once inside [`deliver`],
-//! which marks this thread's *delivery* as in flight with its [`Origin`].
+//! passed, for its inner future) polls its future once inside [`deliver`]
+//! (the task's own poll uses its two halves, `Delivering`), which marks this
+//! thread's *delivery* as in flight with its [`Origin`].
 //! Every [`Cancellable`] polled during that poll first polls its own future
 //! (a nested catch point may take the delivery there), and if none inside
 //! it did, it is an innermost catch point: it drops its future and returns
@@ -318,7 +319,8 @@ pub struct Cancellable<F> {
 // being polled on the current thread (see `unregister`); the future is the
 // only other field.
 unsafe impl<F: Send> Send for Cancellable<F> {}
-// SAFETY: no `&self` method exists; sharing a `&Cancellable` gives nothing.
+// SAFETY: the only `&self` method, `Debug`, reads whether the future is
+// gone; sharing a `&Cancellable` gives no access to the future itself.
 unsafe impl<F: Sync> Sync for Cancellable<F> {}
 
 impl<F> Cancellable<F> {
@@ -366,8 +368,8 @@ impl<F: Future> Future for Cancellable<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is never moved out while it is `Some` (it is only
-        // dropped in place through `set(None)` on the pinned projection), and
-        // `registered` is not structurally pinned.
+        // dropped in place, by assigning `None`), and the other fields are
+        // not structurally pinned.
         let this = unsafe { self.get_unchecked_mut() };
         assert!(
             this.future.is_some(),

@@ -61,7 +61,9 @@ impl<T> JoinHandle<T> {
     /// Asks the task to cancel: asyncio's `Task.cancel()`. The request is
     /// delivered at the task's next suspension point; a task being polled
     /// finishes that poll first, and if it completes there, completion wins.
-    /// Returns `false` if the task had already finished. Idempotent.
+    /// Returns `false` if the task had already finished. Requests made
+    /// before the task's next poll are delivered once; a request made after
+    /// a delivery is delivered again.
     pub fn cancel(&self) -> bool {
         self.request_cancel(false)
     }

@@ -27,7 +27,9 @@ struct Cell<F: Future, S> {
     header: Header,
     scheduler: S,
     /// Touched only by the holder of `RUNNING` until `COMPLETE`; after
-    /// `COMPLETE`, only by the join side (see `state.rs`).
+    /// `COMPLETE`, only by the side the join protocol gives the output to:
+    /// the `JoinHandle`, or the completer if the handle was already gone
+    /// (see `JOIN_INTEREST` in `state.rs`).
     stage: UnsafeCell<Stage<F>>,
     /// The join-waker slot; ownership follows the `JOIN_WAKER` bit.
     join_waker: UnsafeCell<Option<Waker>>,
@@ -149,8 +151,8 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
             how => {
                 // A plain poll and a delivery share this one call of the
                 // future's poll: a second, inside `catch::deliver`'s
-                // closure, made the poll function big enough that the
-                // compiler stopped inlining the futures' own destructors.
+                // closure, would make the poll function big enough that the
+                // compiler no longer inlines the futures' own destructors.
                 let delivering =
                     (how == ToRunning::Deliver).then(|| catch::Delivering::begin(Origin::Task));
                 // SAFETY: the transition gave us RUNNING.
@@ -378,8 +380,9 @@ unsafe fn clear_stage<F: Future, S>(cell: &Cell<F, S>) -> std::thread::Result<()
     }))
 }
 
-/// Publishes the output, wakes the joiner, leaves the registry and releases
-/// the poller's reference.
+/// Publishes the outcome, leaves the registry, wakes the joiner (or drops
+/// the output nobody will read), runs the done callbacks and releases the
+/// poller's reference.
 ///
 /// # Safety
 /// The caller holds RUNNING and the poller's reference of a `Cell<F, S>`,
@@ -388,10 +391,12 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     // SAFETY: the poller's reference keeps the task alive.
     let cell = unsafe { cell::<F, S>(ptr) };
     let snapshot = cell.header.state.transition_to_complete(outcome);
-    // Leave the registry before waking the joiner, so that a task whose
-    // join has returned is no longer listed by `Handle::tasks()` (nor
-    // counted by a shutdown that starts after it). The registry's reference
-    // is released together with the poller's in one subtraction.
+    // Leave the registry before waking the joiner, so that a joiner resumed
+    // by this wake no longer finds the task listed by `Handle::tasks()` (nor
+    // counted by a shutdown it then starts). A join polled for another
+    // reason may already return once `COMPLETE` is set above, while the
+    // task is still listed. The registry's reference is released together
+    // with the poller's in one subtraction.
     // SAFETY: a borrowed view; ManuallyDrop keeps the count unchanged.
     let this = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
     let released = cell.scheduler.release(&this).map_or(0, |r| {

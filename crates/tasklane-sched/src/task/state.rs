@@ -12,7 +12,7 @@
 //! | 2 | `COMPLETE` | the future is gone: its output, or the reason it has none, is stored. Final: never cleared. Set only by the poller, together with clearing `RUNNING`. |
 //! | 3 | `JOIN_INTEREST` | a `JoinHandle` exists. Cleared once, when it is dropped or detached; whoever then finds `COMPLETE` drops the output. |
 //! | 4 | `JOIN_WAKER` | the join-waker slot holds a waker and belongs to the completing side (see below). |
-//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called and the request is not yet delivered. Consumed by the next `transition_to_running` (edge-triggered: one delivery per request, coalescing requests made before it): that poll delivers it to the task's catch points, or drops the future if it holds none (`catch.rs`). |
+//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called (or the `JoinHandle` dropped) and the request is not yet delivered. Consumed by the next `transition_to_running` unless `ABORTED` is set too (edge-triggered: one delivery per request, coalescing requests made before it): that poll delivers it to the task's catch points, or drops the future if it holds none (`catch.rs`). |
 //! | 6 | `ABORTED` | hard cancel: drop the future at the next poll, whatever it holds. Implies a pending delivery like `CANCEL_REQUESTED`; never consumed before `COMPLETE`. |
 //! | 7–8 | outcome | `0` while not `COMPLETE`, then `Completed`, `Panicked` or `Cancelled`; written once, with `COMPLETE`. |
 //! | 9 | `ON_DONE` | done callbacks are stored in the header (`on_done`). Set under the callbacks' lock, with a CAS that fails once `COMPLETE`; the completer that sees it in its `COMPLETE` transition takes and runs them. |
@@ -40,11 +40,14 @@
 //! until the scheduler call has returned: the scheduler handle lives inside
 //! the task, and once queued the task may be run, completed and freed by
 //! another worker before the call returns. So each transition that yields a
-//! `Notified` adds a reference for it, and the caller releases its own after
-//! the submit (one extra decrement, as in tokio).
+//! `Notified` adds a reference for it, and a caller that gives up its own
+//! reference (a by-value wake, a dropped handle, the poller) releases it
+//! only after the submit (one extra decrement, as in tokio).
 //!
-//! Every transition is one atomic read-modify-write that returns a
-//! `#[must_use]` outcome telling the caller what it now owns.
+//! Every transition is one atomic read-modify-write (a CAS loop, which
+//! writes nothing when there is nothing to change, or a `fetch_*`) whose
+//! result tells the caller what it now owns: a `#[must_use]` outcome, or
+//! the word after the change.
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use std::fmt;
@@ -308,9 +311,9 @@ impl State {
                 // written back unchanged, so that this wake is a release the
                 // next poll's `transition_to_running` acquires. The `Waker`
                 // contract: a wake happens-before the poll it causes, even
-                // one coalesced with an earlier wake (as in async-task). A
-                // plain load here let that poll miss what the waker wrote
-                // (found by loom: `wake_of_queued_task_happens_before_its_poll`).
+                // one coalesced with an earlier wake (as in async-task). With
+                // a plain load here that poll could miss what the waker wrote
+                // (loom test `wake_of_queued_task_happens_before_its_poll`).
                 (ToNotified::DoNothing, Some(s))
             } else if s.is_running() {
                 (ToNotified::DoNothing, Some(Snapshot(s.0 | NOTIFIED)))
@@ -411,7 +414,7 @@ impl State {
         self.fetch_update(|s| {
             // The bit may already be clear if the task completed since the
             // handle saw it set: the completer woke the old waker and gave
-            // the slot back (found by loom, `join_waker_register_vs_complete`
+            // the slot back (loom test `join_waker_register_vs_complete`,
             // with debug assertions on).
             debug_assert!(
                 s.is_join_interested() && (s.is_join_waker_set() || s.is_complete()),
