@@ -20,6 +20,15 @@ use std::task::{Context, Poll};
 ///
 /// **Dropping a `JoinHandle` cancels its task** (structured concurrency, as
 /// in async-task); call [`detach`](Self::detach) to let the task run on.
+///
+/// The handle is `Send` when the output is, and `Sync` only when the output
+/// is `Sync` too, since [`result`](Self::result) lends the output through
+/// `&self`:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<tasklane_sched::task::JoinHandle<std::cell::Cell<u32>>>();
+/// ```
 #[must_use = "dropping a JoinHandle cancels the task; use .detach() to let it run"]
 pub struct JoinHandle<T> {
     raw: NonNull<Header>,
@@ -29,9 +38,11 @@ pub struct JoinHandle<T> {
 // SAFETY: the handle only moves the output (`T: Send`) out of the task, and
 // its other operations are atomic transitions on the shared header.
 unsafe impl<T: Send> Send for JoinHandle<T> {}
-// SAFETY: `&JoinHandle` only reads immutable header fields and performs
-// atomic transitions; the output is only reached through `&mut`/`Pin<&mut>`.
-unsafe impl<T: Send> Sync for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` reads immutable header fields, performs atomic
+// transitions, and lends the stored output as `&T` (`result`): sharing the
+// handle across threads shares that `&T`, hence `T: Sync` as well. Taking
+// or dropping the output needs `&mut`/`Pin<&mut>`.
+unsafe impl<T: Send + Sync> Sync for JoinHandle<T> {}
 
 impl<T> Unpin for JoinHandle<T> {}
 
