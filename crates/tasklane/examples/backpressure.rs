@@ -1,7 +1,7 @@
 //! Backpressure and CPU-bound work: asyncio's `Semaphore`, a bounded
 //! `Queue`, and `run_in_executor`.
 //!
-//! Mirrors the article's "Backpressure & Executor Offloading"
+//! Mirrors the asyncio original's "Backpressure & Executor Offloading"
 //! (`cpu_bound_task` / `heavy_computation` under `async with semaphore`):
 //!
 //! 1. twelve jobs are spawned at once, but a `tasklane::sync::Semaphore`
@@ -28,7 +28,7 @@ const JOBS: usize = 12;
 const QUEUE: usize = 2;
 const ITEMS: usize = 8;
 
-/// The seed's `heavy_computation`: simulated CPU work (an FNV-1a hash,
+/// The asyncio original's `heavy_computation`: simulated CPU work (an FNV-1a hash,
 /// a few rounds over the payload).
 fn heavy_computation(data: &[u8]) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -42,7 +42,7 @@ fn heavy_computation(data: &[u8]) -> String {
     format!("Processed {} bytes", data.len())
 }
 
-/// The seed's `cpu_bound_task`: offloads the computation so that the
+/// The asyncio original's `cpu_bound_task`: offloads the computation so that the
 /// worker threads stay free. Returns the result and the thread it ran on.
 async fn cpu_bound_task(data: Vec<u8>) -> (String, String) {
     tasklane::spawn_blocking(move || {

@@ -6,7 +6,7 @@
 //! `Err(Cancelled)` (after dropping `fut`); the code around it can then
 //! clean up with awaits and either re-raise (`cancelled.reraise().await`,
 //! asyncio's bare `raise`: the task ends `Cancelled`) or swallow it by
-//! returning a value (the task ends `Completed`). Mirrors the articles'
+//! returning a value (the task ends `Completed`). Mirrors the asyncio originals'
 //! examples, with seconds scaled down to tens of milliseconds:
 //!
 //! 1. `slow_op`: catches, prints "Cancelled!", releases its resource
@@ -37,7 +37,7 @@ fn note(log: &Log, line: &'static str) {
     log.lock().unwrap().push(line);
 }
 
-/// The seed's `slow_op`: catches the cancellation, cleans up, re-raises.
+/// The asyncio original's `slow_op`: catches the cancellation, cleans up, re-raises.
 async fn slow_op(log: Log) -> &'static str {
     match task::cancellable(sleep(Duration::from_secs(10))).await {
         Ok(()) => "done",
@@ -50,7 +50,7 @@ async fn slow_op(log: Log) -> &'static str {
     }
 }
 
-/// The seed's `long_task`: loops until cancelled, cleans up, and returns
+/// The asyncio original's `long_task`: loops until cancelled, cleans up, and returns
 /// (it does not re-raise: the cancellation is swallowed).
 async fn long_task(log: Log, iterations: Arc<AtomicUsize>) -> &'static str {
     let work = task::cancellable(async {
@@ -76,7 +76,7 @@ impl Drop for Finally {
     }
 }
 
-/// The seed's `resource_intensive_task`: `except` then `finally`.
+/// The asyncio original's `resource_intensive_task`: `except` then `finally`.
 async fn resource_intensive_task(log: Log) {
     note(&log, "Acquiring resource (e.g., opening a connection)...");
     let _finally = Finally(log.clone());

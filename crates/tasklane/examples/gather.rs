@@ -1,7 +1,7 @@
 //! Parallel requests with `gather`: asyncio's
 //! `await asyncio.gather(cpu_task, mem_task)`.
 //!
-//! Mirrors the articles' dashboard backend (`fetch_cpu` / `fetch_memory`)
+//! Mirrors the asyncio originals' dashboard backend (`fetch_cpu` / `fetch_memory`)
 //! and `fetch_data("API", 2), fetch_data("Database", 3), fetch_data("Cache",
 //! 1)`, with seconds scaled down to hundreds of milliseconds:
 //!
@@ -42,7 +42,7 @@ async fn fetch_data(
     format!("some data from {source}")
 }
 
-/// The seed's `worker(2)`: fails after its delay.
+/// The asyncio original's `worker(2)`: fails after its delay.
 async fn failing_worker(delay_ms: u64) -> String {
     sleep(Duration::from_millis(delay_ms)).await;
     panic!("Something went wrong in worker 2");

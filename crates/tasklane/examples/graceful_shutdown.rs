@@ -1,4 +1,4 @@
-//! Graceful shutdown on Ctrl-C: the article's "Example 2: Graceful
+//! Graceful shutdown on Ctrl-C: the asyncio original's "Example 2: Graceful
 //! Shutdown" (`loop.add_signal_handler(SIGINT, shutdown)`).
 //!
 //! Three workers loop, doing work every 100 ms. On SIGINT or SIGTERM
@@ -32,7 +32,7 @@ use std::time::Duration;
 use tasklane::task::{self, JoinHandle};
 use tasklane::time::sleep;
 
-/// The seed's `worker(name)`: works until cancelled, then shuts down
+/// The asyncio original's `worker(name)`: works until cancelled, then shuts down
 /// gracefully and re-raises.
 async fn worker(name: String, stopped: Arc<AtomicUsize>) {
     let work = task::cancellable(async {

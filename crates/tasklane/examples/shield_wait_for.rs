@@ -1,7 +1,7 @@
 //! `shield` under `wait_for`: asyncio's
 //! `await asyncio.wait_for(asyncio.shield(task), timeout=1)`.
 //!
-//! Mirrors the article's `important_save` (seconds scaled down to
+//! Mirrors the asyncio original's `important_save` (seconds scaled down to
 //! hundreds of milliseconds):
 //!
 //! 1. `wait_for(&mut save, 100ms)` times out, but the shielded save is not
@@ -9,7 +9,7 @@
 //!    `Shield` again gives its result (the save's own catch point never
 //!    receives anything);
 //! 2. cancelling the task that awaits a shield cancels that task, not the
-//!    shielded work (the article's "outer task cancelled, but inner
+//!    shielded work (the asyncio original's "outer task cancelled, but inner
 //!    operation continues");
 //! 3. graceful shutdown does not cancel shielded work either: it waits for
 //!    it (up to the grace), and the report counts it completed.
@@ -29,7 +29,7 @@ struct SaveLog {
     cancelled: AtomicUsize,
 }
 
-/// The seed's `important_save`: a commit that reports a cancellation if one
+/// The asyncio original's `important_save`: a commit that reports a cancellation if one
 /// ever reaches it.
 async fn important_save(log: Arc<SaveLog>, ms: u64) -> &'static str {
     match task::cancellable(sleep(Duration::from_millis(ms))).await {

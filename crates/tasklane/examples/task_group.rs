@@ -1,6 +1,6 @@
 //! `TaskGroup`: asyncio's `async with asyncio.TaskGroup() as tg:`.
 //!
-//! Mirrors the articles' task group examples (seconds scaled down to
+//! Mirrors the asyncio originals' task group examples (seconds scaled down to
 //! hundreds of milliseconds):
 //!
 //! 1. two workers (delays 1 and 3) both succeed: `join` gives their values
@@ -28,7 +28,7 @@ fn note(log: &Log, line: String) {
     log.lock().unwrap().push(line);
 }
 
-/// The seed's `worker(delay)`: the one with delay 2 fails; a cancelled one
+/// The asyncio original's `worker(delay)`: the one with delay 2 fails; a cancelled one
 /// closes its connection (asynchronously) before re-raising.
 async fn worker(delay: u64, log: Log) -> Result<String, String> {
     note(
@@ -61,7 +61,7 @@ impl std::fmt::Display for ConnectionError {
     }
 }
 
-/// The seed's `fetch_service(endpoint)`.
+/// The asyncio original's `fetch_service(endpoint)`.
 async fn fetch_service(endpoint: &'static str) -> Result<&'static str, ConnectionError> {
     sleep(Duration::from_millis(50)).await;
     if endpoint.contains("critical") {

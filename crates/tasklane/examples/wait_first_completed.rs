@@ -1,7 +1,7 @@
 //! `wait` with `FirstCompleted`, then cleaning up the rest: asyncio's
 //! `done, pending = await asyncio.wait(tasks, return_when=FIRST_COMPLETED)`.
 //!
-//! Mirrors the article's redundant data sources (seconds scaled down to
+//! Mirrors the asyncio original's redundant data sources (seconds scaled down to
 //! tens and hundreds of milliseconds):
 //!
 //! 1. `query_source` on a fast mirror, a slow main DB and a geographic
@@ -9,7 +9,7 @@
 //!    them (a `gather` of their `JoinHandle`s, asyncio's
 //!    `gather(*pending, return_exceptions=True)`), so each one's cleanup has
 //!    finished before "Cleanup complete." is printed;
-//! 2. `wait` with a timeout (the article's `timeout=1.5` over sleeps of 1, 2
+//! 2. `wait` with a timeout (the asyncio original's `timeout=1.5` over sleeps of 1, 2
 //!    and 3, then `AllCompleted` that the timeout cuts short): it returns
 //!    with what is done; `wait` never cancels anything, so the rest is
 //!    cancelled by hand (or by dropping the handles);
@@ -24,7 +24,7 @@ use tasklane::ReturnWhen;
 use tasklane::task::{self, JoinHandle};
 use tasklane::time::{Instant, sleep};
 
-/// The seed's `query_source(name, delay)`; a cancelled query closes its
+/// The asyncio original's `query_source(name, delay)`; a cancelled query closes its
 /// connection before re-raising.
 async fn query_source(name: &'static str, delay_ms: u64, closed: Arc<AtomicUsize>) -> String {
     match task::cancellable(sleep(Duration::from_millis(delay_ms))).await {

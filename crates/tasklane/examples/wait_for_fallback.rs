@@ -1,14 +1,14 @@
 //! Timeouts with `wait_for`: asyncio's
 //! `try: await asyncio.wait_for(fetch(), timeout=5) except TimeoutError:`.
 //!
-//! Mirrors the article's API timeout handling (seconds scaled down to
+//! Mirrors the asyncio original's API timeout handling (seconds scaled down to
 //! tens and hundreds of milliseconds):
 //!
 //! 1. `fetch_from_microservice` answers too late: `wait_for` gives
 //!    `Err(Elapsed)` after the timeout, and the caller falls back to the
 //!    cache ("Fallback: using cache or default"); a fast answer is returned
 //!    as is;
-//! 2. retry with a growing timeout, the article's "wrap it in retry logic";
+//! 2. retry with a growing timeout, the asyncio original's "wrap it in retry logic";
 //! 3. the timeout is delivered to the inner future as a cancellation: a
 //!    catch point inside it (`task::cancellable`) cleans up asynchronously
 //!    (closes its connection) and re-raises, and `wait_for` returns
@@ -27,7 +27,7 @@ use std::time::Duration;
 use tasklane::task;
 use tasklane::time::{Instant, sleep};
 
-/// The seed's `fetch_from_microservice`: answers after `latency`.
+/// The asyncio original's `fetch_from_microservice`: answers after `latency`.
 async fn fetch_from_microservice(latency: Duration, calls: Arc<AtomicUsize>) -> String {
     calls.fetch_add(1, Ordering::SeqCst);
     sleep(latency).await;
