@@ -32,7 +32,13 @@
 //!   would make every later poll ready at once, and `poll_io` would spin on
 //!   "would block" forever.) A newer event bumped the tick, so a stale
 //!   "would block" never erases readiness that arrived after the call was
-//!   made (tokio's `ScheduledIo` does the same).
+//!   made (tokio's `ScheduledIo` does the same). A stream socket's read
+//!   that filled less than its buffer, or write that took less than it was
+//!   given, clears the same way: the kernel had no more to give or no more
+//!   room, and what comes later is a new event. An end of stream or error
+//!   that came with the data is a hang-up bit (`READ_CLOSED`, from
+//!   `EPOLLRDHUP` or `EPOLLHUP`), which no clear removes, so the next call
+//!   still sees it.
 //! * **Shutdown** (deregistration, or the reactor shutting down): sets
 //!   `SHUTDOWN`, then takes the stored wakers under the waiter lock and
 //!   drops them (deregistration) or wakes them (reactor shutdown) after
