@@ -281,9 +281,16 @@ mod client {
             // Two requests in flight when the server is told to stop.
             let short = tasklane::spawn(fetch_once(addr, "/work?ms=300"));
             let long = tasklane::spawn(fetch_once(addr, "/work?ms=60000"));
-            while WORK_STARTED.load(Ordering::SeqCst) < 2 {
-                sleep(Duration::from_millis(1)).await;
-            }
+            tasklane::wait_for(
+                async {
+                    while WORK_STARTED.load(Ordering::SeqCst) < 2 {
+                        sleep(Duration::from_millis(1)).await;
+                    }
+                },
+                Duration::from_secs(20),
+            )
+            .await
+            .expect("both /work requests reached the server");
             println!("client: both /work requests are in flight; sending SIGINT to the server");
             // SAFETY: kill(2) on our own pid with a valid signal number.
             let rc = unsafe { libc::kill(libc::getpid(), libc::SIGINT) };

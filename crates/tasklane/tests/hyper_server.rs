@@ -386,9 +386,17 @@ fn graceful_shutdown_finishes_requests_in_flight_and_cancels_the_rest() {
         };
         let short = fetch("/300");
         let long = fetch("/60000");
-        while started.load(Ordering::SeqCst) < 2 {
-            sleep(Duration::from_millis(1)).await;
-        }
+        // Both handlers have started (a wait on a condition, bounded).
+        wait_for(
+            async {
+                while started.load(Ordering::SeqCst) < 2 {
+                    sleep(Duration::from_millis(1)).await;
+                }
+            },
+            WATCHDOG,
+        )
+        .await
+        .expect("both requests reached their handlers");
         stop_tx.close();
         let conns = wait_for(server, WATCHDOG).await.unwrap().unwrap();
         assert_eq!(conns.len(), 2);
