@@ -9,10 +9,11 @@
 //!   and the catch point's inner future are each dropped exactly once, and
 //!   the task is freed exactly once.
 //! * Soft cancel (`cancel`): if the catch point receives the cancellation
-//!   (`Err(Cancelled)`), its inner future was polled by the delivering poll
-//!   (pending), produced nothing, and was dropped before the code after the
-//!   catch point ran, with the task current. If the inner future was ready
-//!   by then, completion wins: the catch point returns `Ok`. Either way the
+//!   (`Err(Cancelled)`), its inner future (which holds no catch point) was
+//!   not polled again by the delivering poll, produced nothing, and was
+//!   dropped before the code after the catch point ran, with the task
+//!   current. If a poll completed the inner future before the cancellation
+//!   was taken, completion wins: the catch point returns `Ok`. Either way the
 //!   request is consumed by that one delivery: the task, which swallows the
 //!   cancellation and then awaits again (cleanup), ends `Completed`, never
 //!   `Cancelled`.
@@ -245,8 +246,8 @@ fn race(request: Request, on_cancel: OnCancel, runner: Runner) -> Reached {
             assert!(requested, "cancel returned false, yet was delivered");
             assert_eq!(
                 c.inner_polls.get(),
-                2,
-                "the delivering poll did not poll the inner future first"
+                1,
+                "the delivering poll ran the inner future on past its await"
             );
             assert_eq!(c.inner_outputs.get(), 0, "caught, yet the inner completed");
             assert_eq!(
@@ -274,8 +275,8 @@ fn race(request: Request, on_cancel: OnCancel, runner: Runner) -> Reached {
             }
         }
         Request::Cancel => {
-            // Completion won: the inner future was ready at the first poll
-            // after the gate opened, delivering or not.
+            // Completion won: a poll after the gate opened, before the
+            // cancellation was taken, completed the inner future.
             let Ok(out) = &result else {
                 panic!("the task ended {state:?} though no catch point took the cancellation");
             };
@@ -317,32 +318,33 @@ fn model(
     mock::model_outcomes(bound, expected, move || race(request, on_cancel, runner));
 }
 
-/// `cancel` racing the inner future's completion, the cancelling thread
-/// running the task: the catch point receives the cancellation, or the
-/// inner future completes first.
+/// `cancel` racing the inner future's completion, the thread that opens
+/// the gate running the task after opening it (the main thread runs what is
+/// left after joining it): completion wins if a poll took the task before
+/// the cancel request; otherwise the catch point receives it at the await
+/// where it waited, its inner future (ready or not by then) not run on.
 #[test]
 fn cancel_catch_point_vs_complete() {
     model(
         None,
         Request::Cancel,
         OnCancel::Swallow,
-        Runner::Canceller,
+        Runner::Opener,
         &[Reached::Caught, Reached::CompletionWon],
     );
 }
 
-/// As above, but only the thread that opens the gate runs the task, after
-/// opening it (the main thread runs what is left after joining it): every
-/// poll after the cancel finds the inner future ready, so completion always
-/// wins, even in the delivering poll.
+/// The cancelling thread runs the task, after the cancel: whether the gate
+/// opened meanwhile or not, the catch point receives the cancellation (a
+/// wake that raced it does not let the task's code run past the await).
 #[test]
-fn cancel_catch_point_complete_first() {
+fn cancel_catch_point_lands_at_the_await() {
     model(
         None,
         Request::Cancel,
         OnCancel::Swallow,
-        Runner::Opener,
-        &[Reached::CompletionWon],
+        Runner::Canceller,
+        &[Reached::Caught],
     );
 }
 
@@ -355,7 +357,7 @@ fn cancel_catch_point_reraise_vs_complete() {
         Some(5),
         Request::Cancel,
         OnCancel::Reraise,
-        Runner::Canceller,
+        Runner::Opener,
         &[Reached::Caught, Reached::CompletionWon],
     );
 }

@@ -10,7 +10,9 @@
 
 use crate::task::Origin;
 
-pub use crate::task::catch::{Claim, abort_current, deliver, take_reraised};
+pub use crate::task::catch::{
+    CatchCount, Claim, abort_current, catch_reraised, deliver, pass_reraised,
+};
 
 /// A fresh [`Origin::Scope`], unique in the process: the origin of one
 /// scope's deliveries (one `wait_for`'s timeout).

@@ -1,7 +1,7 @@
 //! Groups of tasks: [`TaskGroup`], [`gather`] and [`wait`] (asyncio's
 //! `TaskGroup`, `gather` and `wait`).
 
-use crate::runtime::Handle;
+use crate::runtime::{BlockOnScope, Handle};
 use crate::task::{JoinError, JoinHandle, TaskRef};
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tasklane_sched::facade::abort_current;
+use tasklane_sched::facade::{abort_current, new_scope};
+use tasklane_sched::task::Origin;
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that
@@ -25,11 +26,57 @@ thread_local! {
     static CURRENT_GROUP: RefCell<Option<Arc<GroupShared>>> = const { RefCell::new(None) };
 }
 
+/// The code that owns a group: the task, or the future `block_on` drives,
+/// that created it and runs the code between its creation and its `join`
+/// (asyncio's body of `async with TaskGroup()`).
+enum Owner {
+    Task(TaskRef),
+    BlockOn(Arc<BlockOnScope>),
+}
+
+impl Owner {
+    fn current() -> Option<Owner> {
+        TaskRef::current()
+            .map(Owner::Task)
+            .or_else(|| BlockOnScope::current().map(Owner::BlockOn))
+    }
+
+    fn cancel_scope(&self, origin: Origin) {
+        match self {
+            Owner::Task(t) => {
+                let _ = t.cancel_scope(origin);
+            }
+            Owner::BlockOn(b) => b.cancel_scope(origin),
+        }
+    }
+
+    fn retract_scope(&self, origin: Origin) {
+        match self {
+            Owner::Task(t) => t.retract_scope(origin),
+            Owner::BlockOn(b) => b.retract_scope(origin),
+        }
+    }
+}
+
+/// The owner's side of a group.
+struct OwnerLink {
+    owner: Option<Owner>,
+    /// The origin of the cancellation the group delivers to its owner.
+    origin: Origin,
+    /// The owner reached `join` (or dropped the group): its body is over,
+    /// so a failure no longer cancels it.
+    done: bool,
+}
+
 /// What a group's children and its owner share.
-#[derive(Default)]
 struct GroupShared {
     /// Every child, to cancel the others when one fails.
     children: Mutex<Vec<TaskRef>>,
+    /// Whom a failure cancels besides the children. Behind a lock so that a
+    /// failure's request and `join`'s retraction are ordered: either the
+    /// request comes first and `join` withdraws it, or `join` comes first
+    /// and no request is made.
+    owner: Mutex<OwnerLink>,
     /// A child failed (returned `Err` or panicked), or the group was
     /// cancelled: every child is cancelled, and so is each one spawned later.
     failed: AtomicBool,
@@ -44,6 +91,19 @@ struct Shields {
 }
 
 impl GroupShared {
+    fn new() -> GroupShared {
+        GroupShared {
+            children: Mutex::default(),
+            owner: Mutex::new(OwnerLink {
+                owner: Owner::current(),
+                origin: new_scope(),
+                done: false,
+            }),
+            failed: AtomicBool::new(false),
+            shields: Mutex::default(),
+        }
+    }
+
     /// Cancels every child (the failing one too: it is completing, so its
     /// own cancellation finds it finished or is cleared by completion).
     fn cancel_all(&self) {
@@ -53,9 +113,27 @@ impl GroupShared {
         }
     }
 
+    /// A child failed: cancel the others, and the owner's code up to its
+    /// `join` (asyncio cancels the body of `async with TaskGroup()`).
     fn fail(&self) {
         if !self.failed.swap(true, Ordering::AcqRel) {
             self.cancel_all();
+            let link = self.owner.lock();
+            if !link.done
+                && let Some(owner) = &link.owner
+            {
+                owner.cancel_scope(link.origin);
+            }
+        }
+    }
+
+    /// The owner's body is over (`join`, or the group dropped): withdraw a
+    /// cancellation of it not yet delivered, and make no more.
+    fn end_body(&self) {
+        let mut link = self.owner.lock();
+        link.done = true;
+        if let Some(owner) = &link.owner {
+            owner.retract_scope(link.origin);
         }
     }
 
@@ -148,6 +226,28 @@ where
 /// Dropping the group, or the `join` future before it finishes, cancels the
 /// children that are still running.
 ///
+/// The first failure also cancels the group's **owner** (the task, or the
+/// future `block_on` drives, that called [`new`](Self::new)) at its pending
+/// await, as asyncio cancels the body of `async with TaskGroup()`: its
+/// catch points receive a `Cancelled`, and the code around them goes on to
+/// `join`, which returns the error. That cancellation belongs to the group:
+/// an owner with no catch point pending is not dropped for it, the owner is
+/// not left cancelled, and once it has entered `join` no more is delivered.
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::{TaskGroup, task::cancellable, time::sleep};
+///
+/// tasklane::run(async {
+///     let mut group = TaskGroup::new();
+///     group.spawn(async { Err::<(), _>("child failed") });
+///     // Interrupted by the failure, not slept for a minute.
+///     assert!(cancellable(sleep(Duration::from_secs(60))).await.is_err());
+///     let err = group.join().await.unwrap_err();
+///     assert_eq!(err.errors(), &["child failed"]);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -185,7 +285,7 @@ where
     /// An empty group.
     pub fn new() -> TaskGroup<T, E> {
         TaskGroup {
-            shared: Arc::new(GroupShared::default()),
+            shared: Arc::new(GroupShared::new()),
             handles: Vec::new(),
         }
     }
@@ -263,6 +363,7 @@ where
     /// their values in spawn order, or a [`GroupError`] if any failed or was
     /// cancelled.
     pub async fn join(mut self) -> Result<Vec<T>, GroupError<E>> {
+        self.shared.end_body();
         let handles = std::mem::take(&mut self.handles);
         let mut results = Vec::with_capacity(handles.len());
         // The handles are consumed one by one: if this future is dropped,
@@ -291,6 +392,12 @@ where
         } else {
             Err(err)
         }
+    }
+}
+
+impl<T, E> Drop for TaskGroup<T, E> {
+    fn drop(&mut self) {
+        self.shared.end_body();
     }
 }
 
@@ -557,14 +664,69 @@ impl<T> TaskOutput for Option<T> {}
 impl<T> TaskOutput for Vec<T> {}
 impl<T: ?Sized> TaskOutput for Box<T> {}
 
+/// What [`wait`] can wait on: a [`JoinHandle`] by value, or a `&mut
+/// JoinHandle` whose owner keeps it (asyncio's `wait` takes the tasks
+/// without taking them away).
+pub trait Waitable: sealed::Sealed {
+    /// The task's output.
+    type Output: TaskOutput;
+    #[doc(hidden)]
+    fn handle(&mut self) -> &mut JoinHandle<Self::Output>;
+    /// Given up by a `wait` dropped before it returned: the task must run
+    /// on (`wait` never cancels anything).
+    #[doc(hidden)]
+    fn abandon(self);
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<T> Sealed for super::JoinHandle<T> {}
+    impl<T> Sealed for &mut super::JoinHandle<T> {}
+}
+
+impl<T: TaskOutput> Waitable for JoinHandle<T> {
+    type Output = T;
+    fn handle(&mut self) -> &mut JoinHandle<T> {
+        self
+    }
+    fn abandon(self) {
+        self.detach();
+    }
+}
+
+impl<T: TaskOutput> Waitable for &mut JoinHandle<T> {
+    type Output = T;
+    fn handle(&mut self) -> &mut JoinHandle<T> {
+        self
+    }
+    fn abandon(self) {}
+}
+
+/// The handles a `wait` holds: given back when it returns, else abandoned
+/// (an owned handle detached, so that its task runs on).
+struct Held<H: Waitable>(Vec<H>);
+
+impl<H: Waitable> Drop for Held<H> {
+    fn drop(&mut self) {
+        for h in self.0.drain(..) {
+            h.abandon();
+        }
+    }
+}
+
 /// Waits for some of `handles` to finish: asyncio's `wait`.
 ///
 /// Returns `(done, pending)`, each in input order, when `when` is met or
 /// `timeout` passes. Never cancels anything: the handles come back, and
 /// awaiting one in `done` gives its result at once ([`JoinHandle::result`]
 /// reads it without taking it). Cancel or drop the pending ones yourself.
-/// Dropping the `wait` future before it returns drops the handles it holds,
-/// which cancels their tasks.
+///
+/// `handles` are [`JoinHandle`]s, or `&mut JoinHandle`s (`wait(&mut
+/// handles, ..)` on a `Vec` of them) that stay with their owner. If the
+/// `wait` future is dropped before it returns (the task awaiting it was
+/// cancelled, say), the tasks run on: handles it owns are detached, as
+/// asyncio's `wait` leaves its tasks running when its awaiter is cancelled.
+/// Pass `&mut` handles to keep a way to reach them then.
 ///
 /// # Examples
 ///
@@ -580,23 +742,27 @@ impl<T: ?Sized> TaskOutput for Box<T> {}
 ///     for h in pending {
 ///         h.cancel();
 ///     }
+///
+///     // By reference: the handles stay in `tasks`.
+///     let mut tasks = vec![tasklane::spawn(async { 1 }), tasklane::spawn(async { 2 })];
+///     let (done, _) = tasklane::wait(&mut tasks, ReturnWhen::AllCompleted, None).await;
+///     assert_eq!(done.len(), 2);
+///     assert_eq!(tasks.len(), 2);
 /// });
 /// ```
-pub async fn wait<T, I>(
-    handles: I,
-    when: ReturnWhen,
-    timeout: Option<Duration>,
-) -> (Vec<JoinHandle<T>>, Vec<JoinHandle<T>>)
+pub async fn wait<H, I>(handles: I, when: ReturnWhen, timeout: Option<Duration>) -> (Vec<H>, Vec<H>)
 where
-    I: IntoIterator<Item = JoinHandle<T>>,
-    T: TaskOutput,
+    I: IntoIterator<Item = H>,
+    H: Waitable,
 {
-    let mut handles: Vec<JoinHandle<T>> = handles.into_iter().collect();
+    let mut held = Held(handles.into_iter().collect());
     let mut timer = timeout.map(crate::time::sleep);
     poll_fn(|cx| {
+        let total = held.0.len();
         let mut done = 0;
         let mut failed = false;
-        for h in handles.iter_mut() {
+        for h in held.0.iter_mut() {
+            let h = h.handle();
             if h.poll_finished(cx).is_ready() {
                 done += 1;
                 failed |= match h.result() {
@@ -608,10 +774,10 @@ where
         }
         let met = match when {
             ReturnWhen::FirstCompleted => done > 0,
-            ReturnWhen::FirstException => failed || done == handles.len(),
-            ReturnWhen::AllCompleted => done == handles.len(),
+            ReturnWhen::FirstException => failed || done == total,
+            ReturnWhen::AllCompleted => done == total,
         };
-        if met || handles.is_empty() {
+        if met || total == 0 {
             return Poll::Ready(());
         }
         match timer.as_mut() {
@@ -620,5 +786,13 @@ where
         }
     })
     .await;
-    handles.into_iter().partition(JoinHandle::is_finished)
+    let (mut done, mut pending) = (Vec::new(), Vec::new());
+    for mut h in std::mem::take(&mut held.0) {
+        if h.handle().is_finished() {
+            done.push(h);
+        } else {
+            pending.push(h);
+        }
+    }
+    (done, pending)
 }

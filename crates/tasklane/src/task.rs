@@ -8,7 +8,7 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub use crate::group::TaskOutput;
+pub use crate::group::{TaskOutput, Waitable};
 pub use tasklane_sched::task::{
     Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise, TaskDump, TaskId, TaskInfo,
     TaskRef, TaskSnapshot, TaskState, cancellable, current,

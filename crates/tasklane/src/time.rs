@@ -45,7 +45,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
-use tasklane_sched::facade::{Claim, deliver, new_scope, take_reraised};
+use tasklane_sched::facade::{
+    CatchCount, Claim, catch_reraised, deliver, new_scope, pass_reraised,
+};
 use tasklane_sched::task::Origin;
 use tasklane_timer::TimerKey;
 
@@ -436,7 +438,9 @@ impl Error for Elapsed {}
 /// `wait_for(&mut shield, t)` times out without cancelling the shielded
 /// work, and `wait_for(&mut handle, t)` leaves the task running. The future
 /// is polled before the timer, so a future that is ready wins even with a
-/// zero timeout.
+/// zero timeout; one that is not gets a zero timeout at its first
+/// suspension point. At the deadline, a future that holds no catch point is
+/// dropped without being polled again.
 ///
 /// [`task::cancellable`]: crate::task::cancellable
 ///
@@ -462,6 +466,7 @@ pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoF
         timer: TimerEntry::new(deadline_after(timeout)),
         delivered: None,
         rearmed: false,
+        inside: CatchCount::default(),
     }
 }
 
@@ -478,6 +483,9 @@ pub struct WaitFor<F> {
     /// The last delivery found only catch points new to that poll: deliver
     /// again at the next poll.
     rearmed: bool,
+    /// The catch points the future holds: with none, the timeout drops it
+    /// without polling it again.
+    inside: CatchCount,
 }
 
 impl<F: Future> Future for WaitFor<F> {
@@ -495,52 +503,83 @@ impl<F: Future> Future for WaitFor<F> {
             .as_mut()
             .as_pin_mut()
             .expect("WaitFor polled after it completed");
+        let inside = &mut this.inside;
         if let Some(origin) = this.delivered {
             // Cleaning up after the timeout: run until the future ends, or
             // re-raises the timeout.
-            return match inner.poll(cx) {
+            let (polled, raised) = catch_reraised(|| inside.track(|| inner.poll(cx)));
+            match raised {
+                Some(o) if o == origin => {
+                    future.set(None);
+                    return Poll::Ready(Err(Elapsed(())));
+                }
+                // Not this scope's: for a handler further out.
+                Some(o) => pass_reraised(o),
+                None => {}
+            }
+            return match polled {
                 Poll::Ready(v) => {
                     future.set(None);
                     // Swallowed the cancellation and produced a value.
                     Poll::Ready(Ok(v))
                 }
-                Poll::Pending if take_reraised(origin) => {
-                    future.set(None);
-                    Poll::Ready(Err(Elapsed(())))
-                }
                 Poll::Pending => Poll::Pending,
             };
         }
         if !this.rearmed {
-            if let Poll::Ready(v) = inner.as_mut().poll(cx) {
+            let (polled, raised) = catch_reraised(|| inside.track(|| inner.as_mut().poll(cx)));
+            if let Poll::Ready(v) = polled {
                 future.set(None);
                 return Poll::Ready(Ok(v));
             }
+            if let Some(o) = raised {
+                // The task's own cancellation, re-raised inside: for a
+                // handler further out, which drops this future.
+                pass_reraised(o);
+                return Poll::Pending;
+            }
             ready!(this.timer.poll_expired_now(cx));
         }
-        // The deadline passed: deliver the timeout to the catch points
-        // inside the future, as a cancellation of this scope.
+        // The deadline passed. With no catch point inside, the future is
+        // dropped where it waits, without running any more of it (so a
+        // zero timeout expires at the future's first suspension point).
+        if !inside.any() {
+            future.set(None);
+            return Poll::Ready(Err(Elapsed(())));
+        }
+        // Deliver the timeout to the catch points inside the future, as a
+        // cancellation of this scope.
         let origin = new_scope();
         this.rearmed = false;
-        match deliver(origin, || inner.poll(cx)) {
-            (Poll::Ready(v), _) => {
+        let ((polled, claim), raised) =
+            catch_reraised(|| inside.track(|| deliver(origin, || inner.poll(cx))));
+        if let Poll::Ready(v) = polled {
+            future.set(None);
+            return Poll::Ready(Ok(v));
+        }
+        match (claim, raised) {
+            // Re-raised at once: the future is dropped here.
+            (_, Some(o)) if o == origin => {
                 future.set(None);
-                Poll::Ready(Ok(v))
+                Poll::Ready(Err(Elapsed(())))
             }
-            (Poll::Pending, Claim::Taken) if !take_reraised(origin) => {
+            (Claim::Taken, raised) => {
+                if let Some(o) = raised {
+                    pass_reraised(o);
+                }
                 this.delivered = Some(origin);
                 Poll::Pending
             }
-            (Poll::Pending, Claim::Rearm) => {
+            (Claim::Rearm, _) => {
                 // The future reached a catch point new to that poll: it
                 // receives the timeout at the next poll, right away.
                 this.rearmed = true;
                 cx.waker().wake_by_ref();
                 Poll::Pending
             }
-            // No catch point took it (or it re-raised at once): the future
-            // is dropped here, its destructors run now.
-            (Poll::Pending, _) => {
+            // No catch point took it: the future is dropped here, its
+            // destructors run now.
+            (Claim::Missed, _) => {
                 future.set(None);
                 Poll::Ready(Err(Elapsed(())))
             }

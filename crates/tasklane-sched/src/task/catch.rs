@@ -8,12 +8,16 @@
 //! passed, for its inner future) polls its future once inside [`deliver`]
 //! (the task's own poll uses its two halves, `Delivering`), which marks this
 //! thread's *delivery* as in flight with its [`Origin`].
-//! Every [`Cancellable`] polled during that poll first polls its own future
-//! (a nested catch point may take the delivery there), and if none inside
-//! it did, it is an innermost catch point: it drops its future and returns
-//! `Err(Cancelled)`. Two catch points side by side (joined in one future)
-//! are both innermost and both receive it; an outer catch point whose
-//! future holds one that received it does not.
+//! Every [`Cancellable`] polled during that poll that holds catch points
+//! of its own first polls its future (a nested catch point may take the
+//! delivery there); if none inside it did, or it holds none, it is an
+//! innermost catch point: it drops its future (without polling it, if it
+//! holds no catch point) and returns `Err(Cancelled)`. Two catch points
+//! side by side (joined in one future) are both innermost and both receive
+//! it; an outer catch point whose future holds one that received it does
+//! not. Who holds catch points is counted per future ([`CatchCount`]), so
+//! that code between a suspension point and the next never runs on once a
+//! cancellation has landed there, whatever wakes raced it.
 //!
 //! Only catch points that were already pending when the delivering poll
 //! began receive it: one first polled during it (code that runs on after
@@ -38,11 +42,17 @@
 //!
 //! # Re-raising
 //!
-//! The code around a catch point that wants to end cancelled after its
-//! cleanup awaits [`Cancelled::reraise`] (asyncio's bare `raise`). For a
-//! task's cancellation that aborts the task, whose future is dropped at its
-//! next poll; for a scope's, it marks this thread so that the scope owner,
-//! which checks right after its poll, drops the future.
+//! The code around a catch point that wants to pass the cancellation on
+//! after its cleanup awaits [`Cancelled::reraise`] (asyncio's bare
+//! `raise`). Its first poll marks this thread with the origin and returns
+//! `Pending`; every handler checks for the mark right after polling the
+//! future it wraps ([`catch_reraised`]), so the nearest one around the
+//! re-raising code takes it: a catch point, which returns `Err(Cancelled)`
+//! with that origin, or the owner of the scope the cancellation came from
+//! (a scope owner passes on any other origin with [`pass_reraised`]). A
+//! `Reraise` polled a second time found no handler around it: the task is
+//! aborted (it ends `Cancelled` at its next poll), at once if the task
+//! holds no catch point at all.
 
 use super::current;
 use super::header::Header;
@@ -93,6 +103,69 @@ thread_local! {
     static DELIVERY: Cell<Delivery> =
         const { Cell::new(Delivery { origin: None, claimed: false, serial: 0, fresh: 0 }) };
     static RERAISED: Cell<Option<Origin>> = const { Cell::new(None) };
+    /// Catch points first polled on this thread minus those that ended on
+    /// it (wrapping): its change across one poll of a future is how many
+    /// catch points that future holds that became live or ended during the
+    /// poll (see [`CatchCount`]).
+    static LIVE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many catch points a future holds, kept by whoever polls it (a catch
+/// point for its own future, a scope owner such as `wait_for` for the one
+/// it wraps): the sum of the changes of this thread's count of live catch
+/// points across each of its polls. A catch point counts where it was first
+/// polled; the future's catch points always are (a pinned future cannot
+/// leave its owner) unless it is a reference to a future first polled
+/// elsewhere.
+///
+/// A delivery to a future that holds none drops the future without polling
+/// it: the cancellation lands at the suspension point where the future
+/// waits, as it does for a task with no catch point, and no code of it runs
+/// on past that point.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CatchCount(usize);
+
+impl CatchCount {
+    /// Polls through `poll` (one poll of the future), adding the catch
+    /// points that became live in it, minus those that ended.
+    #[inline]
+    pub fn track<R>(&mut self, poll: impl FnOnce() -> R) -> R {
+        let before = LIVE.with(Cell::get);
+        let r = poll();
+        let after = LIVE.with(Cell::get);
+        self.0 = self.0.wrapping_add(after.wrapping_sub(before));
+        r
+    }
+
+    /// True if the future holds a live catch point.
+    #[inline]
+    pub fn any(self) -> bool {
+        // A count below zero (a catch point first polled elsewhere ended
+        // in here) still means none is left.
+        (self.0 as isize) > 0
+    }
+}
+
+fn live_add(n: isize) {
+    LIVE.with(|l| l.set(l.get().wrapping_add_signed(n)));
+}
+
+/// Runs `poll` (one poll of a future) and says whether a cancellation was
+/// re-raised inside it and not caught there: its origin, taken off this
+/// thread, or `None`. The caller is the next enclosing handler: a catch
+/// point (which takes any origin) or a scope owner (which takes only its
+/// own, and puts any other back with [`pass_reraised`]).
+pub fn catch_reraised<R>(poll: impl FnOnce() -> R) -> (R, Option<Origin>) {
+    let outer = RERAISED.with(Cell::take);
+    let r = poll();
+    let raised = RERAISED.with(|c| c.replace(outer));
+    (r, raised)
+}
+
+/// Passes a re-raised cancellation that [`catch_reraised`] took, and that
+/// is not for the caller, on to the next enclosing handler.
+pub fn pass_reraised(origin: Origin) {
+    RERAISED.with(|c| c.set(Some(origin)));
 }
 
 /// What became of a delivery whose poll left the future pending.
@@ -166,6 +239,14 @@ impl Delivering {
         }
     }
 
+    /// Puts in flight the delivery [`take_request`] chose on this thread,
+    /// if it chose one.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin_taken() -> Option<Delivering> {
+        TAKEN.with(Cell::take).map(Delivering::begin)
+    }
+
     /// Ends the delivery: what became of the cancellation (only meaningful
     /// if the future is still pending).
     #[cold]
@@ -183,17 +264,75 @@ impl Delivering {
     }
 }
 
-/// True (once) if a catch point's `Cancelled` from `origin` was re-raised
-/// on this thread since the last call: the scope owner must drop its future.
-pub fn take_reraised(origin: Origin) -> bool {
-    RERAISED.with(|r| {
-        if r.get() == Some(origin) {
-            r.set(None);
-            true
+/// What the poller does with a soft cancellation request it took
+/// (`ToRunning::Deliver`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Nothing to deliver (retracted, or delivered with an earlier
+    /// request): a plain poll.
+    Nothing,
+    /// The task's own cancellation, and it holds no catch point: drop the
+    /// future without running any of it.
+    Drop,
+    /// Deliver from this origin to the task's catch points: the poller
+    /// polls inside [`Delivering::begin_taken`].
+    Deliver(Origin),
+}
+
+thread_local! {
+    /// The origin [`take_request`] chose to deliver, for the poller's
+    /// [`Delivering::begin_taken`] right after it.
+    static TAKEN: Cell<Option<Origin>> = const { Cell::new(None) };
+}
+
+/// Takes the [`request`](super::header::request) bits of the request the
+/// poller just took from the state word and says what to do with it; a
+/// delivery's origin waits on this thread for [`Delivering::begin_taken`].
+#[cold]
+#[inline(never)]
+pub(crate) fn take_request(h: &Header) -> Request {
+    use super::header::request::{SCOPE, TASK};
+    let kinds = h.cancel_for.swap(0, Ordering::Relaxed);
+    let catch_points = h.catch_points.load(Ordering::Relaxed);
+    let scope = h.scope_request.load(Ordering::Relaxed);
+    let request = if kinds & TASK != 0 {
+        if catch_points == 0 {
+            Request::Drop
         } else {
+            Request::Deliver(Origin::Task)
+        }
+    } else if kinds & SCOPE != 0 && scope != 0 && catch_points != 0 {
+        Request::Deliver(Origin::Scope(scope))
+    } else {
+        Request::Nothing
+    };
+    if let Request::Deliver(origin) = request {
+        TAKEN.with(|t| t.set(Some(origin)));
+    }
+    request
+}
+
+/// Ends a delivery whose poll left the task pending: true if the future
+/// must be dropped (no catch point took the task's own cancellation). A
+/// scope's cancellation that none took ends nothing; one that reached only
+/// catch points new to that poll is delivered again at the next poll.
+#[cold]
+#[inline(never)]
+pub(crate) fn end_request(h: &Header, delivering: Delivering) -> bool {
+    use super::header::request::{SCOPE, TASK};
+    let origin = DELIVERY.with(Cell::get).origin.unwrap_or(Origin::Task);
+    match delivering.end() {
+        Claim::Taken => false,
+        Claim::Rearm => {
+            // While RUNNING this only sets the request bit; the poller
+            // queues the task again at once.
+            let kind = if origin == Origin::Task { TASK } else { SCOPE };
+            h.cancel_for.fetch_or(kind, Ordering::Relaxed);
+            let _ = h.state.transition_to_cancelled(false);
             false
         }
-    })
+        Claim::Missed => origin == Origin::Task,
+    }
 }
 
 /// Aborts the task being polled on this thread (it ends `Cancelled` at its
@@ -221,14 +360,17 @@ impl Cancelled {
         self.origin
     }
 
-    /// Ends the enclosing cancellation (asyncio's bare `raise` in an
-    /// `except CancelledError:` block): for a task's cancellation, the task
-    /// ends `Cancelled` at this await; for a `wait_for` timeout, the
-    /// `wait_for` drops its future here and returns `Elapsed`. The future
-    /// never resolves, so it fits wherever a value of any type is expected.
+    /// Passes the cancellation on to the next enclosing handler (asyncio's
+    /// bare `raise` in an `except CancelledError:` block): the nearest catch
+    /// point around this code receives it as its own `Err(Cancelled)`, with
+    /// this origin; with none left, a task's cancellation ends the task
+    /// `Cancelled` at this await, and a `wait_for` timeout makes the
+    /// `wait_for` drop its future and return `Elapsed`. The future never
+    /// resolves, so it fits wherever a value of any type is expected.
     pub fn reraise<T>(self) -> Reraise<T> {
         Reraise {
             origin: self.origin,
+            raised: false,
             _p: PhantomData,
         }
     }
@@ -254,6 +396,8 @@ impl std::error::Error for Cancelled {}
 #[must_use = "re-raising happens when the future is awaited"]
 pub struct Reraise<T> {
     origin: Origin,
+    /// Polled once: the cancellation is on its way to the next handler.
+    raised: bool,
     _p: PhantomData<fn() -> T>,
 }
 
@@ -262,19 +406,42 @@ impl<T> Unpin for Reraise<T> {}
 impl<T> Future for Reraise<T> {
     type Output = T;
 
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<T> {
-        match self.origin {
-            Origin::Task => {
-                // While RUNNING this only marks the task; the poller queues
-                // it again and the next poll drops the future.
-                assert!(
-                    abort_current(),
-                    "a task's Cancelled was re-raised outside of any task"
-                );
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        if !self.raised {
+            self.raised = true;
+            let none_left = self.origin == Origin::Task
+                && current::with_header(|h| {
+                    h.is_some_and(|h| h.catch_points.load(Ordering::Relaxed) == 0)
+                });
+            if !none_left {
+                // Marked for the next enclosing handler, which checks
+                // right after the poll of the future holding this one and,
+                // taking it, drops this future. A second poll means none
+                // did (the catch points left were not around this code).
+                RERAISED.with(|r| r.set(Some(self.origin)));
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
             }
-            Origin::Scope(_) => RERAISED.with(|r| r.set(Some(self.origin))),
         }
+        // No handler left: the task ends cancelled. While RUNNING this
+        // only marks it; the poller queues it again and the next poll
+        // drops the future.
+        abort_current();
         Poll::Pending
+    }
+}
+
+impl<T> Drop for Reraise<T> {
+    fn drop(&mut self) {
+        // Dropped before any handler saw it (a `select!` that another
+        // branch won in the same poll): the re-raise did not happen.
+        if self.raised {
+            RERAISED.with(|r| {
+                if r.get() == Some(self.origin) {
+                    r.set(None);
+                }
+            });
+        }
     }
 }
 
@@ -300,6 +467,8 @@ pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
         registered: None,
         born: 0,
         polled: false,
+        live: false,
+        inside: CatchCount::default(),
     }
 }
 
@@ -313,11 +482,16 @@ pub struct Cancellable<F> {
     /// does not receive that delivery.
     born: u64,
     polled: bool,
+    /// Counted in this thread's live catch points (`LIVE`) since its first
+    /// poll, until it ends.
+    live: bool,
+    /// The catch points its future holds.
+    inside: CatchCount,
 }
 
 // SAFETY: `registered` is only compared with, or dereferenced as, the task
 // being polled on the current thread (see `unregister`); the future is the
-// only other field.
+// only other field that is not plain data.
 unsafe impl<F: Send> Send for Cancellable<F> {}
 // SAFETY: the only `&self` method, `Debug`, reads whether the future is
 // gone; sharing a `&Cancellable` gives no access to the future itself.
@@ -361,6 +535,24 @@ impl<F> Cancellable<F> {
         });
         self.registered = me;
     }
+
+    /// Leaves every count it is in.
+    fn leave(&mut self) {
+        self.unregister();
+        if self.live {
+            self.live = false;
+            live_add(-1);
+        }
+    }
+
+    /// Returns: the future is dropped here, while its task is current, so
+    /// its destructors see `task::current()`.
+    fn end<T>(&mut self, out: T) -> Poll<T> {
+        self.future = None;
+        self.leave();
+        self.leave_fresh();
+        Poll::Ready(out)
+    }
 }
 
 impl<F: Future> Future for Cancellable<F> {
@@ -378,6 +570,8 @@ impl<F: Future> Future for Cancellable<F> {
         let delivery = DELIVERY.with(|d| d.get());
         if !this.polled {
             this.polled = true;
+            this.live = true;
+            live_add(1);
             if delivery.origin.is_some() {
                 this.born = delivery.serial;
                 update(|d| d.fresh += 1);
@@ -395,47 +589,51 @@ impl<F: Future> Future for Cancellable<F> {
         let fut = this.future.as_mut().expect("checked above");
         // SAFETY: see above: the future stays where it is until dropped.
         let fut = unsafe { Pin::new_unchecked(fut) };
+        let inside = &mut this.inside;
         let origin = match delivery.origin {
             Some(origin) if delivery.serial != this.born => Some(origin),
             _ => None,
         };
         let Some(origin) = origin else {
-            let out = std::task::ready!(fut.poll(cx));
-            this.future = None;
-            this.unregister();
-            this.leave_fresh();
-            return Poll::Ready(Ok(out));
+            let (polled, raised) = catch_reraised(|| inside.track(|| fut.poll(cx)));
+            if let Some(origin) = raised {
+                // A cancellation re-raised inside: this is the next handler.
+                return this.end(Err(Cancelled { origin }));
+            }
+            let out = std::task::ready!(polled);
+            return this.end(Ok(out));
         };
-        // A cancellation is in flight: nested catch points get it first.
+        if !inside.any() {
+            // Innermost, as no catch point is inside: take it without
+            // running any more of the future.
+            update(|d| d.claimed = true);
+            return this.end(Err(Cancelled { origin }));
+        }
+        // Catch points inside get it first.
         update(|d| d.claimed = false);
-        let polled = fut.poll(cx);
+        let (polled, raised) = catch_reraised(|| inside.track(|| fut.poll(cx)));
         let mut nested = false;
         update(|d| {
             nested = d.claimed;
             d.claimed = delivery.claimed || nested || polled.is_pending();
         });
+        if let Some(origin) = raised {
+            // One inside took it and re-raised at once.
+            return this.end(Err(Cancelled { origin }));
+        }
         match polled {
-            Poll::Ready(out) => {
-                // Completion wins over the cancellation.
-                this.future = None;
-                this.unregister();
-                Poll::Ready(Ok(out))
-            }
+            // Completion wins over the cancellation.
+            Poll::Ready(out) => this.end(Ok(out)),
             Poll::Pending if nested => Poll::Pending,
-            Poll::Pending => {
-                // Innermost: take it. The future is dropped here, while its
-                // task is current, so its destructors see `task::current()`.
-                this.future = None;
-                this.unregister();
-                Poll::Ready(Err(Cancelled { origin }))
-            }
+            // None inside was waiting where it could take it: innermost.
+            Poll::Pending => this.end(Err(Cancelled { origin })),
         }
     }
 }
 
 impl<F> Drop for Cancellable<F> {
     fn drop(&mut self) {
-        self.unregister();
+        self.leave();
         if self.future.is_some() {
             self.leave_fresh();
         }

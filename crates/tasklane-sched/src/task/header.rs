@@ -13,6 +13,9 @@
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
+//! * `cancel_for`, `scope_request`: see [`request`]; ordered by the state
+//!   word's transitions (written before the request bit is set, read after
+//!   the poller took it), so Relaxed.
 //! * `flags` ([`flag`]: shielded, timed, watched): written at spawn (before
 //!   the task is shared), read-only after.
 //! * `on_done`: behind its own lock; see `ON_DONE` in `state.rs`.
@@ -29,7 +32,7 @@ use std::borrow::Cow;
 use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU32 as PlainAtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU32 as PlainAtomicU32, AtomicU64};
 use std::task::Waker;
 
 /// The per-type operations of a task, reached from a type-erased header.
@@ -73,6 +76,26 @@ pub(crate) mod flag {
     const _: () = assert!(SHIELDED & TIMED == 0 && (SHIELDED | TIMED) & WATCHED == 0);
 }
 
+/// What a soft cancellation request is for: the bits of
+/// [`Header::cancel_for`].
+///
+/// The state word has one request bit (`CANCEL_REQUESTED`) for every soft
+/// request; these say whose it is. A requester sets its bit here, then the
+/// state word's; the poller that takes the state word's bit takes these
+/// too (`catch::take_request`). A request that lands between the two finds
+/// its bit here taken with the earlier one (one delivery for both, as the
+/// state word coalesces them) and leaves a request bit that finds nothing
+/// here: a plain poll.
+pub(crate) mod request {
+    /// The task's own cancellation (`cancel()`, a dropped handle, shutdown).
+    pub(crate) const TASK: u8 = 1 << 0;
+    /// A cancellation of a scope the task runs, from outside it (a task
+    /// group whose child failed, cancelling its owner's body): delivered
+    /// with the origin in `Header::scope_request` to the task's catch
+    /// points, and never ending the task if none takes it.
+    pub(crate) const SCOPE: u8 = 1 << 1;
+}
+
 /// Done callbacks, behind their own lock.
 pub(crate) type DoneList = Mutex<Vec<DoneCallback>>;
 
@@ -95,6 +118,11 @@ pub(crate) struct Header {
     /// catch point moved to another task before it finished leaves it one
     /// too high, which costs a delivery poll, never a lost cancellation).
     pub(crate) catch_points: PlainAtomicU32,
+    /// [`request`] bits of the pending soft cancellation request.
+    pub(crate) cancel_for: AtomicU8,
+    /// The scope of a [`request::SCOPE`] request (an `Origin::Scope` id),
+    /// 0 once its owner retracted it.
+    pub(crate) scope_request: AtomicU64,
     /// Polls so far.
     pub(crate) polls: AtomicU64,
     /// Time spent in polls: in `snapshot::clock` ticks for a timed task,
@@ -137,6 +165,8 @@ impl Header {
             },
             registry_slot: AtomicU32::new(u32::MAX),
             catch_points: PlainAtomicU32::new(0),
+            cancel_for: AtomicU8::new(0),
+            scope_request: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             running: AtomicU64::new(0),
             flags,

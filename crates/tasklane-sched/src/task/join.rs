@@ -10,6 +10,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 /// An owned permission to await a task's output.
@@ -179,6 +180,11 @@ impl<T> JoinHandle<T> {
     /// Gives up the handle's interest (and, with `cancel`, cancels).
     fn release(&self, cancel: bool) {
         let h = self.header();
+        if cancel && !h.state.load().is_complete() {
+            // Whose request it is, before the request bit (`header::request`).
+            h.cancel_for
+                .fetch_or(super::header::request::TASK, Ordering::Relaxed);
+        }
         let d = h.state.transition_join_dropped(cancel);
         if d.drop_output {
             // SAFETY: complete, and the interest we just gave up was the

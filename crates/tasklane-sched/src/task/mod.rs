@@ -44,6 +44,7 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering;
 
 /// What a task needs of its scheduler.
 ///
@@ -328,6 +329,48 @@ impl TaskRef {
         unsafe { cancel_raw(self.raw, false) }
     }
 
+    /// Delivers a cancellation of the scope `origin` to the task's catch
+    /// points at its next suspension point: a scope of the task's own code
+    /// cancelled from outside it (a task group's owner, whose child
+    /// failed). Unlike [`cancel`](Self::cancel), a task with no catch point
+    /// to take it runs on. The latest such request replaces an earlier one
+    /// not yet delivered. False if the task had already finished.
+    pub fn cancel_scope(&self, origin: Origin) -> bool {
+        let Origin::Scope(id) = origin else {
+            return self.cancel();
+        };
+        let h = self.header();
+        h.scope_request.store(id, Ordering::Relaxed);
+        h.cancel_for
+            .fetch_or(header::request::SCOPE, Ordering::Relaxed);
+        // SAFETY: our reference keeps the task alive.
+        unsafe { request_raw(self.raw, false) }
+    }
+
+    /// Withdraws a [`cancel_scope`](Self::cancel_scope) request of `origin`
+    /// not yet delivered (the scope ended first).
+    pub fn retract_scope(&self, origin: Origin) {
+        if let Origin::Scope(id) = origin {
+            let _ = self.header().scope_request.compare_exchange(
+                id,
+                0,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// The task being polled on this thread, if any.
+    pub fn current() -> Option<TaskRef> {
+        current::with_header(|h| {
+            h.map(|h| {
+                h.state.ref_inc();
+                // SAFETY: the reference was just added for it.
+                unsafe { TaskRef::from_raw(NonNull::from(h)) }
+            })
+        })
+    }
+
     /// Hard cancel, as `JoinHandle::abort` does.
     pub fn abort(&self) {
         // SAFETY: our reference keeps the task alive.
@@ -350,6 +393,23 @@ impl TaskRef {
 /// # Safety
 /// The caller holds a reference to the task.
 unsafe fn cancel_raw(raw: NonNull<Header>, hard: bool) -> bool {
+    if !hard {
+        // SAFETY: the caller's reference keeps the task alive.
+        let h = unsafe { raw.as_ref() };
+        h.cancel_for
+            .fetch_or(header::request::TASK, Ordering::Relaxed);
+    }
+    // SAFETY: as above.
+    unsafe { request_raw(raw, hard) }
+}
+
+/// Sets the state word's request bit (soft) or aborts (hard), queueing the
+/// task if it was idle; false if it had finished. A soft request's
+/// [`header::request`] bit is set first, by the caller.
+///
+/// # Safety
+/// The caller holds a reference to the task.
+unsafe fn request_raw(raw: NonNull<Header>, hard: bool) -> bool {
     // SAFETY: the caller's reference keeps the task alive.
     let h = unsafe { raw.as_ref() };
     match h.state.transition_to_cancelled(hard) {

@@ -1,7 +1,7 @@
 //! The task cell (the one allocation) and the per-type operations that fill
 //! its vtable: creating, polling, completing, reading and freeing.
 
-use super::catch::{self, Claim, Origin};
+use super::catch::{self, Request};
 use super::error::JoinError;
 use super::header::{Header, Vtable, flag};
 use super::id::TaskId;
@@ -144,33 +144,31 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         let _current = current::enter(ptr);
         let polled = match cell.header.state.transition_to_running() {
             ToRunning::Abort => Some(Err(JoinError::cancelled(cell.header.id))),
-            // No catch point: drop the future without running any of it.
-            ToRunning::Deliver if cell.header.catch_points.load(Ordering::Relaxed) == 0 => {
+            // The task's own cancellation and no catch point: drop the
+            // future without running any of it.
+            ToRunning::Deliver if catch::take_request(&cell.header) == Request::Drop => {
                 Some(Err(JoinError::cancelled(cell.header.id)))
             }
             how => {
                 // A plain poll and a delivery share this one call of the
-                // future's poll: a second, inside `catch::deliver`'s
-                // closure, would make the poll function big enough that the
-                // compiler no longer inlines the futures' own destructors.
-                let delivering =
-                    (how == ToRunning::Deliver).then(|| catch::Delivering::begin(Origin::Task));
+                // future's poll: a second would make the poll function big
+                // enough that the compiler no longer inlines the future's
+                // poll and its destructors.
+                let delivering = if how == ToRunning::Deliver {
+                    catch::Delivering::begin_taken()
+                } else {
+                    None
+                };
                 // SAFETY: the transition gave us RUNNING.
                 let polled = unsafe { poll_future(ptr, cell) };
                 match delivering {
                     None => polled,
-                    Some(delivering) => match (polled, delivering.end()) {
-                        (Some(result), _) => Some(result),
-                        (None, Claim::Taken) => None,
-                        (None, Claim::Rearm) => {
-                            // Deliver again at the next poll (queued at
-                            // once: while RUNNING this only sets the
-                            // request bit).
-                            let _ = cell.header.state.transition_to_cancelled(false);
-                            None
-                        }
-                        // Pending and no catch point took it: dropped here.
-                        (None, Claim::Missed) => Some(Err(JoinError::cancelled(cell.header.id))),
+                    Some(delivering) => match polled {
+                        Some(result) => Some(result),
+                        // Pending: dropped here if no catch point took the
+                        // task's own cancellation.
+                        None => catch::end_request(&cell.header, delivering)
+                            .then(|| Err(JoinError::cancelled(cell.header.id))),
                     },
                 }
             }

@@ -12,7 +12,7 @@
 //! | 2 | `COMPLETE` | the future is gone: its output, or the reason it has none, is stored. Final: never cleared. Set only by the poller, together with clearing `RUNNING`. |
 //! | 3 | `JOIN_INTEREST` | a `JoinHandle` exists. Cleared once, when it is dropped or detached; whoever then finds `COMPLETE` drops the output. |
 //! | 4 | `JOIN_WAKER` | the join-waker slot holds a waker and belongs to the completing side (see below). |
-//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called (or the `JoinHandle` dropped) and the request is not yet delivered. Consumed by the next `transition_to_running` unless `ABORTED` is set too (edge-triggered: one delivery per request, coalescing requests made before it): that poll delivers it to the task's catch points, or drops the future if it holds none (`catch.rs`). |
+//! | 5 | `CANCEL_REQUESTED` | `cancel()` was called (or the `JoinHandle` dropped, or a scope's delivery asked for: `header::request` says whose) and the request is not yet delivered. Consumed by the next `transition_to_running` unless `ABORTED` is set too (edge-triggered: one delivery per request, coalescing requests made before it): that poll delivers it to the task's catch points, or drops the future if it holds none (`catch.rs`). |
 //! | 6 | `ABORTED` | hard cancel: drop the future at the next poll, whatever it holds. Implies a pending delivery like `CANCEL_REQUESTED`; never consumed before `COMPLETE`. |
 //! | 7–8 | outcome | `0` while not `COMPLETE`, then `Completed`, `Panicked` or `Cancelled`; written once, with `COMPLETE`. |
 //! | 9 | `ON_DONE` | done callbacks are stored in the header (`on_done`). Set under the callbacks' lock, with a CAS that fails once `COMPLETE`; the completer that sees it in its `COMPLETE` transition takes and runs them. |

@@ -20,6 +20,7 @@ mod context;
 mod enter;
 mod handle;
 mod park;
+pub(crate) use park::BlockOnScope;
 mod run;
 #[allow(
     clippy::module_inception,

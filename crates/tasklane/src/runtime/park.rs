@@ -1,12 +1,67 @@
 //! How `block_on` drives a future on the calling thread: poll it, and
 //! between polls park the thread until the future's waker unparks it.
+//!
+//! The future is not a task, so it has no state word to carry a
+//! cancellation; a scope of it can still be cancelled from elsewhere (a
+//! task group created in it whose child failed cancels its owner's code):
+//! [`BlockOnScope`] carries that request, and the next poll delivers it to
+//! the future's catch points, as a task's poller does.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
+use tasklane_sched::facade::{CatchCount, Claim, catch_reraised, deliver};
+use tasklane_sched::task::Origin;
+
+thread_local! {
+    /// The `block_on` running on this thread, if any.
+    static CURRENT: RefCell<Option<Arc<BlockOnScope>>> = const { RefCell::new(None) };
+}
+
+/// Cancellation requests for scopes of the future a `block_on` drives.
+pub(crate) struct BlockOnScope {
+    /// The `Origin::Scope` id to deliver at the next poll; 0: none.
+    request: AtomicU64,
+    unparker: Arc<Unparker>,
+}
+
+impl BlockOnScope {
+    /// The `block_on` whose future is being polled on this thread.
+    pub(crate) fn current() -> Option<Arc<BlockOnScope>> {
+        CURRENT.with(|c| c.borrow().clone())
+    }
+
+    /// Delivers a cancellation of the scope `origin` to the future's catch
+    /// points at its next poll (none taking it, the future runs on).
+    pub(crate) fn cancel_scope(&self, origin: Origin) {
+        if let Origin::Scope(id) = origin {
+            self.request.store(id, Ordering::Release);
+            self.unparker.wake_by_ref();
+        }
+    }
+
+    /// Withdraws a request of `origin` not yet delivered.
+    pub(crate) fn retract_scope(&self, origin: Origin) {
+        if let Origin::Scope(id) = origin {
+            let _ = self
+                .request
+                .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Makes a `BlockOnScope` current for the length of a `block_on`.
+struct Current(Option<Arc<BlockOnScope>>);
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        CURRENT.with(|c| *c.borrow_mut() = self.0.take());
+    }
+}
 
 /// Polls `future` on this thread until it is ready, parking in between.
 pub(super) fn block_on<F: Future>(future: F) -> F::Output {
@@ -14,12 +69,44 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
         thread: thread::current(),
         notified: AtomicBool::new(false),
     });
+    let scope = Arc::new(BlockOnScope {
+        request: AtomicU64::new(0),
+        unparker: unparker.clone(),
+    });
+    let _current = Current(CURRENT.with(|c| c.borrow_mut().replace(scope.clone())));
     let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);
+    let mut inside = CatchCount::default();
     loop {
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+        let request = scope.request.swap(0, Ordering::Acquire);
+        let (polled, raised) = if request != 0 && inside.any() {
+            let origin = Origin::Scope(request);
+            let ((polled, claim), raised) = catch_reraised(|| {
+                inside.track(|| deliver(origin, || future.as_mut().poll(&mut cx)))
+            });
+            if polled.is_pending() && claim == Claim::Rearm {
+                // Reached a catch point new to that poll: deliver there.
+                let _ =
+                    scope
+                        .request
+                        .compare_exchange(0, request, Ordering::AcqRel, Ordering::Relaxed);
+                unparker.wake_by_ref();
+            }
+            (polled, raised)
+        } else {
+            catch_reraised(|| inside.track(|| future.as_mut().poll(&mut cx)))
+        };
+        if let Poll::Ready(v) = polled {
             return v;
+        }
+        if let Some(origin) = raised {
+            // Nothing can end a future that is not a task: it would wait
+            // forever in its `Reraise`.
+            panic!(
+                "a cancellation ({origin:?}) was re-raised with no catch point around it \
+                 in a future driven by block_on; only a task can end cancelled"
+            );
         }
         // Acquire: pairs with the Release in `wake_by_ref`, so whatever the
         // waker published is visible to the next poll.
@@ -31,7 +118,7 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
 
 /// The waker of a future driven by [`block_on`]: sets `notified` and
 /// unparks the thread, once per park.
-struct Unparker {
+pub(crate) struct Unparker {
     thread: Thread,
     notified: AtomicBool,
 }
