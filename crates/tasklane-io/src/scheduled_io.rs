@@ -379,6 +379,15 @@ impl ScheduledIo {
         }
     }
 
+    /// Poll without a waker: `Some(Ok(event))` if `interest`'s direction is
+    /// ready now, `Some(Err(Shutdown))` after deregistration, `None`
+    /// otherwise (nothing is stored, so no wake-up will follow). For
+    /// "try" calls that report "would block" instead of waiting.
+    pub fn try_ready(&self, interest: Interest) -> Option<Result<ReadyEvent, Shutdown>> {
+        // Acquire: pairs with dispatch's `AcqRel`, as in `poll_ready`.
+        self.ready_now(interest, self.readiness.load(Ordering::Acquire))
+    }
+
     fn ready_now(&self, interest: Interest, word: usize) -> Option<Result<ReadyEvent, Shutdown>> {
         if word & SHUTDOWN != 0 {
             return Some(Err(Shutdown));
