@@ -218,10 +218,21 @@ impl TcpSocket {
     ///
     /// # Errors
     ///
-    /// The OS error of `bind` (`AddrInUse`, `AddrNotAvailable`, or
-    /// `InvalidInput` for an address of the other family).
+    /// `InvalidInput` for an address of the other family; the OS error of
+    /// `bind` (`AddrInUse`, `AddrNotAvailable`, …).
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        let v6 = self.is_v6()?;
+        if addr.is_ipv6() != v6 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("cannot bind {addr} to an {} socket", family(v6)),
+            ));
+        }
         self.inner.bind(&addr.into())
+    }
+
+    fn is_v6(&self) -> io::Result<bool> {
+        Ok(self.inner.domain()? == Domain::IPV6)
     }
 
     /// The bound address.
@@ -259,16 +270,12 @@ impl TcpSocket {
     ///
     /// Dropping the future closes the socket.
     pub async fn connect(self, addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let v6 = self.inner.domain()? == Domain::IPV6;
+        let v6 = self.is_v6()?;
         let addrs = resolve(&addr).await?;
         let Some(target) = addrs.iter().copied().find(|a| a.is_ipv6() == v6) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "no {} address among {addrs:?} for this {} socket",
-                    if v6 { "IPv6" } else { "IPv4" },
-                    if v6 { "IPv6" } else { "IPv4" },
-                ),
+                format!("no {0} address among {addrs:?} for an {0} socket", family(v6)),
             ));
         };
         TcpStream::connect_socket(self.inner, target).await
@@ -287,6 +294,10 @@ impl TcpSocket {
             .listen(i32::try_from(backlog).unwrap_or(i32::MAX))?;
         TcpListener::from_std(net::TcpListener::from(OwnedFd::from(self.inner)))
     }
+}
+
+fn family(v6: bool) -> &'static str {
+    if v6 { "IPv6" } else { "IPv4" }
 }
 
 fn to_usize(size: u32) -> usize {
