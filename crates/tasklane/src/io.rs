@@ -161,7 +161,10 @@ impl<T: AsFd> AsyncFd<T> {
     /// reports it (which clears the readiness, so that the next
     /// [`readable`](Self::readable) or [`writable`](Self::writable) waits
     /// for a new event). Registers no waker, and does not charge the
-    /// cooperative budget.
+    /// cooperative budget. Readiness is what the reactor has seen: a
+    /// descriptor just registered is ready in no direction until the
+    /// reactor's next poll reports it, so pair `try_io` with
+    /// [`readable`](Self::readable) or [`writable`](Self::writable).
     ///
     /// # Errors
     ///

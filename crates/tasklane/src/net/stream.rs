@@ -248,7 +248,9 @@ macro_rules! stream_io_impls {
             /// Reads what is there now, without waiting: `Ok(0)` at end of
             /// stream, `WouldBlock` if nothing is there yet (which also
             /// makes the next [`readable`](Self::readable) wait for new
-            /// data).
+            /// data). Use it after [`readable`](Self::readable): a stream
+            /// the reactor has not yet seen readable reports `WouldBlock`
+            /// without asking the kernel.
             ///
             /// # Errors
             ///
@@ -260,7 +262,10 @@ macro_rules! stream_io_impls {
 
             /// Writes what fits now, without waiting: `WouldBlock` if the
             /// send buffer is full (which also makes the next
-            /// [`writable`](Self::writable) wait for room).
+            /// [`writable`](Self::writable) wait for room). Use it after
+            /// `writable`: a stream the reactor has not yet seen writable
+            /// (one just accepted, say) reports `WouldBlock` without asking
+            /// the kernel.
             ///
             /// # Errors
             ///

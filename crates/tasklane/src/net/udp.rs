@@ -121,7 +121,9 @@ impl UdpSocket {
         self.io.writable().await.map(drop)
     }
 
-    /// Receives a datagram that is there now, without waiting.
+    /// Receives a datagram that is there now, without waiting (after
+    /// [`readable`](Self::readable): a socket the reactor has not yet seen
+    /// readable reports `WouldBlock` without asking the kernel).
     ///
     /// # Errors
     ///
@@ -130,7 +132,9 @@ impl UdpSocket {
         self.io.try_io(Interest::READ, |s| s.recv_from(buf))
     }
 
-    /// Sends a datagram to `target` now, without waiting.
+    /// Sends a datagram to `target` now, without waiting (after
+    /// [`writable`](Self::writable), as with
+    /// [`try_recv_from`](Self::try_recv_from)).
     ///
     /// # Errors
     ///

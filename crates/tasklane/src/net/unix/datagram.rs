@@ -158,7 +158,9 @@ impl UnixDatagram {
     }
 
     /// Receives a datagram from the connected peer that is there now,
-    /// without waiting.
+    /// without waiting (after [`readable`](Self::readable): a socket the
+    /// reactor has not yet seen readable reports `WouldBlock` without
+    /// asking the kernel).
     ///
     /// # Errors
     ///
@@ -167,7 +169,8 @@ impl UnixDatagram {
         self.io.try_io(Interest::READ, |s| s.recv(buf))
     }
 
-    /// Sends a datagram to the connected peer now, without waiting.
+    /// Sends a datagram to the connected peer now, without waiting (after
+    /// [`writable`](Self::writable), as with [`try_recv`](Self::try_recv)).
     ///
     /// # Errors
     ///
