@@ -23,7 +23,9 @@
 //!   under the waiter lock and loads the word again *under the lock*.
 //!   Either the dispatch's lock section came first (and then its readiness
 //!   store, made before it, is visible to the re-load) or the poll's did (and
-//!   then the dispatch finds the waker): no wake-up is lost.
+//!   then the dispatch finds the waker): no wake-up is lost. A "try" poll
+//!   (`try_ready`) only loads the word: it stores no waker, so it promises
+//!   no wake-up; a caller that needs one polls.
 //! * **Clear** (a task whose I/O call said "would block"): removes its
 //!   direction's bit, and `ERROR`, with a CAS that succeeds only if the tick
 //!   is still the one in its `ReadyEvent`. (The OS reports a pending error,

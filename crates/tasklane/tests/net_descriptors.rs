@@ -17,11 +17,18 @@ use tasklane::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 /// mode.
 fn check_fd<T: AsFd + AsRawFd>(what: &str, t: &T) {
     let raw = t.as_raw_fd();
-    assert_eq!(t.as_fd().as_raw_fd(), raw, "{what}: AsFd and AsRawFd differ");
+    assert_eq!(
+        t.as_fd().as_raw_fd(),
+        raw,
+        "{what}: AsFd and AsRawFd differ"
+    );
     // SAFETY: `fcntl(F_GETFL)` on a descriptor `t` keeps open.
     let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
     assert!(flags >= 0, "{what}: descriptor {raw} is not open");
-    assert!(flags & libc::O_NONBLOCK != 0, "{what}: descriptor {raw} is blocking");
+    assert!(
+        flags & libc::O_NONBLOCK != 0,
+        "{what}: descriptor {raw} is blocking"
+    );
 }
 
 #[test]
@@ -31,11 +38,9 @@ fn every_type_exposes_its_descriptor() {
     std::fs::create_dir(&dir).unwrap();
     rt(2).block_on(within("descriptors", async {
         let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let (c, s) = futures_lite::future::zip(
-            TcpStream::connect(l.local_addr().unwrap()),
-            l.accept(),
-        )
-        .await;
+        let (c, s) =
+            futures_lite::future::zip(TcpStream::connect(l.local_addr().unwrap()), l.accept())
+                .await;
         check_fd("TcpListener", &l);
         check_fd("TcpStream", &c.unwrap());
         check_fd("accepted TcpStream", &s.unwrap().0);
@@ -107,7 +112,10 @@ fn from_std_adopts_blocking_sockets() {
 
         // Unix datagram.
         let (x, y) = unix_net::UnixDatagram::pair().unwrap();
-        let (x, y) = (UnixDatagram::from_std(x).unwrap(), UnixDatagram::from_std(y).unwrap());
+        let (x, y) = (
+            UnixDatagram::from_std(x).unwrap(),
+            UnixDatagram::from_std(y).unwrap(),
+        );
         let reader = tasklane::spawn(async move {
             let mut buf = [0; 8];
             let n = y.recv(&mut buf).await.unwrap();

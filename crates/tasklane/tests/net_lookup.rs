@@ -30,9 +30,15 @@ fn rt(workers: usize, blocking: usize) -> Runtime {
 fn localhost_resolves_to_loopback() {
     rt(2, 4).block_on(within("lookup localhost", async {
         for addrs in [
-            lookup_host("localhost:8080").await.unwrap().collect::<Vec<_>>(),
+            lookup_host("localhost:8080")
+                .await
+                .unwrap()
+                .collect::<Vec<_>>(),
             lookup_host(("localhost", 8080)).await.unwrap().collect(),
-            lookup_host(String::from("localhost:8080")).await.unwrap().collect(),
+            lookup_host(String::from("localhost:8080"))
+                .await
+                .unwrap()
+                .collect(),
         ] {
             assert!(!addrs.is_empty());
             for a in &addrs {
@@ -52,7 +58,10 @@ fn localhost_resolves_to_loopback() {
 fn a_name_that_does_not_exist_is_a_clear_error() {
     rt(2, 4).block_on(within("lookup of a missing name", async {
         let host = "no-such-host.tasklane.invalid";
-        let e = lookup_host((host, 80)).await.err().expect("resolved a name that does not exist");
+        let e = lookup_host((host, 80))
+            .await
+            .err()
+            .expect("resolved a name that does not exist");
         assert!(e.to_string().contains(host), "{e}");
         let e = TcpStream::connect(format!("{host}:80")).await.unwrap_err();
         assert!(e.to_string().contains(host), "{e}");
@@ -64,10 +73,20 @@ fn a_name_that_does_not_exist_is_a_clear_error() {
 #[test]
 fn bad_address_strings_are_clear_errors() {
     rt(2, 4).block_on(within("bad addresses", async {
-        for bad in ["localhost", "127.0.0.1", "localhost:http", "localhost:70000", ":80", ""] {
+        for bad in [
+            "localhost",
+            "127.0.0.1",
+            "localhost:http",
+            "localhost:70000",
+            ":80",
+            "",
+        ] {
             let e = lookup_host(bad).await.err().unwrap();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}: {e}");
-            assert!(e.to_string().contains("invalid socket address"), "{bad:?}: {e}");
+            assert!(
+                e.to_string().contains("invalid socket address"),
+                "{bad:?}: {e}"
+            );
             let e = TcpStream::connect(bad).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "connect {bad:?}: {e}");
             let e = TcpListener::bind(bad).await.unwrap_err();
@@ -105,10 +124,15 @@ fn sockets_take_host_names() {
         // even where it resolves to `::1` first.
         let b = UdpSocket::bind("localhost:0").await.unwrap();
         let b_port = b.local_addr().unwrap().port();
-        a.send_to(b"to a name", format!("localhost:{b_port}")).await.unwrap();
+        a.send_to(b"to a name", format!("localhost:{b_port}"))
+            .await
+            .unwrap();
         let mut buf = [0; 16];
         let (n, from) = b.recv_from(&mut buf).await.unwrap();
-        assert_eq!((&buf[..n], from), (&b"to a name"[..], a.local_addr().unwrap()));
+        assert_eq!(
+            (&buf[..n], from),
+            (&b"to a name"[..], a.local_addr().unwrap())
+        );
         a.connect(("localhost", b_port)).await.unwrap();
         assert_eq!(a.peer_addr().unwrap(), b.local_addr().unwrap());
     }));
@@ -133,7 +157,9 @@ fn a_stuck_resolver_holds_no_worker() {
     started_rx.recv().unwrap();
 
     let (lookup, lookup_waiting) = SignalOnPending::new(async {
-        lookup_host("localhost:9").await.map(|a| a.collect::<Vec<_>>())
+        lookup_host("localhost:9")
+            .await
+            .map(|a| a.collect::<Vec<_>>())
     });
     let lookup = rt.spawn(lookup);
     wait_pending("lookup", &lookup_waiting);
@@ -146,7 +172,9 @@ fn a_stuck_resolver_holds_no_worker() {
         assert!(poll_once(by_name.as_mut()).await.is_none());
 
         // Tasks on the workers run.
-        let sums: Vec<_> = (0..64u64).map(|i| tasklane::spawn(async move { i * 2 })).collect();
+        let sums: Vec<_> = (0..64u64)
+            .map(|i| tasklane::spawn(async move { i * 2 }))
+            .collect();
         let mut total = 0;
         for s in sums {
             total += s.await.unwrap();
@@ -168,7 +196,10 @@ fn a_stuck_resolver_holds_no_worker() {
         assert_eq!(&buf, b"alive");
         let listener = echo.await.unwrap();
 
-        assert!(!lookup.is_finished(), "the lookup did not wait for the pool");
+        assert!(
+            !lookup.is_finished(),
+            "the lookup did not wait for the pool"
+        );
         assert!(poll_once(by_name.as_mut()).await.is_none());
 
         gate.open();

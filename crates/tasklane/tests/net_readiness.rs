@@ -29,10 +29,16 @@ fn try_read_readable_and_peek() {
     rt(2).block_on(within("try_read", async {
         let (c, s) = tcp_pair().await;
         let mut buf = [0; 16];
-        assert_eq!(s.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            s.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         {
             let mut readable = pin!(s.readable());
-            assert!(poll_once(readable.as_mut()).await.is_none(), "readable with no data");
+            assert!(
+                poll_once(readable.as_mut()).await.is_none(),
+                "readable with no data"
+            );
             c.try_write(b"hello").unwrap();
             readable.await.unwrap();
         }
@@ -48,7 +54,10 @@ fn try_read_readable_and_peek() {
             }
         };
         assert_eq!(&buf[..n], b"hello", "peek took data");
-        assert_eq!(s.try_read(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            s.try_read(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
 
         // A peek waits for data, like a read.
         let mut peek = pin!(s.peek(&mut peeked));
@@ -78,7 +87,10 @@ fn try_write_until_full_then_writable() {
         }
         assert!(written > 0);
         let mut writable = pin!(c.writable());
-        assert!(poll_once(writable.as_mut()).await.is_none(), "writable while full");
+        assert!(
+            poll_once(writable.as_mut()).await.is_none(),
+            "writable while full"
+        );
 
         let mut drained = vec![0; written];
         s.read_exact(&mut drained).await.unwrap();
@@ -105,7 +117,10 @@ fn udp_peek_from_and_try_recv_from() {
         let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let mut buf = [0; 16];
-        assert_eq!(b.try_recv_from(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            b.try_recv_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         {
             let mut peek = pin!(b.peek_from(&mut buf));
             assert!(poll_once(peek.as_mut()).await.is_none());
@@ -116,10 +131,16 @@ fn udp_peek_from_and_try_recv_from() {
         assert_eq!(&buf[..5], b"dgram");
         let mut again = [0; 16];
         let (n, from) = b.peek_from(&mut again).await.unwrap();
-        assert_eq!((&again[..n], from), (&b"dgram"[..], a.local_addr().unwrap()));
+        assert_eq!(
+            (&again[..n], from),
+            (&b"dgram"[..], a.local_addr().unwrap())
+        );
         let (n, _) = b.try_recv_from(&mut again).unwrap();
         assert_eq!(&again[..n], b"dgram");
-        assert_eq!(b.try_recv_from(&mut again).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            b.try_recv_from(&mut again).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         // After that `WouldBlock`, `readable` waits for the next datagram.
         let mut readable = pin!(b.readable());
         assert!(poll_once(readable.as_mut()).await.is_none());

@@ -39,10 +39,16 @@ fn tcp_socket_options_read_back() {
     for size in [16 * 1024, 64 * 1024] {
         s.set_send_buffer_size(size).unwrap();
         let got = s.send_buffer_size().unwrap();
-        assert!(got >= size, "asked for a {size}-byte send buffer, got {got}");
+        assert!(
+            got >= size,
+            "asked for a {size}-byte send buffer, got {got}"
+        );
         s.set_recv_buffer_size(size).unwrap();
         let got = s.recv_buffer_size().unwrap();
-        assert!(got >= size, "asked for a {size}-byte receive buffer, got {got}");
+        assert!(
+            got >= size,
+            "asked for a {size}-byte receive buffer, got {got}"
+        );
     }
     // A bigger request gives a bigger buffer (below the system ceiling).
     s.set_recv_buffer_size(4096).unwrap();
@@ -89,10 +95,15 @@ fn tcp_socket_options_carry_over_to_the_stream_and_listener() {
         assert!(stream.keepalive().unwrap());
         assert_eq!(stream.linger().unwrap(), Some(Duration::from_secs(2)));
         assert_eq!(
-            TcpSocket::from_std_stream(std_clone(&stream)).send_buffer_size().unwrap(),
+            TcpSocket::from_std_stream(std_clone(&stream))
+                .send_buffer_size()
+                .unwrap(),
             sndbuf
         );
-        assert!(server.keepalive().unwrap(), "accepted stream did not inherit SO_KEEPALIVE");
+        assert!(
+            server.keepalive().unwrap(),
+            "accepted stream did not inherit SO_KEEPALIVE"
+        );
     }));
 }
 
@@ -133,7 +144,11 @@ fn tcp_socket_connect_by_name_and_family_mismatch() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let accept = tasklane::spawn(async move { listener.accept().await.map(drop) });
-        let s = TcpSocket::new_v4().unwrap().connect(("localhost", port)).await.unwrap();
+        let s = TcpSocket::new_v4()
+            .unwrap()
+            .connect(("localhost", port))
+            .await
+            .unwrap();
         assert!(s.peer_addr().unwrap().ip().is_loopback());
         accept.await.unwrap().unwrap();
 
@@ -167,7 +182,11 @@ fn tcp_stream_and_listener_options_read_back() {
         let (c, accepted) =
             futures_lite::future::zip(TcpStream::connect(addr), listener.accept()).await;
         let (c, (s, _)) = (c.unwrap(), accepted.unwrap());
-        assert_eq!(s.ttl().unwrap(), 42, "accepted stream did not inherit the listener's ttl");
+        assert_eq!(
+            s.ttl().unwrap(),
+            42,
+            "accepted stream did not inherit the listener's ttl"
+        );
 
         for on in [true, false] {
             c.set_nodelay(on).unwrap();
@@ -212,7 +231,9 @@ fn udp_options_read_back() {
         match u.join_multicast_v4(group, Ipv4Addr::UNSPECIFIED) {
             Ok(()) => {
                 u.leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED).unwrap();
-                let e = u.leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED).unwrap_err();
+                let e = u
+                    .leave_multicast_v4(group, Ipv4Addr::UNSPECIFIED)
+                    .unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::AddrNotAvailable, "{e}");
             }
             // A host with no multicast-capable interface at all.

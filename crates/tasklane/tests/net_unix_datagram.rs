@@ -58,7 +58,10 @@ fn round_trip_between_paths() {
         assert_eq!(a.send_to(b"second!", &pb).await.unwrap(), 7);
         let mut buf = [0; 64];
         let (n, from) = b.recv_from(&mut buf).await.unwrap();
-        assert_eq!((&buf[..n], from.as_pathname()), (&b"first"[..], Some(pa.as_path())));
+        assert_eq!(
+            (&buf[..n], from.as_pathname()),
+            (&b"first"[..], Some(pa.as_path()))
+        );
         let (n, _) = b.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"second!");
 
@@ -73,7 +76,10 @@ fn round_trip_between_paths() {
         };
         tasklane::yield_now().await;
         b.send_to(b"reply", &pa).await.unwrap();
-        assert_eq!(waiting.await.unwrap(), (b"reply".to_vec(), Some(pb.clone())));
+        assert_eq!(
+            waiting.await.unwrap(),
+            (b"reply".to_vec(), Some(pb.clone()))
+        );
     }));
 }
 
@@ -95,13 +101,22 @@ fn pair_unbound_and_connect() {
 
         let server = UnixDatagram::bind(&path).unwrap();
         let client = UnixDatagram::unbound().unwrap();
-        assert_eq!(client.send(b"x").await.unwrap_err().kind(), ErrorKind::NotConnected);
+        assert_eq!(
+            client.send(b"x").await.unwrap_err().kind(),
+            ErrorKind::NotConnected
+        );
         client.connect(&path).unwrap();
-        assert_eq!(client.peer_addr().unwrap().as_pathname(), Some(path.as_path()));
+        assert_eq!(
+            client.peer_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
         client.send(b"hello").await.unwrap();
         let (n, from) = server.recv_from(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"hello");
-        assert!(from.is_unnamed(), "an unbound sender has no address: {from:?}");
+        assert!(
+            from.is_unnamed(),
+            "an unbound sender has no address: {from:?}"
+        );
         assert!(client.local_addr().unwrap().is_unnamed());
     }));
 }
@@ -136,7 +151,10 @@ fn a_cancelled_recv_loses_no_datagram() {
             received.extend_from_slice(&buf[..n]);
         }
         assert_eq!(received, (0..10).collect::<Vec<u8>>());
-        assert_eq!(y.try_recv(&mut buf).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            y.try_recv(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
     }));
 }
 
@@ -162,12 +180,18 @@ fn a_full_queue_makes_send_wait() {
         assert!(sent > 0);
         {
             let mut send = pin!(x.send(b"never"));
-            assert!(poll_once(send.as_mut()).await.is_none(), "send did not wait on a full queue");
+            assert!(
+                poll_once(send.as_mut()).await.is_none(),
+                "send did not wait on a full queue"
+            );
         }
         let waiting = {
             let x = std::sync::Arc::new(x);
             let x2 = x.clone();
-            (tasklane::spawn(async move { x2.send(&u32::MAX.to_le_bytes()).await }), x)
+            (
+                tasklane::spawn(async move { x2.send(&u32::MAX.to_le_bytes()).await }),
+                x,
+            )
         };
         let mut buf = [0; 8];
         for i in 0..sent {
@@ -176,7 +200,11 @@ fn a_full_queue_makes_send_wait() {
         }
         assert_eq!(waiting.0.await.unwrap().unwrap(), 4);
         let n = y.recv(&mut buf).await.unwrap();
-        assert_eq!(&buf[..n], &u32::MAX.to_le_bytes(), "the dropped send went through");
+        assert_eq!(
+            &buf[..n],
+            &u32::MAX.to_le_bytes(),
+            "the dropped send went through"
+        );
     }));
 }
 
@@ -189,12 +217,21 @@ fn bad_paths_are_clear_errors() {
     let path = dir.path("taken.sock");
     rt(1).block_on(within("bad paths", async {
         let _taken = UnixDatagram::bind(&path).unwrap();
-        assert_eq!(UnixDatagram::bind(&path).unwrap_err().kind(), ErrorKind::AddrInUse);
+        assert_eq!(
+            UnixDatagram::bind(&path).unwrap_err().kind(),
+            ErrorKind::AddrInUse
+        );
         let nobody = dir.path("nobody.sock");
         let s = UnixDatagram::unbound().unwrap();
-        assert_eq!(s.send_to(b"x", &nobody).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            s.send_to(b"x", &nobody).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         assert_eq!(s.connect(&nobody).unwrap_err().kind(), ErrorKind::NotFound);
         let long = dir.path(&"x".repeat(200));
-        assert_eq!(UnixDatagram::bind(&long).unwrap_err().kind(), ErrorKind::InvalidInput);
+        assert_eq!(
+            UnixDatagram::bind(&long).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
     }));
 }

@@ -124,7 +124,10 @@ fn signals_coalesce() {
     assert_eq!(heard, Ok(Some(())));
     assert_quiet(&rt, &mut sig, "after one recv took three SIGUSR2");
     raise(libc::SIGUSR2);
-    assert_eq!(rt.block_on(tasklane::wait_for(sig.recv(), CAP)), Ok(Some(())));
+    assert_eq!(
+        rt.block_on(tasklane::wait_for(sig.recv(), CAP)),
+        Ok(Some(()))
+    );
 }
 
 /// A `recv` suspended and then dropped takes nothing: the signal that
@@ -161,7 +164,9 @@ fn sigchld_when_a_child_exits() {
     let _turn = serial();
     let rt = rt(2);
     let mut sig = listener(&rt, SignalKind::child());
-    let mut child = std::process::Command::new("true").spawn().expect("run `true`");
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("run `true`");
     let heard = rt.block_on(tasklane::wait_for(sig.recv(), CAP));
     assert_eq!(heard, Ok(Some(())), "no SIGCHLD from an exiting child");
     assert!(child.wait().unwrap().success());
@@ -179,7 +184,10 @@ fn a_signal_with_no_listener_is_dropped() {
     let mut sig = listener(&rt, SignalKind::hangup());
     assert_quiet(&rt, &mut sig, "a SIGHUP sent before the listener existed");
     raise(libc::SIGHUP);
-    assert_eq!(rt.block_on(tasklane::wait_for(sig.recv(), CAP)), Ok(Some(())));
+    assert_eq!(
+        rt.block_on(tasklane::wait_for(sig.recv(), CAP)),
+        Ok(Some(()))
+    );
 }
 
 /// Signals that cannot be caught, numbers that are no signal, and the C
@@ -209,7 +217,10 @@ fn bad_signals_are_clear_errors() {
     // A real-time signal is fine.
     let mut rt_sig = listener(&rt, SignalKind::from_raw(libc::SIGRTMIN() + 1));
     raise(libc::SIGRTMIN() + 1);
-    assert_eq!(rt.block_on(tasklane::wait_for(rt_sig.recv(), CAP)), Ok(Some(())));
+    assert_eq!(
+        rt.block_on(tasklane::wait_for(rt_sig.recv(), CAP)),
+        Ok(Some(()))
+    );
 }
 
 /// Outside a runtime, `signal` is an error, not a panic.

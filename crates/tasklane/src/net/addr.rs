@@ -204,9 +204,7 @@ impl<T: ToSocketAddrsPriv + ?Sized> ToSocketAddrsPriv for &T {
 ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput); // no port
 /// });
 /// ```
-pub async fn lookup_host(
-    host: impl ToSocketAddrs,
-) -> io::Result<impl Iterator<Item = SocketAddr>> {
+pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
     Ok(resolve(&host).await?.into_iter())
 }
 
@@ -317,10 +315,20 @@ mod tests {
 
     #[test]
     fn bad_strings_are_invalid_input() {
-        for bad in ["localhost", "localhost:http", "localhost:65536", ":80", "1.2.3.4:-1", ""] {
+        for bad in [
+            "localhost",
+            "localhost:http",
+            "localhost:65536",
+            ":80",
+            "1.2.3.4:-1",
+            "",
+        ] {
             let e = ready(bad.to_resolve()).unwrap_err();
             assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{bad:?}: {e}");
-            assert!(e.to_string().contains("invalid socket address"), "{bad:?}: {e}");
+            assert!(
+                e.to_string().contains("invalid socket address"),
+                "{bad:?}: {e}"
+            );
         }
     }
 }

@@ -242,9 +242,10 @@ impl TcpSocket {
     /// The OS error of `getsockname`; `InvalidInput` if the socket is not
     /// an IP socket.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.inner.local_addr()?.as_socket().ok_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket")
-        })
+        self.inner
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket"))
     }
 
     /// The pending socket error (`SO_ERROR`), if any, clearing it.
@@ -275,7 +276,10 @@ impl TcpSocket {
         let Some(target) = addrs.iter().copied().find(|a| a.is_ipv6() == v6) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("no {0} address among {addrs:?} for an {0} socket", family(v6)),
+                format!(
+                    "no {0} address among {addrs:?} for an {0} socket",
+                    family(v6)
+                ),
             ));
         };
         TcpStream::connect_socket(self.inner, target).await

@@ -13,7 +13,10 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 /// its outcome from `SO_ERROR`. Shared by TCP and Unix streams and
 /// `TcpSocket`. Dropping the future midway closes the socket, which
 /// abandons the handshake.
-pub(super) async fn connect_nonblocking<T>(socket: Socket, addr: &SockAddr) -> io::Result<AsyncFd<T>>
+pub(super) async fn connect_nonblocking<T>(
+    socket: Socket,
+    addr: &SockAddr,
+) -> io::Result<AsyncFd<T>>
 where
     T: std::os::fd::AsFd + From<OwnedFd>,
 {
@@ -256,8 +259,9 @@ macro_rules! stream_io_impls {
             ///
             /// `WouldBlock`, or the OS error of `recv`.
             pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
-                self.io
-                    .try_io($crate::io::Interest::READ, |s| std::io::Read::read(&mut &*s, buf))
+                self.io.try_io($crate::io::Interest::READ, |s| {
+                    std::io::Read::read(&mut &*s, buf)
+                })
             }
 
             /// Writes what fits now, without waiting: `WouldBlock` if the
@@ -272,8 +276,9 @@ macro_rules! stream_io_impls {
             /// `WouldBlock`, or the OS error of `send` (`BrokenPipe` once
             /// the peer is gone).
             pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
-                self.io
-                    .try_io($crate::io::Interest::WRITE, |s| std::io::Write::write(&mut &*s, buf))
+                self.io.try_io($crate::io::Interest::WRITE, |s| {
+                    std::io::Write::write(&mut &*s, buf)
+                })
             }
 
             /// The pending socket error (`SO_ERROR`), if any, clearing it.

@@ -22,7 +22,10 @@ impl UdpSocket {
     /// The OS error, a lookup error for a name, or `InvalidInput` for a
     /// malformed address.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
-        each_addr(&addr, |a| async move { UdpSocket::from_std(net::UdpSocket::bind(a)?) }).await
+        each_addr(&addr, |a| async move {
+            UdpSocket::from_std(net::UdpSocket::bind(a)?)
+        })
+        .await
     }
 
     /// Wraps a standard socket, switching it to non-blocking mode.
