@@ -211,3 +211,20 @@ fn a_stuck_resolver_holds_no_worker() {
     }));
     hog.detach();
 }
+
+/// The futures of the address-taking calls are `Send` for every kind of
+/// address, so they can run in spawned tasks.
+#[test]
+fn address_futures_are_send() {
+    fn send<T: Send>(_: T) {}
+    let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+    let name = String::from("localhost:1");
+    send(lookup_host(name.clone()));
+    send(lookup_host(("localhost", 1)));
+    send(lookup_host(&name));
+    send(TcpStream::connect(addr));
+    send(TcpStream::connect(("localhost".to_owned(), 1)));
+    send(TcpListener::bind("localhost:0"));
+    send(UdpSocket::bind(&[addr][..]));
+    send(tasklane::net::TcpSocket::new_v4().unwrap().connect("localhost:1"));
+}

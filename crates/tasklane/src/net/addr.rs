@@ -204,7 +204,9 @@ impl<T: ToSocketAddrsPriv + ?Sized> ToSocketAddrsPriv for &T {
 ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput); // no port
 /// });
 /// ```
-pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
+pub async fn lookup_host(
+    host: impl ToSocketAddrs,
+) -> io::Result<impl Iterator<Item = SocketAddr> + std::fmt::Debug> {
     Ok(resolve(&host).await?.into_iter())
 }
 
