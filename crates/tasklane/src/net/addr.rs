@@ -46,7 +46,6 @@ pub trait ToSocketAddrs: sealed::ToSocketAddrsPriv {}
 /// The sealed half of [`ToSocketAddrs`]. Public in a private module: the
 /// public trait can name it as a supertrait, and nothing outside the crate
 /// can implement or call it.
-#[allow(unreachable_pub)]
 mod sealed {
     use super::*;
 
