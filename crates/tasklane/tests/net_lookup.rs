@@ -60,8 +60,7 @@ fn a_name_that_does_not_exist_is_a_clear_error() {
         let host = "no-such-host.tasklane.invalid";
         let e = lookup_host((host, 80))
             .await
-            .err()
-            .expect("resolved a name that does not exist");
+            .expect_err("resolved a name that does not exist");
         assert!(e.to_string().contains(host), "{e}");
         let e = TcpStream::connect(format!("{host}:80")).await.unwrap_err();
         assert!(e.to_string().contains(host), "{e}");
@@ -81,7 +80,7 @@ fn bad_address_strings_are_clear_errors() {
             ":80",
             "",
         ] {
-            let e = lookup_host(bad).await.err().unwrap();
+            let e = lookup_host(bad).await.unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidInput, "{bad:?}: {e}");
             assert!(
                 e.to_string().contains("invalid socket address"),
@@ -226,5 +225,9 @@ fn address_futures_are_send() {
     send(TcpStream::connect(("localhost".to_owned(), 1)));
     send(TcpListener::bind("localhost:0"));
     send(UdpSocket::bind(&[addr][..]));
-    send(tasklane::net::TcpSocket::new_v4().unwrap().connect("localhost:1"));
+    send(
+        tasklane::net::TcpSocket::new_v4()
+            .unwrap()
+            .connect("localhost:1"),
+    );
 }
