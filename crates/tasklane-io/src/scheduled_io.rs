@@ -23,7 +23,9 @@
 //!   under the waiter lock and loads the word again *under the lock*.
 //!   Either the dispatch's lock section came first (and then its readiness
 //!   store, made before it, is visible to the re-load) or the poll's did (and
-//!   then the dispatch finds the waker): no wake-up is lost.
+//!   then the dispatch finds the waker): no wake-up is lost. A "try" poll
+//!   (`try_ready`) only loads the word: it stores no waker, so it promises
+//!   no wake-up; a caller that needs one polls.
 //! * **Clear** (a task whose I/O call said "would block"): removes its
 //!   direction's bit, and `ERROR`, with a CAS that succeeds only if the tick
 //!   is still the one in its `ReadyEvent`. (The OS reports a pending error,
@@ -377,6 +379,15 @@ impl ScheduledIo {
             Some(r) => Poll::Ready(r),
             None => Poll::Pending,
         }
+    }
+
+    /// Poll without a waker: `Some(Ok(event))` if `interest`'s direction is
+    /// ready now, `Some(Err(Shutdown))` after deregistration, `None`
+    /// otherwise (nothing is stored, so no wake-up will follow). For
+    /// "try" calls that report "would block" instead of waiting.
+    pub fn try_ready(&self, interest: Interest) -> Option<Result<ReadyEvent, Shutdown>> {
+        // Acquire: pairs with dispatch's `AcqRel`, as in `poll_ready`.
+        self.ready_now(interest, self.readiness.load(Ordering::Acquire))
     }
 
     fn ready_now(&self, interest: Interest, word: usize) -> Option<Result<ReadyEvent, Shutdown>> {

@@ -156,6 +156,63 @@ impl<T: AsFd> AsyncFd<T> {
         }
     }
 
+    /// Runs the non-blocking call `f` now if `interest`'s direction is
+    /// ready, without waiting: `WouldBlock` if it is not ready, or if `f`
+    /// reports it (which clears the readiness, so that the next
+    /// [`readable`](Self::readable) or [`writable`](Self::writable) waits
+    /// for a new event). Registers no waker, and does not charge the
+    /// cooperative budget. Readiness is what the reactor has seen: a
+    /// descriptor just registered is ready in no direction until the
+    /// reactor's next poll reports it, so pair `try_io` with
+    /// [`readable`](Self::readable) or [`writable`](Self::writable).
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` as above; `f`'s error; or an error if the runtime has
+    /// shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use tasklane::io::{AsyncFd, Interest};
+    ///
+    /// tasklane::run(async {
+    ///     let (mut a, b) = UnixStream::pair().unwrap();
+    ///     b.set_nonblocking(true).unwrap();
+    ///     let b = AsyncFd::new(b).unwrap();
+    ///     let mut buf = [0; 4];
+    ///     let r = b.try_io(Interest::READ, |s| (&*s).read(&mut buf));
+    ///     assert_eq!(r.unwrap_err().kind(), ErrorKind::WouldBlock);
+    ///     a.write_all(b"ping").unwrap();
+    ///     loop {
+    ///         b.readable().await.unwrap();
+    ///         match b.try_io(Interest::READ, |s| (&*s).read(&mut buf)) {
+    ///             Ok(n) => break assert_eq!(&buf[..n], b"ping"),
+    ///             Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///             Err(e) => panic!("{e}"),
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = match self.registration.io().try_ready(interest) {
+            None => return Err(io::ErrorKind::WouldBlock.into()),
+            Some(Err(_)) => return Err(gone()),
+            Some(Ok(event)) => event,
+        };
+        let r = f(self.get_ref());
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.registration.io().clear_readiness(event);
+        }
+        r
+    }
+
     /// Waits until the descriptor is readable (or hung up, or in error).
     pub async fn readable(&self) -> io::Result<Ready> {
         std::future::poll_fn(|cx| self.poll_ready(cx, Interest::READ)).await
