@@ -19,3 +19,9 @@ pub use crate::task::catch::{
 pub fn new_scope() -> Origin {
     Origin::new_scope()
 }
+
+/// A fresh scope that can be cancelled from outside its task
+/// (`TaskRef::cancel_scope`): a task group's owner's body.
+pub fn new_owner_scope() -> Origin {
+    Origin::new_owner_scope()
+}

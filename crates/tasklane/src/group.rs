@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
-use tasklane_sched::facade::{abort_current, new_scope};
-use tasklane_sched::task::Origin;
+use tasklane_sched::facade::{abort_current, new_owner_scope};
+use tasklane_sched::task::{CancelCause, Origin};
 
 thread_local! {
     /// The group whose child is being polled on this thread, so that
@@ -41,12 +41,12 @@ impl Owner {
             .or_else(|| BlockOnScope::current().map(Owner::BlockOn))
     }
 
-    fn cancel_scope(&self, origin: Origin) {
+    fn cancel_scope(&self, origin: Origin, cause: CancelCause) {
         match self {
             Owner::Task(t) => {
-                let _ = t.cancel_scope(origin);
+                let _ = t.cancel_scope(origin, cause);
             }
-            Owner::BlockOn(b) => b.cancel_scope(origin),
+            Owner::BlockOn(b) => b.cancel_scope(origin, cause),
         }
     }
 
@@ -96,7 +96,7 @@ impl GroupShared {
             children: Mutex::default(),
             owner: Mutex::new(OwnerLink {
                 owner: Owner::current(),
-                origin: new_scope(),
+                origin: new_owner_scope(),
                 done: false,
             }),
             failed: AtomicBool::new(false),
@@ -106,10 +106,10 @@ impl GroupShared {
 
     /// Cancels every child (the failing one too: it is completing, so its
     /// own cancellation finds it finished or is cleared by completion).
-    fn cancel_all(&self) {
+    fn cancel_all(&self, cause: CancelCause) {
         let children: Vec<TaskRef> = self.children.lock().clone();
         for c in &children {
-            c.cancel();
+            c.cancel_because(cause);
         }
     }
 
@@ -117,12 +117,17 @@ impl GroupShared {
     /// `join` (asyncio cancels the body of `async with TaskGroup()`).
     fn fail(&self) {
         if !self.failed.swap(true, Ordering::AcqRel) {
-            self.cancel_all();
+            // The failing child is the task being polled here.
+            let cause = match crate::task::current() {
+                Some(child) => CancelCause::GroupFailed(child.id()),
+                None => CancelCause::Requested,
+            };
+            self.cancel_all(cause);
             let link = self.owner.lock();
             if !link.done
                 && let Some(owner) = &link.owner
             {
-                owner.cancel_scope(link.origin);
+                owner.cancel_scope(link.origin, cause);
             }
         }
     }
@@ -356,7 +361,7 @@ where
     /// points may clean up). `join` still waits for them.
     pub fn cancel(&self) {
         self.shared.failed.store(true, Ordering::Release);
-        self.shared.cancel_all();
+        self.shared.cancel_all(CancelCause::Requested);
     }
 
     /// Waits for every child (and the shields they started), then returns
@@ -559,7 +564,10 @@ impl<T> Future for Gather<T> {
                     if e.is_panic() {
                         panic::resume_unwind(e.into_panic());
                     }
-                    assert!(abort_current(), "a gathered task was cancelled: {e}");
+                    assert!(
+                        abort_current(e.cancel_cause().unwrap_or(CancelCause::Requested)),
+                        "a gathered task was cancelled: {e}"
+                    );
                     return Poll::Pending;
                 }
             }

@@ -7,6 +7,7 @@ use std::panic::{self, Location};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use tasklane_sched::facade::abort_current;
+use tasklane_sched::task::CancelCause;
 use tasklane_sched::task::{JoinHandle, TaskId};
 
 /// Runs `future` as its own task that cancellation does not reach:
@@ -94,7 +95,10 @@ impl<T> Future for Shield<T> {
                 // the grace, or by passing on a cancellation of its own (a
                 // cancelled `gather` child, which shutdown cancels at once):
                 // the awaiter is aborted in turn, as `gather` does.
-                assert!(abort_current(), "a shielded task was cancelled: {e}");
+                assert!(
+                    abort_current(e.cancel_cause().unwrap_or(CancelCause::Requested)),
+                    "a shielded task was cancelled: {e}"
+                );
                 Poll::Pending
             }
         }

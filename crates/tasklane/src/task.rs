@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 
 pub use crate::group::{TaskOutput, Waitable};
 pub use tasklane_sched::task::{
-    Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise, TaskDump, TaskId, TaskInfo,
-    TaskRef, TaskSnapshot, TaskState, cancellable, current,
+    CancelCause, Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise, TaskDump, TaskId,
+    TaskInfo, TaskRef, TaskSnapshot, TaskState, cancellable, current,
 };
 
 /// Spawns a task on the current runtime: asyncio's `create_task`.

@@ -48,6 +48,7 @@ use tasklane_sched::coop;
 use tasklane_sched::facade::{
     CatchCount, Claim, catch_reraised, deliver, new_scope, pass_reraised,
 };
+use tasklane_sched::task::CancelCause;
 use tasklane_sched::task::Origin;
 use tasklane_timer::TimerKey;
 
@@ -509,7 +510,7 @@ impl<F: Future> Future for WaitFor<F> {
             // re-raises the timeout.
             let (polled, raised) = catch_reraised(|| inside.track(|| inner.poll(cx)));
             match raised {
-                Some(o) if o == origin => {
+                Some(c) if c.origin() == origin => {
                     future.set(None);
                     return Poll::Ready(Err(Elapsed(())));
                 }
@@ -551,15 +552,16 @@ impl<F: Future> Future for WaitFor<F> {
         // cancellation of this scope.
         let origin = new_scope();
         this.rearmed = false;
-        let ((polled, claim), raised) =
-            catch_reraised(|| inside.track(|| deliver(origin, || inner.poll(cx))));
+        let ((polled, claim), raised) = catch_reraised(|| {
+            inside.track(|| deliver(origin, CancelCause::Timeout, || inner.poll(cx)))
+        });
         if let Poll::Ready(v) = polled {
             future.set(None);
             return Poll::Ready(Ok(v));
         }
         match (claim, raised) {
             // Re-raised at once: the future is dropped here.
-            (_, Some(o)) if o == origin => {
+            (_, Some(c)) if c.origin() == origin => {
                 future.set(None);
                 Poll::Ready(Err(Elapsed(())))
             }

@@ -18,7 +18,9 @@ use crate::blocking::{BlockingSchedule, Pool};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::deque::{Injector, Stealer, Worker as LocalQueue};
 use crate::sync::{Arc, StdArc, thread};
-use crate::task::{self, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef};
+use crate::task::{
+    self, CancelCause, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef,
+};
 use idle::Idle;
 use metrics::WorkerCounters;
 use park::{DriverSlot, Parker};
@@ -287,7 +289,7 @@ impl Handle {
         match self.shared.registry.insert(registered) {
             Ok(()) => queue(notified),
             Err(registered) => {
-                registered.abort();
+                registered.abort_because(CancelCause::Shutdown);
                 drop(registered);
                 // Delivers the cancellation here: drops the future unpolled.
                 notified.run();
@@ -490,7 +492,7 @@ impl Scheduler {
         //    can clean up; spawns stay open for that cleanup.
         for t in shared.registry.drain() {
             if !t.is_shielded() {
-                t.cancel();
+                t.cancel_because(CancelCause::Shutdown);
             }
         }
         // 2. Wait for all of them, shielded ones and those spawned since
@@ -507,7 +509,7 @@ impl Scheduler {
         };
         for t in &late {
             stats.dropped.push(t.name().to_owned());
-            t.abort();
+            t.abort_because(CancelCause::Shutdown);
         }
         drop(late);
         // SeqCst store then fence: the workers' Acquire loads see everything

@@ -54,16 +54,17 @@
 //! aborted (it ends `Cancelled` at its next poll), at once if the task
 //! holds no catch point at all.
 
+use super::cause::{CancelCause, Why};
 use super::current;
 use super::header::Header;
 use crate::sync::thread_local;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 /// Who a cancellation comes from.
@@ -76,11 +77,40 @@ pub enum Origin {
     Scope(u64),
 }
 
+/// The bit that marks the scope ids of [`Origin::new_owner_scope`].
+const OWNER_SCOPE: u64 = 1 << 63;
+
 impl Origin {
     /// A fresh scope id, unique in the process.
     pub(crate) fn new_scope() -> Origin {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        Origin::Scope(NEXT.fetch_add(1, Ordering::Relaxed))
+        Origin::Scope(NEXT.fetch_add(1, Ordering::Relaxed) & !OWNER_SCOPE)
+    }
+
+    /// A fresh id for a scope that may be cancelled from outside its task
+    /// ([`TaskRef::cancel_scope`](super::TaskRef::cancel_scope)): its low
+    /// 32 bits, never 0, fit the task header's request slot. Unique among
+    /// the scopes live at once (it wraps after 2³² of them).
+    pub(crate) fn new_owner_scope() -> Origin {
+        static NEXT: AtomicU32 = AtomicU32::new(1);
+        let mut n = NEXT.fetch_add(1, Ordering::Relaxed);
+        if n == 0 {
+            n = NEXT.fetch_add(1, Ordering::Relaxed);
+        }
+        Origin::Scope(OWNER_SCOPE | u64::from(n))
+    }
+
+    /// The header slot's form of an owner scope's id (0 for any other).
+    pub(crate) fn owner_slot(self) -> u32 {
+        match self {
+            Origin::Scope(id) if id & OWNER_SCOPE != 0 => id as u32,
+            _ => 0,
+        }
+    }
+
+    /// The owner scope whose slot form is `slot` (not 0).
+    pub(crate) fn from_owner_slot(slot: u32) -> Origin {
+        Origin::Scope(OWNER_SCOPE | u64::from(slot))
     }
 }
 
@@ -102,7 +132,10 @@ static SERIAL: AtomicU64 = AtomicU64::new(0);
 thread_local! {
     static DELIVERY: Cell<Delivery> =
         const { Cell::new(Delivery { origin: None, claimed: false, serial: 0, fresh: 0 }) };
-    static RERAISED: Cell<Option<Origin>> = const { Cell::new(None) };
+    static RERAISED: RefCell<Option<Cancelled>> = const { RefCell::new(None) };
+    /// The cause of the delivery in flight (beside `DELIVERY`, which is
+    /// `Copy`; set and restored with it).
+    static DELIVERY_WHY: RefCell<Option<Why>> = const { RefCell::new(None) };
     /// Catch points first polled on this thread minus those that ended on
     /// it (wrapping): its change across one poll of a future is how many
     /// catch points that future holds that became live or ended during the
@@ -155,8 +188,8 @@ fn live_add(n: isize) {
 /// thread, or `None`. The caller is the next enclosing handler: a catch
 /// point (which takes any origin) or a scope owner (which takes only its
 /// own, and puts any other back with [`pass_reraised`]).
-pub fn catch_reraised<R>(poll: impl FnOnce() -> R) -> (R, Option<Origin>) {
-    let outer = RERAISED.with(Cell::take);
+pub fn catch_reraised<R>(poll: impl FnOnce() -> R) -> (R, Option<Cancelled>) {
+    let outer = RERAISED.with(RefCell::take);
     let r = poll();
     let raised = RERAISED.with(|c| c.replace(outer));
     (r, raised)
@@ -164,8 +197,8 @@ pub fn catch_reraised<R>(poll: impl FnOnce() -> R) -> (R, Option<Origin>) {
 
 /// Passes a re-raised cancellation that [`catch_reraised`] took, and that
 /// is not for the caller, on to the next enclosing handler.
-pub fn pass_reraised(origin: Origin) {
-    RERAISED.with(|c| c.set(Some(origin)));
+pub fn pass_reraised(cancelled: Cancelled) {
+    RERAISED.with(|c| *c.borrow_mut() = Some(cancelled));
 }
 
 /// What became of a delivery whose poll left the future pending.
@@ -192,19 +225,28 @@ fn update(f: impl FnOnce(&mut Delivery)) {
 }
 
 /// Restores the outer delivery when a delivering poll ends (or unwinds).
-struct Restore(Delivery);
+struct Restore(Delivery, Option<Why>);
 
 impl Drop for Restore {
     fn drop(&mut self) {
         DELIVERY.with(|d| d.set(self.0));
+        let outer = self.1.take();
+        DELIVERY_WHY.with(|w| *w.borrow_mut() = outer);
     }
+}
+
+/// The cause of the delivery in flight on this thread.
+fn delivery_why() -> Why {
+    DELIVERY_WHY
+        .with(|w| w.borrow().clone())
+        .unwrap_or_else(|| CancelCause::Requested.into())
 }
 
 /// Runs `poll` (one poll of a future) with a cancellation from `origin` in
 /// flight. Returns its result and what became of the cancellation (only
 /// meaningful if the future is still pending).
-pub fn deliver<R>(origin: Origin, poll: impl FnOnce() -> R) -> (R, Claim) {
-    let delivering = Delivering::begin(origin);
+pub fn deliver<R>(origin: Origin, cause: CancelCause, poll: impl FnOnce() -> R) -> (R, Claim) {
+    let delivering = Delivering::begin(origin, cause.into());
     let r = poll();
     (r, delivering.end())
 }
@@ -224,7 +266,7 @@ impl Delivering {
     /// Puts a cancellation from `origin` in flight.
     #[cold]
     #[inline(never)]
-    pub(crate) fn begin(origin: Origin) -> Delivering {
+    pub(crate) fn begin(origin: Origin, why: Why) -> Delivering {
         let serial = SERIAL.fetch_add(1, Ordering::Relaxed) + 1;
         let outer = DELIVERY.with(|d| {
             d.replace(Delivery {
@@ -234,8 +276,9 @@ impl Delivering {
                 fresh: 0,
             })
         });
+        let outer_why = DELIVERY_WHY.with(|w| w.replace(Some(why)));
         Delivering {
-            _restore: Restore(outer),
+            _restore: Restore(outer, outer_why),
         }
     }
 
@@ -244,7 +287,9 @@ impl Delivering {
     #[cold]
     #[inline(never)]
     pub(crate) fn begin_taken() -> Option<Delivering> {
-        TAKEN.with(Cell::take).map(Delivering::begin)
+        TAKEN
+            .with(RefCell::take)
+            .map(|(origin, why)| Delivering::begin(origin, why))
     }
 
     /// Ends the delivery: what became of the cancellation (only meaningful
@@ -282,7 +327,7 @@ pub(crate) enum Request {
 thread_local! {
     /// The origin [`take_request`] chose to deliver, for the poller's
     /// [`Delivering::begin_taken`] right after it.
-    static TAKEN: Cell<Option<Origin>> = const { Cell::new(None) };
+    static TAKEN: RefCell<Option<(Origin, Why)>> = const { RefCell::new(None) };
 }
 
 /// Takes the [`request`](super::header::request) bits of the request the
@@ -297,51 +342,65 @@ pub(crate) fn take_request(h: &Header) -> Request {
     let scope = h.scope_request.load(Ordering::Relaxed);
     let request = if kinds & TASK != 0 {
         if catch_points == 0 {
-            Request::Drop
-        } else {
-            Request::Deliver(Origin::Task)
+            // The cause stays in the header for the `JoinError`.
+            return Request::Drop;
         }
+        Request::Deliver(Origin::Task)
     } else if kinds & SCOPE != 0 && scope != 0 && catch_points != 0 {
-        Request::Deliver(Origin::Scope(scope))
+        Request::Deliver(Origin::from_owner_slot(scope))
     } else {
         Request::Nothing
     };
     if let Request::Deliver(origin) = request {
-        TAKEN.with(|t| t.set(Some(origin)));
+        let default = match origin {
+            Origin::Task => CancelCause::Requested,
+            Origin::Scope(_) => CancelCause::Scope,
+        };
+        let why = h.cause.take().unwrap_or_else(|| default.into());
+        TAKEN.with(|t| *t.borrow_mut() = Some((origin, why)));
     }
     request
 }
 
-/// Ends a delivery whose poll left the task pending: true if the future
-/// must be dropped (no catch point took the task's own cancellation). A
+/// Ends a delivery whose poll left the task pending: the cause to end the
+/// task with if the future must be dropped (no catch point took the task's
+/// own cancellation). A
 /// scope's cancellation that none took ends nothing; one that reached only
 /// catch points new to that poll is delivered again at the next poll.
 #[cold]
 #[inline(never)]
-pub(crate) fn end_request(h: &Header, delivering: Delivering) -> bool {
+pub(crate) fn end_request(h: &Header, delivering: Delivering) -> Option<Why> {
     use super::header::request::{SCOPE, TASK};
     let origin = DELIVERY.with(Cell::get).origin.unwrap_or(Origin::Task);
+    let why = delivery_why();
     match delivering.end() {
-        Claim::Taken => false,
+        Claim::Taken => None,
         Claim::Rearm => {
             // While RUNNING this only sets the request bit; the poller
             // queues the task again at once.
             let kind = if origin == Origin::Task { TASK } else { SCOPE };
+            h.cause.set_if_empty(why);
             h.cancel_for.fetch_or(kind, Ordering::Relaxed);
             let _ = h.state.transition_to_cancelled(false);
-            false
+            None
         }
-        Claim::Missed => origin == Origin::Task,
+        Claim::Missed => (origin == Origin::Task).then_some(why),
     }
 }
 
 /// Aborts the task being polled on this thread (it ends `Cancelled` at its
-/// next poll, whatever catch points it holds): how a cancellation that
-/// reached an awaiter through a child (a cancelled `shield` or `gather`
-/// child) propagates. False if no task is being polled here.
-pub fn abort_current() -> bool {
+/// next poll, whatever catch points it holds), for `cause`: how a
+/// cancellation that reached an awaiter through a child (a cancelled
+/// `shield` or `gather` child) propagates. False if no task is being polled
+/// here.
+pub fn abort_current(cause: CancelCause) -> bool {
+    abort_current_why(cause.into())
+}
+
+fn abort_current_why(why: Why) -> bool {
     current::with_header(|h| {
         h.map(|h| {
+            h.cause.set(why);
             let _ = h.state.transition_to_cancelled(true);
         })
     })
@@ -349,27 +408,44 @@ pub fn abort_current() -> bool {
 }
 
 /// A cancellation received by a catch point: asyncio's `CancelledError`.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Cancelled {
     origin: Origin,
+    why: Why,
 }
 
 impl Cancelled {
+    pub(crate) fn new(origin: Origin, why: Why) -> Cancelled {
+        Cancelled { origin, why }
+    }
+
     /// Where the cancellation came from.
     pub fn origin(&self) -> Origin {
         self.origin
     }
 
+    /// Why it happened.
+    pub fn cause(&self) -> CancelCause {
+        self.why.cause
+    }
+
+    /// The message given with it (`cancel_with`), if any: asyncio's
+    /// `CancelledError.args[0]`.
+    pub fn message(&self) -> Option<&str> {
+        self.why.message.as_deref()
+    }
+
     /// Passes the cancellation on to the next enclosing handler (asyncio's
     /// bare `raise` in an `except CancelledError:` block): the nearest catch
     /// point around this code receives it as its own `Err(Cancelled)`, with
-    /// this origin; with none left, a task's cancellation ends the task
-    /// `Cancelled` at this await, and a `wait_for` timeout makes the
-    /// `wait_for` drop its future and return `Elapsed`. The future never
-    /// resolves, so it fits wherever a value of any type is expected.
+    /// this origin and cause; with none left, a task's cancellation ends the
+    /// task `Cancelled` at this await (its `JoinError` keeps the cause), and
+    /// a `wait_for` timeout makes the `wait_for` drop its future and return
+    /// `Elapsed`. The future never resolves, so it fits wherever a value of
+    /// any type is expected.
     pub fn reraise<T>(self) -> Reraise<T> {
         Reraise {
-            origin: self.origin,
+            cancelled: self,
             raised: false,
             _p: PhantomData,
         }
@@ -380,13 +456,15 @@ impl fmt::Debug for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cancelled")
             .field("origin", &self.origin)
+            .field("cause", &self.why.cause)
+            .field("message", &self.why.message)
             .finish()
     }
 }
 
 impl fmt::Display for Cancelled {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the operation was cancelled")
+        write!(f, "the operation was cancelled: {}", self.why)
     }
 }
 
@@ -395,7 +473,7 @@ impl std::error::Error for Cancelled {}
 /// Future of [`Cancelled::reraise`]: never resolves.
 #[must_use = "re-raising happens when the future is awaited"]
 pub struct Reraise<T> {
-    origin: Origin,
+    cancelled: Cancelled,
     /// Polled once: the cancellation is on its way to the next handler.
     raised: bool,
     _p: PhantomData<fn() -> T>,
@@ -409,7 +487,7 @@ impl<T> Future for Reraise<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         if !self.raised {
             self.raised = true;
-            let none_left = self.origin == Origin::Task
+            let none_left = self.cancelled.origin == Origin::Task
                 && current::with_header(|h| {
                     h.is_some_and(|h| h.catch_points.load(Ordering::Relaxed) == 0)
                 });
@@ -418,15 +496,16 @@ impl<T> Future for Reraise<T> {
                 // right after the poll of the future holding this one and,
                 // taking it, drops this future. A second poll means none
                 // did (the catch points left were not around this code).
-                RERAISED.with(|r| r.set(Some(self.origin)));
+                let raised = self.cancelled.clone();
+                RERAISED.with(|r| *r.borrow_mut() = Some(raised));
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
         }
-        // No handler left: the task ends cancelled. While RUNNING this
-        // only marks it; the poller queues it again and the next poll
-        // drops the future.
-        abort_current();
+        // No handler left: the task ends cancelled, for the same cause.
+        // While RUNNING this only marks it; the poller queues it again and
+        // the next poll drops the future.
+        abort_current_why(self.cancelled.why.clone());
         Poll::Pending
     }
 }
@@ -437,8 +516,11 @@ impl<T> Drop for Reraise<T> {
         // branch won in the same poll): the re-raise did not happen.
         if self.raised {
             RERAISED.with(|r| {
-                if r.get() == Some(self.origin) {
-                    r.set(None);
+                let mut r = r.borrow_mut();
+                if r.as_ref()
+                    .is_some_and(|c| c.origin == self.cancelled.origin)
+                {
+                    *r = None;
                 }
             });
         }
@@ -448,7 +530,7 @@ impl<T> Drop for Reraise<T> {
 impl<T> fmt::Debug for Reraise<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Reraise")
-            .field("origin", &self.origin)
+            .field("cancelled", &self.cancelled)
             .finish()
     }
 }
@@ -596,9 +678,9 @@ impl<F: Future> Future for Cancellable<F> {
         };
         let Some(origin) = origin else {
             let (polled, raised) = catch_reraised(|| inside.track(|| fut.poll(cx)));
-            if let Some(origin) = raised {
+            if let Some(cancelled) = raised {
                 // A cancellation re-raised inside: this is the next handler.
-                return this.end(Err(Cancelled { origin }));
+                return this.end(Err(cancelled));
             }
             let out = std::task::ready!(polled);
             return this.end(Ok(out));
@@ -607,7 +689,7 @@ impl<F: Future> Future for Cancellable<F> {
             // Innermost, as no catch point is inside: take it without
             // running any more of the future.
             update(|d| d.claimed = true);
-            return this.end(Err(Cancelled { origin }));
+            return this.end(Err(Cancelled::new(origin, delivery_why())));
         }
         // Catch points inside get it first.
         update(|d| d.claimed = false);
@@ -617,16 +699,16 @@ impl<F: Future> Future for Cancellable<F> {
             nested = d.claimed;
             d.claimed = delivery.claimed || nested || polled.is_pending();
         });
-        if let Some(origin) = raised {
+        if let Some(cancelled) = raised {
             // One inside took it and re-raised at once.
-            return this.end(Err(Cancelled { origin }));
+            return this.end(Err(cancelled));
         }
         match polled {
             // Completion wins over the cancellation.
             Poll::Ready(out) => this.end(Ok(out)),
             Poll::Pending if nested => Poll::Pending,
             // None inside was waiting where it could take it: innermost.
-            Poll::Pending => this.end(Err(Cancelled { origin })),
+            Poll::Pending => this.end(Err(Cancelled::new(origin, delivery_why()))),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `JoinError`: why a task has no value.
 
+use super::cause::{CancelCause, Why};
 use super::id::TaskId;
 use parking_lot::Mutex;
 use std::any::Any;
@@ -13,17 +14,17 @@ pub struct JoinError {
 }
 
 enum Repr {
-    Cancelled,
+    Cancelled(Why),
     /// The mutex makes the error `Sync` (the payload is only `Send`); it is
     /// only locked to read a panic message or to take the payload.
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
 
 impl JoinError {
-    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+    pub(crate) fn cancelled(id: TaskId, why: Why) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled(why),
         }
     }
 
@@ -36,7 +37,23 @@ impl JoinError {
 
     /// The task was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// Why the task was cancelled; `None` if it panicked.
+    pub fn cancel_cause(&self) -> Option<CancelCause> {
+        match &self.repr {
+            Repr::Cancelled(why) => Some(why.cause),
+            Repr::Panic(_) => None,
+        }
+    }
+
+    /// The message given with the cancellation (`cancel_with`), if any.
+    pub fn cancel_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Cancelled(why) => why.message.as_deref(),
+            Repr::Panic(_) => None,
+        }
     }
 
     /// The task panicked.
@@ -69,7 +86,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p.into_inner()),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled(_) => Err(self),
         }
     }
 
@@ -87,7 +104,7 @@ impl JoinError {
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "task {} was cancelled", self.id),
+            Repr::Cancelled(why) => write!(f, "task {} was cancelled: {why}", self.id),
             Repr::Panic(_) => match self.panic_message() {
                 Some(msg) => write!(f, "task {} panicked with message {msg:?}", self.id),
                 None => write!(f, "task {} panicked", self.id),
@@ -99,7 +116,11 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({:?})", self.id),
+            Repr::Cancelled(why) => write!(
+                f,
+                "JoinError::Cancelled({:?}, {:?}, {:?})",
+                self.id, why.cause, why.message
+            ),
             Repr::Panic(_) => {
                 write!(
                     f,

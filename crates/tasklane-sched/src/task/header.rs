@@ -13,7 +13,8 @@
 //!   poller; the catch points it polls or drops). Atomics so that other
 //!   threads may read them racily (`Handle::tasks()`); Relaxed, as the state
 //!   word's transitions order them between successive pollers.
-//! * `cancel_for`, `scope_request`: see [`request`]; ordered by the state
+//! * `cancel_for`, `scope_request`, `cause`: see [`request`] and
+//!   `cause.rs`; ordered by the state
 //!   word's transitions (written before the request bit is set, read after
 //!   the poller took it), so Relaxed.
 //! * `flags` ([`flag`]: shielded, timed, watched): written at spawn (before
@@ -22,6 +23,8 @@
 //! * `trace`: written at spawn (before the task is shared), taken by the
 //!   holder of `RUNNING` when the task ends, else freed with the task.
 
+use super::cause::{CancelCause, CauseSlot};
+use super::error::JoinError;
 use super::id::{TaskId, TaskState};
 use super::snapshot::DoneCallback;
 use super::state::{Outcome, State};
@@ -120,9 +123,12 @@ pub(crate) struct Header {
     pub(crate) catch_points: PlainAtomicU32,
     /// [`request`] bits of the pending soft cancellation request.
     pub(crate) cancel_for: AtomicU8,
-    /// The scope of a [`request::SCOPE`] request (an `Origin::Scope` id),
-    /// 0 once its owner retracted it.
-    pub(crate) scope_request: AtomicU64,
+    /// The scope of a [`request::SCOPE`] request (an owner scope's id in
+    /// its slot form, `Origin::owner_slot`), 0 once its owner retracted it.
+    pub(crate) scope_request: PlainAtomicU32,
+    /// The cause (and message) of the pending cancellation, or of the
+    /// abort that ends the task.
+    pub(crate) cause: CauseSlot,
     /// Polls so far.
     pub(crate) polls: AtomicU64,
     /// Time spent in polls: in `snapshot::clock` ticks for a timed task,
@@ -166,13 +172,22 @@ impl Header {
             registry_slot: AtomicU32::new(u32::MAX),
             catch_points: PlainAtomicU32::new(0),
             cancel_for: AtomicU8::new(0),
-            scope_request: AtomicU64::new(0),
+            scope_request: PlainAtomicU32::new(0),
+            cause: CauseSlot::new(),
             polls: AtomicU64::new(0),
             running: AtomicU64::new(0),
             flags,
             on_done: DoneSlot(AtomicPtr::new(std::ptr::null_mut())),
             trace: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// The error of a task that ends cancelled now: the cause of its
+    /// pending cancellation (or abort), else `default`.
+    #[cold]
+    pub(crate) fn cancelled_error(&self, default: CancelCause) -> JoinError {
+        let why = self.cause.take().unwrap_or_else(|| default.into());
+        JoinError::cancelled(self.id, why)
     }
 
     /// Installs the trace made at spawn. Only before the task is shared.
@@ -277,6 +292,7 @@ impl Header {
     /// the task is freed (`&mut self`: nobody else can reach the header).
     #[inline]
     pub(crate) fn free_boxes(&mut self) {
+        self.cause.free();
         /// # Safety
         ///
         /// `list` came from `Box::into_raw` and is freed nowhere else.

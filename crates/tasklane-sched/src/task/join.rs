@@ -1,5 +1,6 @@
 //! `JoinHandle`: the owner's end of a task.
 
+use super::cause::{CancelCause, Why};
 use super::error::JoinError;
 use super::header::Header;
 use super::id::{TaskId, TaskState};
@@ -10,6 +11,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
@@ -77,18 +79,52 @@ impl<T> JoinHandle<T> {
     /// before the task's next poll are delivered once; a request made after
     /// a delivery is delivered again.
     pub fn cancel(&self) -> bool {
-        self.request_cancel(false)
+        self.request_cancel(false, CancelCause::Requested.into())
+    }
+
+    /// [`cancel`](Self::cancel) with a message: asyncio's
+    /// `Task.cancel(msg)`. The message reaches the catch point
+    /// ([`Cancelled::message`](super::Cancelled::message)) and, if the task
+    /// ends cancelled, its [`JoinError`] (`cancel_message()` and
+    /// `Display`). A later request's message replaces one not yet
+    /// delivered.
+    ///
+    /// ```
+    /// use tasklane_sched::task::{CancelCause, TaskOptions};
+    /// use tasklane_sched::{Config, Scheduler};
+    ///
+    /// let mut sched = Scheduler::new(Config { worker_threads: 1, ..Config::default() }).unwrap();
+    /// let h = sched.handle().spawn(std::future::pending::<()>(), TaskOptions::new());
+    /// h.cancel_with("client went away");
+    /// while !h.is_finished() {
+    ///     std::thread::yield_now();
+    /// }
+    /// let err = h.result().unwrap().as_ref().unwrap_err();
+    /// assert_eq!(err.cancel_cause(), Some(CancelCause::Requested));
+    /// assert_eq!(err.cancel_message(), Some("client went away"));
+    /// assert!(err.to_string().contains("client went away"));
+    /// # drop(h);
+    /// # sched.shutdown(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn cancel_with(&self, message: impl Into<Arc<str>>) -> bool {
+        self.request_cancel(
+            false,
+            Why {
+                cause: CancelCause::Requested,
+                message: Some(message.into()),
+            },
+        )
     }
 
     /// Hard cancel: the future is dropped at its next suspension point,
     /// whatever catch points it holds.
     pub fn abort(&self) {
-        let _ = self.request_cancel(true);
+        let _ = self.request_cancel(true, CancelCause::Aborted.into());
     }
 
-    fn request_cancel(&self, hard: bool) -> bool {
+    fn request_cancel(&self, hard: bool, why: Why) -> bool {
         // SAFETY: the handle's reference keeps the task alive.
-        unsafe { super::cancel_raw(self.raw, hard) }
+        unsafe { super::cancel_raw(self.raw, hard, why) }
     }
 
     /// The task has ended (asyncio's `done()`).
@@ -181,7 +217,9 @@ impl<T> JoinHandle<T> {
     fn release(&self, cancel: bool) {
         let h = self.header();
         if cancel && !h.state.load().is_complete() {
-            // Whose request it is, before the request bit (`header::request`).
+            // Whose request it is, and why, before the request bit
+            // (`header::request`).
+            h.cause.set(CancelCause::HandleDropped.into());
             h.cancel_for
                 .fetch_or(super::header::request::TASK, Ordering::Relaxed);
         }

@@ -10,6 +10,7 @@
 //! State bits and the protocols around them are documented in `state.rs`.
 
 pub(crate) mod catch;
+mod cause;
 mod current;
 mod error;
 mod header;
@@ -23,6 +24,8 @@ mod trace;
 mod waker;
 
 pub use catch::{Cancellable, Cancelled, Origin, Reraise, cancellable};
+pub use cause::CancelCause;
+pub(crate) use cause::Why;
 pub use snapshot::{TaskDump, TaskSnapshot};
 pub(crate) use trace::watch;
 
@@ -252,6 +255,7 @@ impl Notified {
     pub fn cancel_and_run(self) {
         // SAFETY: our reference keeps the task alive.
         let h = unsafe { self.raw.as_ref() };
+        h.cause.set(CancelCause::Shutdown.into());
         // NOTIFIED is set (we are the Notified), so this only marks the task.
         let marked = h.state.transition_to_cancelled(true);
         debug_assert_eq!(marked, ToCancelled::Marked);
@@ -325,8 +329,14 @@ impl TaskRef {
     /// Requests cancellation, as `JoinHandle::cancel` does. Returns `false`
     /// if the task had already finished.
     pub fn cancel(&self) -> bool {
+        self.cancel_because(CancelCause::Requested)
+    }
+
+    /// Requests cancellation for `cause` (a task group's failure, the
+    /// runtime's shutdown), as [`cancel`](Self::cancel) does.
+    pub fn cancel_because(&self, cause: CancelCause) -> bool {
         // SAFETY: our reference keeps the task alive.
-        unsafe { cancel_raw(self.raw, false) }
+        unsafe { cancel_raw(self.raw, false, cause.into()) }
     }
 
     /// Delivers a cancellation of the scope `origin` to the task's catch
@@ -335,12 +345,12 @@ impl TaskRef {
     /// failed). Unlike [`cancel`](Self::cancel), a task with no catch point
     /// to take it runs on. The latest such request replaces an earlier one
     /// not yet delivered. False if the task had already finished.
-    pub fn cancel_scope(&self, origin: Origin) -> bool {
-        let Origin::Scope(id) = origin else {
-            return self.cancel();
-        };
+    pub fn cancel_scope(&self, origin: Origin, cause: CancelCause) -> bool {
+        let slot = origin.owner_slot();
+        assert!(slot != 0, "cancel_scope takes an owner scope ({origin:?})");
         let h = self.header();
-        h.scope_request.store(id, Ordering::Relaxed);
+        h.cause.set_if_empty(cause.into());
+        h.scope_request.store(slot, Ordering::Relaxed);
         h.cancel_for
             .fetch_or(header::request::SCOPE, Ordering::Relaxed);
         // SAFETY: our reference keeps the task alive.
@@ -350,9 +360,10 @@ impl TaskRef {
     /// Withdraws a [`cancel_scope`](Self::cancel_scope) request of `origin`
     /// not yet delivered (the scope ended first).
     pub fn retract_scope(&self, origin: Origin) {
-        if let Origin::Scope(id) = origin {
+        let slot = origin.owner_slot();
+        if slot != 0 {
             let _ = self.header().scope_request.compare_exchange(
-                id,
+                slot,
                 0,
                 Ordering::Relaxed,
                 Ordering::Relaxed,
@@ -373,8 +384,13 @@ impl TaskRef {
 
     /// Hard cancel, as `JoinHandle::abort` does.
     pub fn abort(&self) {
+        self.abort_because(CancelCause::Aborted);
+    }
+
+    /// Hard cancel for `cause` (the runtime's shutdown).
+    pub fn abort_because(&self, cause: CancelCause) {
         // SAFETY: our reference keeps the task alive.
-        let _ = unsafe { cancel_raw(self.raw, true) };
+        let _ = unsafe { cancel_raw(self.raw, true, cause.into()) };
     }
 
     /// True if the task was spawned shielded (shutdown does not cancel it).
@@ -392,10 +408,14 @@ impl TaskRef {
 ///
 /// # Safety
 /// The caller holds a reference to the task.
-unsafe fn cancel_raw(raw: NonNull<Header>, hard: bool) -> bool {
+unsafe fn cancel_raw(raw: NonNull<Header>, hard: bool, why: Why) -> bool {
+    // SAFETY: the caller's reference keeps the task alive.
+    let h = unsafe { raw.as_ref() };
+    if h.state.load().is_complete() {
+        return false;
+    }
+    h.cause.set(why);
     if !hard {
-        // SAFETY: the caller's reference keeps the task alive.
-        let h = unsafe { raw.as_ref() };
         h.cancel_for
             .fetch_or(header::request::TASK, Ordering::Relaxed);
     }

@@ -2,6 +2,7 @@
 //! its vtable: creating, polling, completing, reading and freeing.
 
 use super::catch::{self, Request};
+use super::cause::CancelCause;
 use super::error::JoinError;
 use super::header::{Header, Vtable, flag};
 use super::id::TaskId;
@@ -143,11 +144,11 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
         // while the cell may be freed below.
         let _current = current::enter(ptr);
         let polled = match cell.header.state.transition_to_running() {
-            ToRunning::Abort => Some(Err(JoinError::cancelled(cell.header.id))),
+            ToRunning::Abort => Some(Err(cell.header.cancelled_error(CancelCause::Aborted))),
             // The task's own cancellation and no catch point: drop the
             // future without running any of it.
             ToRunning::Deliver if catch::take_request(&cell.header) == Request::Drop => {
-                Some(Err(JoinError::cancelled(cell.header.id)))
+                Some(Err(cell.header.cancelled_error(CancelCause::Requested)))
             }
             how => {
                 // A plain poll and a delivery share this one call of the
@@ -168,7 +169,7 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                         // Pending: dropped here if no catch point took the
                         // task's own cancellation.
                         None => catch::end_request(&cell.header, delivering)
-                            .then(|| Err(JoinError::cancelled(cell.header.id))),
+                            .map(|why| Err(JoinError::cancelled(cell.header.id, why))),
                     },
                 }
             }

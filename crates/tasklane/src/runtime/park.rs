@@ -7,6 +7,7 @@
 //! [`BlockOnScope`] carries that request, and the next poll delivers it to
 //! the future's catch points, as a task's poller does.
 
+use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::pin;
@@ -15,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use tasklane_sched::facade::{CatchCount, Claim, catch_reraised, deliver};
-use tasklane_sched::task::Origin;
+use tasklane_sched::task::{CancelCause, Origin};
 
 thread_local! {
     /// The `block_on` running on this thread, if any.
@@ -26,6 +27,8 @@ thread_local! {
 pub(crate) struct BlockOnScope {
     /// The `Origin::Scope` id to deliver at the next poll; 0: none.
     request: AtomicU64,
+    /// Its cause, written before `request`.
+    cause: Mutex<CancelCause>,
     unparker: Arc<Unparker>,
 }
 
@@ -37,8 +40,9 @@ impl BlockOnScope {
 
     /// Delivers a cancellation of the scope `origin` to the future's catch
     /// points at its next poll (none taking it, the future runs on).
-    pub(crate) fn cancel_scope(&self, origin: Origin) {
+    pub(crate) fn cancel_scope(&self, origin: Origin, cause: CancelCause) {
         if let Origin::Scope(id) = origin {
+            *self.cause.lock() = cause;
             self.request.store(id, Ordering::Release);
             self.unparker.wake_by_ref();
         }
@@ -71,6 +75,7 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     });
     let scope = Arc::new(BlockOnScope {
         request: AtomicU64::new(0),
+        cause: Mutex::new(CancelCause::Scope),
         unparker: unparker.clone(),
     });
     let _current = Current(CURRENT.with(|c| c.borrow_mut().replace(scope.clone())));
@@ -82,8 +87,9 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
         let request = scope.request.swap(0, Ordering::Acquire);
         let (polled, raised) = if request != 0 && inside.any() {
             let origin = Origin::Scope(request);
+            let cause = *scope.cause.lock();
             let ((polled, claim), raised) = catch_reraised(|| {
-                inside.track(|| deliver(origin, || future.as_mut().poll(&mut cx)))
+                inside.track(|| deliver(origin, cause, || future.as_mut().poll(&mut cx)))
             });
             if polled.is_pending() && claim == Claim::Rearm {
                 // Reached a catch point new to that poll: deliver there.
@@ -100,11 +106,11 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(v) = polled {
             return v;
         }
-        if let Some(origin) = raised {
+        if let Some(cancelled) = raised {
             // Nothing can end a future that is not a task: it would wait
             // forever in its `Reraise`.
             panic!(
-                "a cancellation ({origin:?}) was re-raised with no catch point around it \
+                "a cancellation ({cancelled:?}) was re-raised with no catch point around it \
                  in a future driven by block_on; only a task can end cancelled"
             );
         }
