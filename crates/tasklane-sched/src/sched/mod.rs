@@ -59,6 +59,15 @@ pub struct Config {
     /// A poll longer than this is reported as a `tracing` WARN by the
     /// worker that ran it (`task/trace.rs`). Default 100 ms.
     pub slow_poll_threshold: Duration,
+    /// Debug mode: `tracing` WARNs (target `tasklane::debug`) about
+    /// swallowed cancellations, catch points a delivery could not reach,
+    /// panics nobody retrieved and cancellations left undelivered
+    /// (`task/debug.rs`). Off by default.
+    pub debug: bool,
+    /// In debug mode, how long a cancellation may stay undelivered before
+    /// the warning. Default 1 s; one watch serves the process, with the
+    /// latest debug runtime's setting.
+    pub cancel_warn_after: Duration,
 }
 
 impl Default for Config {
@@ -77,6 +86,8 @@ impl Default for Config {
             on_thread_stop: None,
             poll_timing: false,
             slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
+            debug: false,
+            cancel_warn_after: Duration::from_secs(1),
         }
     }
 }
@@ -134,6 +145,8 @@ pub(crate) struct RuntimeConfig {
     /// watch is on (so it measures running time). Worked out once here
     /// rather than on every spawn.
     pub(crate) task_flags: u8,
+    /// Debug mode (`Config::debug`).
+    pub(crate) debug: bool,
 }
 
 /// State shared by all workers and every task's scheduler handle.
@@ -274,6 +287,7 @@ impl Handle {
         let options = options.with_runtime_flags(task::runtime_flag_bits(
             self.shared.config.poll_timing,
             false,
+            self.shared.config.debug,
         ));
         let (notified, join, registered) =
             task::new(crate::blocking::BlockingTask::new(f), sched, options);
@@ -422,6 +436,9 @@ impl Scheduler {
             })
             .collect();
         let watched = config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom));
+        if config.debug {
+            task::set_cancel_warn_after(config.cancel_warn_after);
+        }
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             remotes,
@@ -437,7 +454,8 @@ impl Scheduler {
                 thread_name: config.thread_name,
                 poll_timing: config.poll_timing,
                 slow_poll_threshold: config.slow_poll_threshold,
-                task_flags: task::runtime_flag_bits(config.poll_timing, watched),
+                task_flags: task::runtime_flag_bits(config.poll_timing, watched, config.debug),
+                debug: config.debug,
             },
         });
         let mut sched = Scheduler {

@@ -56,6 +56,7 @@
 
 use super::cause::{CancelCause, Why};
 use super::current;
+use super::debug;
 use super::header::Header;
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
@@ -336,10 +337,13 @@ thread_local! {
 #[cold]
 #[inline(never)]
 pub(crate) fn take_request(h: &Header) -> Request {
-    use super::header::request::{SCOPE, TASK};
-    let kinds = h.cancel_for.swap(0, Ordering::Relaxed);
+    use super::header::request::{SCOPE, SWALLOWED, TASK};
+    let kinds = h.cancel_for.fetch_and(SWALLOWED, Ordering::Relaxed);
     let catch_points = h.catch_points.load(Ordering::Relaxed);
     let scope = h.scope_request.load(Ordering::Relaxed);
+    if kinds & TASK != 0 && h.is_debug() {
+        debug::settled(h);
+    }
     let request = if kinds & TASK != 0 {
         if catch_points == 0 {
             // The cause stays in the header for the `JoinError`.
@@ -370,11 +374,16 @@ pub(crate) fn take_request(h: &Header) -> Request {
 #[cold]
 #[inline(never)]
 pub(crate) fn end_request(h: &Header, delivering: Delivering) -> Option<Why> {
-    use super::header::request::{SCOPE, TASK};
+    use super::header::request::{SCOPE, SWALLOWED, TASK};
     let origin = DELIVERY.with(Cell::get).origin.unwrap_or(Origin::Task);
     let why = delivery_why();
     match delivering.end() {
-        Claim::Taken => None,
+        Claim::Taken => {
+            if origin == Origin::Task && h.is_debug() {
+                h.cancel_for.fetch_or(SWALLOWED, Ordering::Relaxed);
+            }
+            None
+        }
         Claim::Rearm => {
             // While RUNNING this only sets the request bit; the poller
             // queues the task again at once.
@@ -384,7 +393,25 @@ pub(crate) fn end_request(h: &Header, delivering: Delivering) -> Option<Why> {
             let _ = h.state.transition_to_cancelled(false);
             None
         }
-        Claim::Missed => (origin == Origin::Task).then_some(why),
+        Claim::Missed => {
+            if origin == Origin::Task && h.is_debug() {
+                debug::missed(h, h.catch_points.load(Ordering::Relaxed));
+            }
+            (origin == Origin::Task).then_some(why)
+        }
+    }
+}
+
+/// Ends a delivery whose poll completed the task, in debug mode: notes
+/// whether a catch point took the task's own cancellation (the task then
+/// swallowed it, `task/debug.rs`).
+#[cold]
+#[inline(never)]
+pub(crate) fn end_completed(h: &Header, delivering: Delivering) {
+    let origin = DELIVERY.with(Cell::get).origin;
+    if delivering.end() == Claim::Taken && origin == Some(Origin::Task) {
+        h.cancel_for
+            .fetch_or(super::header::request::SWALLOWED, Ordering::Relaxed);
     }
 }
 

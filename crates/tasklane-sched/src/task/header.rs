@@ -74,9 +74,15 @@ pub(crate) mod flag {
     /// The task runs on workers whose slow-poll watch charges its coarse
     /// running time.
     pub(crate) const WATCHED: u8 = 1 << 2;
+    /// The task runs on a runtime in debug mode (`task/debug.rs`).
+    pub(crate) const DEBUG: u8 = 1 << 3;
 
-    // Three distinct bits.
-    const _: () = assert!(SHIELDED & TIMED == 0 && (SHIELDED | TIMED) & WATCHED == 0);
+    // Four distinct bits.
+    const _: () = assert!(
+        SHIELDED & TIMED == 0
+            && (SHIELDED | TIMED) & WATCHED == 0
+            && (SHIELDED | TIMED | WATCHED) & DEBUG == 0
+    );
 }
 
 /// What a soft cancellation request is for: the bits of
@@ -97,6 +103,10 @@ pub(crate) mod request {
     /// with the origin in `Header::scope_request` to the task's catch
     /// points, and never ending the task if none takes it.
     pub(crate) const SCOPE: u8 = 1 << 1;
+    /// Not a request: in debug mode, the task took a delivery of its own
+    /// cancellation and has not ended cancelled since (`task/debug.rs`).
+    /// Kept when the request bits are taken.
+    pub(crate) const SWALLOWED: u8 = 1 << 7;
 }
 
 /// Done callbacks, behind their own lock.
@@ -206,6 +216,12 @@ impl Header {
     #[inline]
     pub(crate) fn is_timed(&self) -> bool {
         self.flags & flag::TIMED != 0
+    }
+
+    /// The task runs on a runtime in debug mode ([`flag::DEBUG`]).
+    #[inline]
+    pub(crate) fn is_debug(&self) -> bool {
+        self.flags & flag::DEBUG != 0
     }
 
     /// The slow-poll watch charges the task's running time ([`flag::WATCHED`]).

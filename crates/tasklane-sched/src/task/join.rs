@@ -216,14 +216,24 @@ impl<T> JoinHandle<T> {
     /// Gives up the handle's interest (and, with `cancel`, cancels).
     fn release(&self, cancel: bool) {
         let h = self.header();
-        if cancel && !h.state.load().is_complete() {
-            // Whose request it is, and why, before the request bit
-            // (`header::request`).
+        // A cancelling drop of an unfinished task says whose request it is,
+        // and why, before the request bit (`header::request`).
+        let d = h.state.transition_join_dropped(cancel, || {
             h.cause.set(CancelCause::HandleDropped.into());
             h.cancel_for
                 .fetch_or(super::header::request::TASK, Ordering::Relaxed);
+            if h.is_debug() {
+                super::debug::requested(h);
+            }
+        });
+        if d.drop_output && h.is_debug() {
+            // SAFETY: complete, and the output is the handle's: reading
+            // whether it is still there races nothing.
+            let unread = !unsafe { (h.vtable.output_ref)(self.raw) }.is_null();
+            if unread && h.task_state() == super::TaskState::Panicked {
+                super::debug::unretrieved_panic(h);
+            }
         }
-        let d = h.state.transition_join_dropped(cancel);
         if d.drop_output {
             // SAFETY: complete, and the interest we just gave up was the
             // right to the output.

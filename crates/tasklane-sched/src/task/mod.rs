@@ -12,6 +12,7 @@
 pub(crate) mod catch;
 mod cause;
 mod current;
+mod debug;
 mod error;
 mod header;
 mod id;
@@ -156,8 +157,16 @@ impl TaskOptions {
 
 /// The header flags a runtime gives its tasks: timed if it times every
 /// poll, watched if its workers run the slow-poll watch.
-pub(crate) fn runtime_flag_bits(poll_timing: bool, watched: bool) -> u8 {
-    (if poll_timing { flag::TIMED } else { 0 }) | (if watched { flag::WATCHED } else { 0 })
+pub(crate) fn runtime_flag_bits(poll_timing: bool, watched: bool, debug: bool) -> u8 {
+    (if poll_timing { flag::TIMED } else { 0 })
+        | (if watched { flag::WATCHED } else { 0 })
+        | (if debug { flag::DEBUG } else { 0 })
+}
+
+/// Sets how long a cancellation may stay undelivered before debug mode
+/// warns (process-wide: the latest debug runtime's setting).
+pub(crate) fn set_cancel_warn_after(d: std::time::Duration) {
+    debug::set_warn_after(d);
 }
 
 impl Default for TaskOptions {
@@ -411,13 +420,13 @@ impl TaskRef {
 unsafe fn cancel_raw(raw: NonNull<Header>, hard: bool, why: Why) -> bool {
     // SAFETY: the caller's reference keeps the task alive.
     let h = unsafe { raw.as_ref() };
-    if h.state.load().is_complete() {
-        return false;
-    }
     h.cause.set(why);
     if !hard {
         h.cancel_for
             .fetch_or(header::request::TASK, Ordering::Relaxed);
+        if h.is_debug() {
+            debug::requested(h);
+        }
     }
     // SAFETY: as above.
     unsafe { request_raw(raw, hard) }

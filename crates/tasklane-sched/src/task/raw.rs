@@ -3,6 +3,7 @@
 
 use super::catch::{self, Request};
 use super::cause::CancelCause;
+use super::debug;
 use super::error::JoinError;
 use super::header::{Header, Vtable, flag};
 use super::id::TaskId;
@@ -165,7 +166,12 @@ unsafe fn poll<F: Future, S: Schedule>(ptr: NonNull<Header>) {
                 match delivering {
                     None => polled,
                     Some(delivering) => match polled {
-                        Some(result) => Some(result),
+                        Some(result) => {
+                            if cell.header.is_debug() {
+                                catch::end_completed(&cell.header, delivering);
+                            }
+                            Some(result)
+                        }
                         // Pending: dropped here if no catch point took the
                         // task's own cancellation.
                         None => catch::end_request(&cell.header, delivering)
@@ -426,6 +432,16 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
                 cell.join_waker.with_mut(|w| unsafe { *w = None });
             })));
         }
+    }
+    if cell.header.is_debug() {
+        let swallowed =
+            cell.header.cancel_for.load(Ordering::Relaxed) & super::header::request::SWALLOWED != 0;
+        debug::ended(
+            &cell.header,
+            outcome,
+            swallowed,
+            !snapshot.is_join_interested(),
+        );
     }
     if snapshot.has_done_callbacks() {
         run_done_callbacks(&cell.header);

@@ -24,6 +24,7 @@ pub struct TaskSnapshot {
     location: &'static Location<'static>,
     polls: u64,
     running: Option<Duration>,
+    cancel_pending: Option<Duration>,
 }
 
 impl TaskSnapshot {
@@ -35,7 +36,18 @@ impl TaskSnapshot {
             location: h.location,
             polls: h.polls.load(Ordering::Relaxed),
             running: Self::running(h),
+            cancel_pending: if h.is_debug() {
+                super::debug::pending_for(h.id.as_u64())
+            } else {
+                None
+            },
         }
+    }
+
+    /// In debug mode, how long the task's cancellation has waited for its
+    /// delivery, if one is pending.
+    pub fn cancel_pending_for(&self) -> Option<Duration> {
+        self.cancel_pending
     }
 
     /// Time spent running so far, in the unit the task measures it in.
@@ -111,6 +123,9 @@ impl fmt::Display for TaskSnapshot {
         )?;
         if let Some(r) = self.running {
             write!(f, " running={r:?}")?;
+        }
+        if let Some(w) = self.cancel_pending {
+            write!(f, " cancel pending for {w:?}")?;
         }
         write!(f, " spawned at {}>", self.location)
     }

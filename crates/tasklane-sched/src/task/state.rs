@@ -437,8 +437,15 @@ impl State {
     }
 
     /// The `JoinHandle` goes away. With `cancel`, an unfinished task is also
-    /// asked to cancel (dropping a handle cancels; `detach` does not).
-    pub(crate) fn transition_join_dropped(&self, cancel: bool) -> JoinDropped {
+    /// asked to cancel (dropping a handle cancels; `detach` does not):
+    /// `before_request` runs first, from the same read of the word that
+    /// decides it (so it costs no extra atomic step), to record whose
+    /// request it is (`header::request`).
+    pub(crate) fn transition_join_dropped(
+        &self,
+        cancel: bool,
+        mut before_request: impl FnMut(),
+    ) -> JoinDropped {
         self.fetch_update(|s| {
             debug_assert!(s.is_join_interested());
             let mut next = s.0 & !JOIN_INTEREST;
@@ -447,6 +454,9 @@ impl State {
                 // The slot is the handle's again, whatever the bit said.
                 next &= !JOIN_WAKER;
                 if cancel {
+                    // Whose request it is goes in before the bit (it may
+                    // run again if the update is retried).
+                    before_request();
                     next |= CANCEL_REQUESTED;
                     if !s.is_running() && !s.is_notified() {
                         // A new reference for the Notified; the handle
@@ -582,7 +592,7 @@ mod tests {
         let st = State::new();
         let _ = st.transition_to_running();
         assert_eq!(st.transition_to_idle(), ToIdle::Idle);
-        let d = st.transition_join_dropped(true);
+        let d = st.transition_join_dropped(true, || {});
         assert!(d.submit && !d.drop_output && d.drop_waker);
         let s = st.load();
         assert!(s.is_notified() && s.is_cancel_pending() && !s.is_join_interested());

@@ -31,6 +31,9 @@ pub struct Builder {
     slow_poll_threshold: Duration,
     spin_before_park: Duration,
     poll_timing: bool,
+    /// `None`: as `TASKLANE_DEBUG` says.
+    debug: Option<bool>,
+    cancel_warn_after: Duration,
 }
 
 impl Default for Builder {
@@ -42,6 +45,8 @@ impl Default for Builder {
             slow_poll_threshold: tasklane_sched::DEFAULT_SLOW_POLL_THRESHOLD,
             spin_before_park: tasklane_sched::DEFAULT_SPIN_BEFORE_PARK,
             poll_timing: false,
+            debug: None,
+            cancel_warn_after: Duration::from_secs(1),
         }
     }
 }
@@ -100,6 +105,31 @@ impl Builder {
         self
     }
 
+    /// Debug mode: `tracing` WARNs (target `tasklane::debug`, naming the
+    /// task and where it was spawned) when a task swallows a delivered
+    /// cancellation and later completes; when a delivery finds catch points
+    /// registered but none of them polled during it (one held by a
+    /// `select!` arm or a `FuturesUnordered`: cleanup silently skipped);
+    /// when a task's panic is never retrieved (detached, or its handle
+    /// dropped unread); when a cancellation stays undelivered longer than
+    /// [`cancel_warn_after`](Self::cancel_warn_after). Task listings
+    /// (`Handle::dump`) then show how long each pending cancellation has
+    /// waited. Off by default, unless `TASKLANE_DEBUG=1` is in the
+    /// environment; this call overrides the environment. When off it costs
+    /// nothing per poll.
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = Some(on);
+        self
+    }
+
+    /// In debug mode, how long a cancellation may wait for its delivery
+    /// before the warning. Default 1 s. One watch serves the process: the
+    /// latest debug runtime's setting applies.
+    pub fn cancel_warn_after(mut self, d: Duration) -> Builder {
+        self.cancel_warn_after = d;
+        self
+    }
+
     /// Starts the runtime.
     ///
     /// # Errors
@@ -151,6 +181,8 @@ impl Builder {
             on_thread_stop: Some(on_stop),
             poll_timing: self.poll_timing,
             slow_poll_threshold: self.slow_poll_threshold,
+            debug: self.debug.unwrap_or_else(debug_from_env),
+            cancel_warn_after: self.cancel_warn_after,
             ..defaults
         };
         let sched = Scheduler::new(config)?;
@@ -158,6 +190,11 @@ impl Builder {
             .expect("fresh cell");
         Ok(Runtime::from_parts(sched, cell))
     }
+}
+
+/// `TASKLANE_DEBUG=1` (or `true`, `on`) turns debug mode on.
+fn debug_from_env() -> bool {
+    std::env::var("TASKLANE_DEBUG").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "on" | "yes"))
 }
 
 fn invalid(msg: &str) -> io::Error {
