@@ -31,6 +31,7 @@ pub mod hyper;
 pub mod io;
 pub mod metrics;
 pub mod net;
+pub mod process;
 mod runtime;
 mod shield;
 pub mod signal;

@@ -1,0 +1,74 @@
+//! No zombie is left behind: children awaited, dropped, or dropped in the
+//! middle of a `wait` are all reaped, through pidfds on the reactor.
+
+mod common;
+mod procutil;
+
+use common::rt;
+use procutil::{assert_all_reaped, open_pidfds, our_child_state, spawn_mixed};
+use std::time::Duration;
+use tasklane::process::Command;
+
+#[test]
+fn two_hundred_children_leave_no_zombie() {
+    let rt = rt(2);
+    let pids = rt.block_on(spawn_mixed(200));
+    assert_eq!(pids.len(), 200);
+    // The runtime is still up: its reaper tasks collect the dropped ones.
+    assert_all_reaped(&pids);
+}
+
+#[test]
+fn a_dropped_wait_future_leaves_the_child_usable_then_reaped() {
+    let rt = rt(1);
+    let pid = rt.block_on(async {
+        let mut child = Command::new("sleep").arg("0.1").spawn().unwrap();
+        let pid = child.id().unwrap();
+        let r = tasklane::wait_for(child.wait(), Duration::from_millis(1)).await;
+        assert!(r.is_err(), "sleep 0.1 cannot end within 1 ms");
+        assert!(our_child_state(pid).is_some(), "the child runs on");
+        // The same Child can be waited again after the abandoned wait...
+        assert!(child.wait().await.unwrap().success());
+        assert_eq!(our_child_state(pid), None);
+        // ...and one dropped after an abandoned wait is reaped on exit.
+        let mut child = Command::new("sleep").arg("0.1").spawn().unwrap();
+        let pid = child.id().unwrap();
+        let _ = tasklane::wait_for(child.wait(), Duration::from_millis(1)).await;
+        drop(child);
+        pid
+    });
+    assert_all_reaped(&[pid]);
+}
+
+#[test]
+fn exit_is_watched_through_a_pidfd() {
+    rt(1).block_on(async {
+        let mut child = Command::new("sleep").arg("0.05").spawn().unwrap();
+        assert!(open_pidfds() >= 1, "a live child holds a pidfd");
+        child.wait().await.unwrap();
+    });
+}
+
+#[test]
+fn a_killed_child_is_reaped_even_across_shutdown() {
+    let pids: Vec<u32> = {
+        let rt = rt(1);
+        rt.block_on(async {
+            (0..20)
+                .map(|_| {
+                    let c = Command::new("sleep")
+                        .arg("30")
+                        .kill_on_drop(true)
+                        .spawn()
+                        .unwrap();
+                    c.id().unwrap()
+                    // `c` dropped here: killed, its reaper shielded
+                })
+                .collect()
+        })
+        // The runtime's shutdown waits for the shielded reapers.
+    };
+    for &pid in &pids {
+        assert_eq!(our_child_state(pid), None, "pid {pid} left after shutdown");
+    }
+}
