@@ -25,6 +25,7 @@
 //! ```
 
 mod driver;
+pub mod fs;
 mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper;
