@@ -75,7 +75,10 @@ async fn main() {
     println!("  wait_for returned after {waited:?}: {outcome:?}");
 
     assert!(outcome.is_err(), "the deadline must end the wait");
-    assert!(waited >= DEADLINE && waited < Duration::from_secs(10), "{waited:?}");
+    assert!(
+        waited >= DEADLINE && waited < Duration::from_secs(10),
+        "{waited:?}"
+    );
     let mut done = log.lock().unwrap().clone();
     done.sort();
     assert_eq!(
