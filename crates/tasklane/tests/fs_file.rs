@@ -94,6 +94,48 @@ fn small_reads_share_one_read_ahead() {
         assert_eq!(f.seek(SeekFrom::Current(10)).await.unwrap(), 60_010);
         f.read_exact(&mut byte).await.unwrap();
         assert_eq!(byte[0], data[60_010]);
+        // After the seek, the read-ahead starts small again.
+        assert_eq!(os_offset(&f), 60_010 + 64 * 1024);
+    });
+}
+
+#[test]
+fn reading_in_order_grows_the_read_ahead() {
+    let dir = TempDir::new("fs-file");
+    let path = dir.join("data");
+    let data = pattern(7, 5 * 1024 * 1024);
+    std::fs::write(&path, &data).unwrap();
+    rt(1).block_on(async {
+        let mut f = File::open(&path).await.unwrap();
+        let mut buf = vec![0u8; 8 * 1024];
+        let mut got = Vec::new();
+        let mut offsets = Vec::new();
+        loop {
+            let n = f.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+            if offsets.last() != Some(&os_offset(&f)) {
+                offsets.push(os_offset(&f));
+            }
+        }
+        assert!(got == data);
+        // Jobs of 64 KiB, 128 KiB, ... up to 2 MiB: each job one step.
+        let k = 1024;
+        assert_eq!(
+            offsets,
+            [
+                64 * k,
+                192 * k,
+                448 * k,
+                960 * k,
+                1984 * k,
+                4032 * k,
+                5 * 1024 * k
+            ],
+            "read-ahead sizes"
+        );
     });
 }
 

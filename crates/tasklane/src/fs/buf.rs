@@ -14,7 +14,9 @@ pub(super) const MAX_BUF: usize = 2 * 1024 * 1024;
 
 /// The least a read job asks the file for, whatever the caller's buffer:
 /// reads of a few bytes each are served from the read-ahead, one pool
-/// round trip per this many bytes.
+/// round trip per this many bytes at first. While reads go on in order,
+/// each job asks for twice as much as the last, up to [`MAX_BUF`]
+/// (`File`'s module docs, step 1).
 pub(super) const MIN_READ: usize = 64 * 1024;
 
 const _: () = assert!(MIN_READ <= MAX_BUF);

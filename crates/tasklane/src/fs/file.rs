@@ -9,9 +9,13 @@
 //! they were started.
 //!
 //! 1. **Read.** Idle with read-ahead: copy from it, no job. Idle and empty:
-//!    start a job reading at least `MIN_READ` bytes (more if the caller's
-//!    buffer is larger, up to `MAX_BUF`), wait for it, copy what the
-//!    caller's buffer takes; the rest is read-ahead for the next reads.
+//!    start a job reading `read_size` bytes (or the caller's buffer's size
+//!    if larger, up to `MAX_BUF`), wait for it, copy what the caller's
+//!    buffer takes; the rest is read-ahead for the next reads. `read_size`
+//!    starts at `MIN_READ` and doubles (up to `MAX_BUF`) after each job
+//!    that filled its request, so a file read in order takes fewer, larger
+//!    jobs; a seek or a write sets it back to `MIN_READ`, so random access
+//!    reads little it does not use.
 //! 2. **Write.** Wait for a job in flight. Then copy up to `MAX_BUF`
 //!    bytes into the buffer, start a job writing them in full
 //!    (`write_all`), and return at once, saying they were written. An error
@@ -25,7 +29,7 @@
 //!
 //! Cancellation: see [`File`]'s docs.
 
-use super::buf::{Buf, MAX_BUF};
+use super::buf::{Buf, MAX_BUF, MIN_READ};
 use super::{OpenOptions, pool};
 use crate::task::JoinHandle;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
@@ -44,8 +48,9 @@ use std::task::{Context, Poll, ready};
 ///
 /// Reads, writes and seeks run on the blocking pool and never block a
 /// worker; `futures-io`'s [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`]
-/// are implemented. Reads are buffered (at least 64 KiB per pool job), so
-/// many small reads cost one pool round trip between them. Writes are
+/// are implemented. Reads are buffered: a pool job reads at least 64 KiB,
+/// and twice as much as the last one while the file is read in order (up
+/// to 2 MiB), so many small reads share one pool round trip. Writes are
 /// written behind: `poll_write` hands up to 2 MiB to a pool job and returns;
 /// **call `flush` (or `close`) to wait for the last write and learn
 /// whether it failed**.
@@ -95,6 +100,8 @@ struct Inner {
     /// The error of a write job whose `poll_write` had already returned,
     /// kept for the next write, flush or sync.
     write_err: Option<io::Error>,
+    /// How much the next read job asks for (step 1).
+    read_size: usize,
 }
 
 enum State {
@@ -198,6 +205,7 @@ impl File {
             inner: Mutex::new(Inner {
                 state: State::Idle(Buf::default()),
                 write_err: None,
+                read_size: MIN_READ,
             }),
         }
     }
@@ -353,14 +361,19 @@ impl AsyncRead for File {
                     let handle = pool::handle()?;
                     let mut buf = std::mem::take(buf);
                     let std = Arc::clone(&me.std);
-                    let want = dst.len();
+                    let want = dst.len().max(inner.read_size).min(MAX_BUF);
                     inner.state = State::Busy(pool::start(&handle, move || {
                         let r = buf.read_from(&*std, want);
                         (Op::Read(r), buf)
                     }));
                 }
                 State::Busy(_) => match ready!(inner.poll_job(cx)) {
-                    Some(Op::Read(Ok(_))) => return Poll::Ready(Ok(inner.buf().copy_to(dst))),
+                    Some(Op::Read(Ok(n))) => {
+                        if n >= inner.read_size {
+                            inner.read_size = (inner.read_size * 2).min(MAX_BUF);
+                        }
+                        return Poll::Ready(Ok(inner.buf().copy_to(dst)));
+                    }
                     Some(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
                     Some(op) => inner.keep(op),
                     None => {}
@@ -386,6 +399,7 @@ impl AsyncWrite for File {
             return Poll::Ready(Ok(0));
         }
         let handle = pool::handle()?;
+        inner.read_size = MIN_READ;
         let mut buf = std::mem::take(inner.buf());
         let seek = (!buf.is_empty()).then(|| SeekFrom::Current(buf.discard_read()));
         let n = buf.copy_from(src);
@@ -420,6 +434,7 @@ impl AsyncSeek for File {
             match &mut inner.state {
                 State::Idle(buf) => {
                     let handle = pool::handle()?;
+                    inner.read_size = MIN_READ;
                     // The OS offset is ahead of the reader by the read-ahead.
                     let back = buf.len() as i64;
                     let actual = match pos {
