@@ -57,6 +57,15 @@ pub use std::fs::{FileType, Metadata, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 
+/// The handle types can move between tasks and threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<File>();
+    send_sync::<OpenOptions>();
+    send_sync::<ReadDir>();
+    send_sync::<DirEntry>();
+};
+
 /// Runs `f` with an owned copy of `path` on the blocking pool.
 async fn with_path<T, F>(path: impl AsRef<Path>, f: F) -> io::Result<T>
 where

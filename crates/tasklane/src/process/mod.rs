@@ -78,6 +78,16 @@ pub use command::Command;
 pub use pipe::{ChildStderr, ChildStdin, ChildStdout};
 pub use std::process::{ExitStatus, Output, Stdio};
 
+/// The handle types can move between tasks and threads.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Command>();
+    send_sync::<Child>();
+    send_sync::<ChildStdin>();
+    send_sync::<ChildStdout>();
+    send_sync::<ChildStderr>();
+};
+
 /// Makes every child spawned from now on in this process use the SIGCHLD
 /// path instead of a pidfd (step 2 in the module docs), so that tests can
 /// exercise it on a kernel that has pidfds.
