@@ -14,7 +14,7 @@
 //! A call that has started on the pool runs to its end even if its future
 //! is dropped (a thread cannot be interrupted in a system call); one still
 //! waiting for a pool thread when dropped never runs. So a cancelled
-//! [`write`], [`copy`] or [`remove_dir_all`] has either done all of its
+//! [`write`](fn@write), [`copy`] or [`remove_dir_all`] has either done all of its
 //! work or none of it (short of an OS error partway, as with the standard
 //! library); the caller only misses hearing the outcome. [`File`]
 //! documents what its cancelled reads and writes leave.
