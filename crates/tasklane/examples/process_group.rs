@@ -1,5 +1,5 @@
 //! Child processes under a deadline: a `TaskGroup` runs three commands,
-//! `wait_for` gives the group 500 ms, and the slow one is killed when the
+//! `wait_for` gives the group 1.5 s, and the slow one is killed when the
 //! deadline cancels it.
 //!
 //! 1. `sh -c 'sleep 0.05; echo a'` and `sh -c 'sleep 0.1; echo b'` finish
@@ -23,7 +23,7 @@ use tasklane::process::Command;
 use tasklane::time::{Instant, sleep};
 
 /// How long the group gets.
-const DEADLINE: Duration = Duration::from_millis(500);
+const DEADLINE: Duration = Duration::from_millis(1500);
 
 type Log = Arc<Mutex<Vec<(String, String)>>>;
 

@@ -22,22 +22,27 @@ fn two_hundred_children_leave_no_zombie() {
 fn a_dropped_wait_future_leaves_the_child_usable_then_reaped() {
     let rt = rt(1);
     let pid = rt.block_on(async {
-        let mut child = Command::new("sleep").arg("0.1").spawn().unwrap();
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id().unwrap();
         let r = tasklane::wait_for(child.wait(), Duration::from_millis(1)).await;
-        assert!(r.is_err(), "sleep 0.1 cannot end within 1 ms");
+        assert!(r.is_err(), "sleep 30 cannot end within 1 ms");
         assert!(our_child_state(pid).is_some(), "the child runs on");
         // The same Child can be waited again after the abandoned wait...
-        assert!(child.wait().await.unwrap().success());
+        child.start_kill().unwrap();
+        assert!(!child.wait().await.unwrap().success());
         assert_eq!(our_child_state(pid), None);
         // ...and one dropped after an abandoned wait is reaped on exit.
-        let mut child = Command::new("sleep").arg("0.1").spawn().unwrap();
+        let mut child = Command::new("sleep").arg("30").spawn().unwrap();
         let pid = child.id().unwrap();
-        let _ = tasklane::wait_for(child.wait(), Duration::from_millis(1)).await;
+        let r = tasklane::wait_for(child.wait(), Duration::from_millis(1)).await;
+        assert!(r.is_err());
         drop(child);
+        // SAFETY: `kill` takes integers and touches no memory; the pid is
+        // our unreaped child's.
+        assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
         pid
     });
-    assert_all_reaped(&[pid]);
+    assert_all_reaped(&[pid]); // with the runtime still up
 }
 
 #[test]
