@@ -106,6 +106,25 @@ fn status_and_exit_codes() {
 }
 
 #[test]
+fn process_group_and_arg0() {
+    rt(1).block_on(async {
+        // Fields 1 and 5 of /proc/self/stat: the shell's pid and its group.
+        let out = Command::new("sh")
+            .args(["-c", "echo $0; cut -d' ' -f1,5 /proc/$$/stat"])
+            .arg0("renamed")
+            .process_group(0)
+            .output()
+            .await
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("renamed"));
+        let ids: Vec<&str> = lines.next().unwrap().split(' ').collect();
+        assert_eq!(ids[0], ids[1], "the child leads a group of its own");
+    });
+}
+
+#[test]
 fn try_wait_then_wait_again() {
     rt(1).block_on(async {
         let mut child = Command::new("sleep").arg("30").spawn().unwrap();

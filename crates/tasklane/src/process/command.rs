@@ -8,6 +8,7 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{ExitStatus, Output, Stdio};
 
@@ -131,8 +132,36 @@ impl Command {
         self
     }
 
+    /// Runs the child as user `id` (`setuid` before `exec`; needs the
+    /// privilege to).
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        self.std.uid(id);
+        self
+    }
+
+    /// Runs the child as group `id` (`setgid` before `exec`).
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        self.std.gid(id);
+        self
+    }
+
+    /// Puts the child in process group `pgroup`; `0` makes a new group led
+    /// by the child (so that a signal to the group reaches its own children
+    /// too, and a Ctrl-C at the terminal does not).
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        self.std.process_group(pgroup);
+        self
+    }
+
+    /// Sets the child's `argv[0]` (the program is still looked up from
+    /// `Command::new`'s argument).
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        self.std.arg0(arg);
+        self
+    }
+
     /// The standard library's builder, for the options not mirrored here
-    /// (`uid`, `process_group`, `pre_exec`, …).
+    /// (`pre_exec`, …).
     pub fn as_std(&self) -> &std::process::Command {
         &self.std
     }
