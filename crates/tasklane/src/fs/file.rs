@@ -116,11 +116,15 @@ enum Op {
     /// The result, and the position the caller asked for (to tell an
     /// abandoned seek's result from the one being waited for).
     Seek(io::Result<u64>, SeekFrom),
+    /// The job gave no outcome: it panicked, or a runtime shutdown stopped
+    /// it before it ran. Whatever it was, it is reported to the caller
+    /// waiting now, or kept as a write error.
+    Lost(io::Error),
 }
 
 impl Inner {
-    /// Waits for the job in flight, if any, and takes its outcome back.
-    /// `Ok(None)` when idle; a job that failed to run is a write error.
+    /// Waits for the job in flight, if any, and takes its outcome back;
+    /// `None` when idle.
     fn poll_job(&mut self, cx: &mut Context<'_>) -> Poll<Option<Op>> {
         let State::Busy(job) = &mut self.state else {
             return Poll::Ready(None);
@@ -132,7 +136,7 @@ impl Inner {
             }
             Err(e) => {
                 self.state = State::Idle(Buf::default());
-                Poll::Ready(Some(Op::Write(Err(pool::join_error(e)))))
+                Poll::Ready(Some(Op::Lost(pool::join_error(e))))
             }
         }
     }
@@ -148,7 +152,7 @@ impl Inner {
 
     /// Keeps what matters of an outcome that its caller is not there for.
     fn keep(&mut self, op: Op) {
-        if let Op::Write(Err(e)) = op {
+        if let Op::Write(Err(e)) | Op::Lost(e) = op {
             self.write_err.get_or_insert(e);
         }
     }
@@ -374,7 +378,7 @@ impl AsyncRead for File {
                         }
                         return Poll::Ready(Ok(inner.buf().copy_to(dst)));
                     }
-                    Some(Op::Read(Err(e))) => return Poll::Ready(Err(e)),
+                    Some(Op::Read(Err(e)) | Op::Lost(e)) => return Poll::Ready(Err(e)),
                     Some(op) => inner.keep(op),
                     None => {}
                 },
@@ -454,6 +458,7 @@ impl AsyncSeek for File {
                 }
                 State::Busy(_) => match ready!(inner.poll_job(cx)) {
                     Some(Op::Seek(r, asked)) if asked == pos => return Poll::Ready(r),
+                    Some(Op::Lost(e)) => return Poll::Ready(Err(e)),
                     // Another outcome (an abandoned seek, a read whose data
                     // is now read-ahead): keep it, then start this seek.
                     Some(op) => inner.keep(op),
