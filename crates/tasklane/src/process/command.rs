@@ -211,7 +211,8 @@ impl Command {
     /// Runs the child to its end and collects its status and output. The
     /// child starts at this call (before the future is first polled), with
     /// standard output and error piped and standard input null unless
-    /// [`stdin`](Self::stdin) set it.
+    /// [`stdin`](Self::stdin) set it (these settings stay on the command,
+    /// as with tokio).
     ///
     /// # Cancellation
     ///
