@@ -260,6 +260,24 @@ fn not_executable_and_bad_directory_are_clear_errors() {
 }
 
 #[test]
+fn nul_bytes_and_an_empty_program_are_errors() {
+    rt(1).block_on(async {
+        let err = Command::new("bad\0name").spawn().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = Command::new("true").arg("a\0b").spawn().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = Command::new("true")
+            .env("K\0", "v")
+            .status()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = Command::new("").spawn().unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    });
+}
+
+#[test]
 fn spawn_outside_a_runtime_is_an_error() {
     let err = Command::new("true").spawn().unwrap_err();
     assert!(err.to_string().contains("no tasklane runtime"), "{err}");
