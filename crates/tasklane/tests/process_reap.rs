@@ -77,3 +77,44 @@ fn a_killed_child_is_reaped_even_across_shutdown() {
         assert_eq!(our_child_state(pid), None, "pid {pid} left after shutdown");
     }
 }
+
+#[test]
+fn a_child_dropped_on_a_plain_thread_is_reaped() {
+    let rt = rt(1);
+    let child = rt.block_on(async { Command::new("sleep").arg("30").spawn().unwrap() });
+    let pid = child.id().unwrap();
+    // Dropped where no runtime is current: its reaper runs on the runtime
+    // it was spawned on.
+    std::thread::spawn(move || drop(child)).join().unwrap();
+    // SAFETY: `kill` takes integers and touches no memory; the pid is our
+    // unreaped child's.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    assert_all_reaped(&[pid]);
+}
+
+#[test]
+fn a_child_left_past_a_shutdown_is_swept_by_a_later_spawn() {
+    let pid = {
+        let rt = rt(1);
+        rt.block_on(async {
+            let child = Command::new("sleep").arg("30").spawn().unwrap();
+            child.id().unwrap()
+        })
+        // The shutdown cancels the reaper task (the child was not killed):
+        // the child goes to the orphan list.
+    };
+    assert!(our_child_state(pid).is_some(), "still running");
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGKILL) }, 0);
+    let deadline = std::time::Instant::now() + procutil::GENEROUS;
+    // (Another test's spawn may sweep it as soon as it is a zombie.)
+    while matches!(our_child_state(pid), Some(s) if s != 'Z') {
+        assert!(std::time::Instant::now() < deadline, "never exited");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    // Nothing watches it now; the next spawn sweeps the list.
+    rt(1).block_on(async {
+        Command::new("true").status().await.unwrap();
+    });
+    assert_eq!(our_child_state(pid), None, "swept by the spawn");
+}
