@@ -118,3 +118,36 @@ fn a_child_left_past_a_shutdown_is_swept_by_a_later_spawn() {
     });
     assert_eq!(our_child_state(pid), None, "swept by the spawn");
 }
+
+#[test]
+fn a_task_waiting_on_a_child_cancelled_by_shutdown() {
+    for grace in [Duration::from_secs(5), Duration::ZERO] {
+        let rt = rt(2);
+        let (tx, rx) = std::sync::mpsc::channel();
+        rt.spawn(async move {
+            let mut child = Command::new("sleep")
+                .arg("30")
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            tx.send(child.id().unwrap()).unwrap();
+            child.wait().await.unwrap(); // cancelled (or dropped) by the shutdown
+        })
+        .detach();
+        let pid = rx.recv().unwrap();
+        // The shutdown cancels the task; its Child's drop kills the child.
+        // With a grace the reaper is waited for; without one the child may
+        // be left on the orphan list, but the shutdown must not hang.
+        rt.shutdown(grace);
+        if !grace.is_zero() {
+            assert_eq!(our_child_state(pid), None, "reaped within the grace");
+        } else {
+            // Not running on: killed at the drop (a zombie at worst).
+            let deadline = std::time::Instant::now() + procutil::GENEROUS;
+            while matches!(our_child_state(pid), Some(s) if s != 'Z') {
+                assert!(std::time::Instant::now() < deadline, "not killed");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+}
