@@ -10,7 +10,7 @@
 //!
 //! # How an exit is noticed
 //!
-//! 1. Right after `fork`/`exec`, the child's pid is turned into a *pidfd*
+//! 1. Right after the spawn, the child's pid is turned into a *pidfd*
 //!    (`pidfd_open(2)`, Linux 5.3 and later). A pidfd becomes readable when
 //!    its process exits, so it is registered with the reactor like a
 //!    socket; [`Child::wait`] awaits that readiness, then collects the
@@ -39,7 +39,8 @@
 //!   If the child was killed by `kill_on_drop`, that task is shielded: a
 //!   shutdown of the runtime waits the moment the killed child takes to
 //!   exit (within the grace) and reaps it.
-//! - If that task cannot run (the runtime has shut down), the child goes to
+//! - If that task cannot run (the runtime has shut down), or a shutdown
+//!   cancels it before the child exits, the child goes to
 //!   a process-wide orphan list, which every later spawn and every drop of a
 //!   `Child` sweeps with non-blocking `waitpid`s. Zombies on that list at
 //!   process exit are collected by the system.
