@@ -327,3 +327,82 @@ fn outside_a_runtime_an_error_not_a_panic() {
     let r = futures_lite::future::block_on(fs::read(&path));
     assert!(r.is_err());
 }
+
+#[test]
+fn concurrent_calls_from_several_tasks_on_one_file() {
+    let dir = TempDir::new("fs-file");
+    let path = dir.join("data");
+    std::fs::write(&path, pattern(8, 300_000)).unwrap();
+    rt(2).block_on(async {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await
+            .unwrap();
+        for round in 0..40u64 {
+            // Leave a read job in flight, then make `&self` calls on the
+            // file from three tasks at once: each must see its call end
+            // (no task's wake-up may be lost to another's).
+            let mut buf = vec![0u8; 100];
+            {
+                let mut read = Box::pin(f.read(&mut buf));
+                let _ = poll_once(&mut read);
+            }
+            let shared = std::sync::Arc::new(f);
+            let tasks: Vec<_> = (0..3)
+                .map(|k| {
+                    let f = shared.clone();
+                    tasklane::spawn(async move {
+                        match k {
+                            0 => f.metadata().await.map(drop),
+                            1 => f.sync_data().await,
+                            _ => f.set_len(300_000 - round).await,
+                        }
+                    })
+                })
+                .collect();
+            for t in tasks {
+                tasklane::wait_for(t, Duration::from_secs(20))
+                    .await
+                    .expect("a call on a shared File hung")
+                    .unwrap()
+                    .unwrap();
+            }
+            f = std::sync::Arc::into_inner(shared).unwrap();
+        }
+        assert_eq!(f.metadata().await.unwrap().len(), 300_000 - 39);
+    });
+}
+
+#[test]
+fn a_dropped_set_len_still_runs_before_the_next_read() {
+    let dir = TempDir::new("fs-file");
+    let path = dir.join("data");
+    let data = pattern(9, 200_000);
+    std::fs::write(&path, &data).unwrap();
+    rt(1).block_on(async {
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await
+            .unwrap();
+        let mut byte = [0u8; 1];
+        f.read_exact(&mut byte).await.unwrap(); // 64 KiB read ahead
+        {
+            // Started (its job puts the offset back, then resizes), then
+            // dropped at its first suspension point.
+            let mut resize = Box::pin(f.set_len(150_000));
+            let _ = poll_once(&mut resize);
+        }
+        let mut next = [0u8; 4];
+        f.read_exact(&mut next).await.unwrap();
+        assert_eq!(
+            next,
+            data[1..5],
+            "the read came after the dropped call's job"
+        );
+        assert_eq!(f.metadata().await.unwrap().len(), 150_000);
+    });
+}

@@ -26,14 +26,23 @@
 //! 3. **Seek.** Wait for a job in flight, forget the read-ahead (correcting
 //!    a `SeekFrom::Current` by its length), start a seek job, wait for it.
 //! 4. **Flush.** Wait for the job in flight; report a pending write error.
+//! 5. **Calls on `&self`** (`sync_all`, `sync_data`, `set_len`, `metadata`,
+//!    `set_permissions`, and `into_std`). They take the file's async lock,
+//!    wait for the job in flight, and run as the next job (its result goes
+//!    to a slot of the call's own), waiting for it with the lock held: tasks
+//!    sharing a `File` through an `Arc` are served one at a time, and only
+//!    one of them ever waits on the job. The `futures-io` methods take
+//!    `&mut self` and so never meet a `&self` call; they reach the state
+//!    without the lock. A call dropped after its job started leaves the job
+//!    in flight, and the next operation waits for it.
 //!
 //! Cancellation: see [`File`]'s docs.
 
 use super::buf::{Buf, MAX_BUF, MIN_READ};
 use super::{OpenOptions, pool};
 use crate::task::JoinHandle;
+use async_lock::Mutex;
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
-use parking_lot::Mutex;
 use std::fmt;
 use std::fs::{Metadata, Permissions};
 use std::future::{Future, poll_fn};
@@ -116,6 +125,8 @@ enum Op {
     /// The result, and the position the caller asked for (to tell an
     /// abandoned seek's result from the one being waited for).
     Seek(io::Result<u64>, SeekFrom),
+    /// A `&self` call's job (step 5), whose result went to the call.
+    Done,
     /// The job gave no outcome: it panicked, or a runtime shutdown stopped
     /// it before it ran. Whatever it was, it is reported to the caller
     /// waiting now, or kept as a write error.
@@ -214,33 +225,67 @@ impl File {
         }
     }
 
-    /// Waits for the job in flight.
-    async fn idle(&self) {
-        poll_fn(|cx| self.inner.lock().poll_idle(cx)).await
-    }
-
-    /// Waits for the job in flight, then runs `f` on the pool, reporting a
-    /// write error kept from before first.
-    async fn after_writes<T: Send + 'static>(
+    /// Runs `f` as the file's next job (step 5): takes the file's lock,
+    /// waits for the job in flight, reports a kept write error first if
+    /// `after_writes`, puts the OS offset back where the reader is if
+    /// `undo_read_ahead` (else the read-ahead is kept), then waits for the
+    /// job with the lock held.
+    async fn run_job<T: Send + 'static>(
         &self,
+        after_writes: bool,
+        undo_read_ahead: bool,
         f: impl FnOnce(&std::fs::File) -> io::Result<T> + Send + 'static,
     ) -> io::Result<T> {
-        self.idle().await;
-        if let Some(e) = self.inner.lock().write_err.take() {
+        let mut inner = self.inner.lock().await;
+        poll_fn(|cx| inner.poll_idle(cx)).await;
+        if after_writes && let Some(e) = inner.write_err.take() {
             return Err(e);
         }
-        let std = Arc::clone(&self.std);
-        pool::run(move || f(&std)).await
+        let handle = pool::handle()?;
+        let mut buf = std::mem::take(inner.buf());
+        let back = if undo_read_ahead {
+            inner.read_size = MIN_READ;
+            buf.discard_read()
+        } else {
+            0
+        };
+        let slot = Arc::new(parking_lot::Mutex::new(None));
+        let (std, out) = (Arc::clone(&self.std), Arc::clone(&slot));
+        inner.state = State::Busy(pool::start(&handle, move || {
+            let r = if back != 0 {
+                (&*std).seek(SeekFrom::Current(back)).map(drop)
+            } else {
+                Ok(())
+            };
+            *out.lock() = Some(r.and_then(|()| f(&std)));
+            (Op::Done, buf)
+        }));
+        // Only this call polls the job: the lock is held until it ends.
+        loop {
+            match poll_fn(|cx| inner.poll_job(cx)).await {
+                Some(Op::Done) | None => break,
+                Some(Op::Lost(e)) => return Err(e),
+                Some(op) => inner.keep(op),
+            }
+        }
+        slot.lock()
+            .take()
+            .unwrap_or_else(|| Err(io::Error::other("tasklane::fs: the call gave no result")))
     }
 
     /// Waits for the write in flight, then flushes data and metadata to the
     /// disk (`fsync`).
     ///
+    /// # Cancellation
+    ///
+    /// Once started, the call runs to its end even if the future is
+    /// dropped, and the file's later operations wait for it.
+    ///
     /// # Errors
     ///
     /// A failed earlier write, or the OS error of `fsync`.
     pub async fn sync_all(&self) -> io::Result<()> {
-        self.after_writes(std::fs::File::sync_all).await
+        self.run_job(true, false, std::fs::File::sync_all).await
     }
 
     /// As [`sync_all`](Self::sync_all), but without metadata the data does
@@ -250,7 +295,7 @@ impl File {
     ///
     /// As `sync_all`.
     pub async fn sync_data(&self) -> io::Result<()> {
-        self.after_writes(std::fs::File::sync_data).await
+        self.run_job(true, false, std::fs::File::sync_data).await
     }
 
     /// Truncates or extends the file to `size` bytes, after the job in
@@ -259,23 +304,14 @@ impl File {
     ///
     /// # Cancellation
     ///
-    /// Once started, the resize runs to its end even if the future is
-    /// dropped.
+    /// As [`sync_all`](Self::sync_all).
     ///
     /// # Errors
     ///
     /// A failed earlier write, or the OS error of `ftruncate` (for example
     /// `InvalidInput` for a file not opened for writing).
     pub async fn set_len(&self, size: u64) -> io::Result<()> {
-        self.idle().await;
-        let back = self.inner.lock().buf().discard_read();
-        self.after_writes(move |f| {
-            if back != 0 {
-                (&*f).seek(SeekFrom::Current(back))?;
-            }
-            f.set_len(size)
-        })
-        .await
+        self.run_job(true, true, move |f| f.set_len(size)).await
     }
 
     /// The file's metadata, after the job in flight.
@@ -284,9 +320,7 @@ impl File {
     ///
     /// The OS error of `fstat`.
     pub async fn metadata(&self) -> io::Result<Metadata> {
-        self.idle().await;
-        let std = Arc::clone(&self.std);
-        pool::run(move || std.metadata()).await
+        self.run_job(false, false, std::fs::File::metadata).await
     }
 
     /// Changes the file's permissions, after the job in flight.
@@ -295,9 +329,8 @@ impl File {
     ///
     /// The OS error of `fchmod`.
     pub async fn set_permissions(&self, perm: Permissions) -> io::Result<()> {
-        self.idle().await;
-        let std = Arc::clone(&self.std);
-        pool::run(move || std.set_permissions(perm)).await
+        self.run_job(false, false, move |f| f.set_permissions(perm))
+            .await
     }
 
     /// Waits for the job in flight, puts the offset back where the reader
@@ -309,24 +342,10 @@ impl File {
     /// rare case that a job's closure still holds the file (the runtime is
     /// shutting down).
     pub async fn into_std(self) -> io::Result<std::fs::File> {
-        self.settle().await?;
+        self.run_job(true, true, |_| Ok(())).await?;
         let std = Arc::clone(&self.std);
         drop(self); // idle: nothing to detach
         Arc::try_unwrap(std).or_else(|shared| shared.try_clone())
-    }
-
-    /// Waits for the job in flight, reports a kept write error, and seeks
-    /// back over read-ahead.
-    async fn settle(&self) -> io::Result<()> {
-        self.idle().await;
-        let back = self.inner.lock().buf().discard_read();
-        self.after_writes(move |f| {
-            if back != 0 {
-                (&*f).seek(SeekFrom::Current(back))?;
-            }
-            Ok(())
-        })
-        .await
     }
 
     /// The standard file, if no job is in flight and nothing is buffered;
