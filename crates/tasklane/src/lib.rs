@@ -9,8 +9,8 @@
 //! opts out.
 //!
 //! The promised behaviour (the task lifecycle, cancellation and its catch
-//! points, shields and timeouts, groups, shutdown, timers, I/O and
-//! observability) is written down in full in `docs/semantics.md`; the
+//! points, shields and timeouts, groups, shutdown, timers, I/O, child
+//! processes, files and observability) is written down in full in `docs/semantics.md`; the
 //! crate's layout is in `ARCHITECTURE.md`.
 //!
 //! # Examples
@@ -25,12 +25,14 @@
 //! ```
 
 mod driver;
+pub mod fs;
 mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod io;
 pub mod metrics;
 pub mod net;
+pub mod process;
 mod runtime;
 mod shield;
 pub mod signal;
