@@ -355,6 +355,12 @@ pub struct Cancelled {
 }
 
 impl Cancelled {
+    /// A cancellation from `origin`, for a scope owner that ends its
+    /// future for it (`task/scope.rs`).
+    pub(crate) fn new(origin: Origin) -> Cancelled {
+        Cancelled { origin }
+    }
+
     /// Where the cancellation came from.
     pub fn origin(&self) -> Origin {
         self.origin

@@ -17,6 +17,7 @@ mod id;
 mod join;
 mod raw;
 mod registry;
+pub(crate) mod scope;
 mod snapshot;
 mod state;
 mod trace;
