@@ -32,6 +32,7 @@ pub mod io;
 pub mod metrics;
 pub mod net;
 mod runtime;
+mod scope;
 mod shield;
 pub mod signal;
 pub mod sync;
@@ -40,6 +41,7 @@ pub mod time;
 
 pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait};
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
+pub use scope::{CancelScope, ScopeRun};
 pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};
 pub use time::{Elapsed, wait_for};

@@ -14,10 +14,14 @@
 //!    (*delivered*), the future runs on until it ends: its value if it
 //!    swallowed the cancellation, or the scope's end if it re-raised it
 //!    (a re-raise of any other origin is passed on outwards).
-//! 2. Otherwise the future is polled as usual; if it stays pending, the
-//!    owner is asked whether its scope is cancelled now (a flag, a timer).
-//!    A re-raise of another origin found after that poll is passed on, and
-//!    the owner waits: the handler further out drops this future.
+//! 2. Otherwise the owner is asked whether its scope is cancelled now (a
+//!    flag, a timer; the question registers the task's waker with them),
+//!    and if not the future is polled as usual. At the first poll the
+//!    future is polled first and the question asked only if it stays
+//!    pending: it runs to its first suspension point, and one ready there
+//!    wins even against a scope cancelled before. A re-raise of another
+//!    origin found after a poll is passed on, and the owner waits: the
+//!    handler further out drops this future.
 //! 3. Cancelled, and the future holds no catch point ([`CatchCount`]): it
 //!    ends at once, nothing of it running past the await where it waits
 //!    (so a zero timeout expires at the first suspension point).
@@ -88,6 +92,8 @@ pub struct ScopeDriver {
     /// The last delivery found only catch points new to that poll: deliver
     /// again at the next poll.
     rearmed: bool,
+    /// The future was polled once: it waits at a suspension point.
+    started: bool,
     /// The catch points the future holds.
     inside: CatchCount,
 }
@@ -116,14 +122,15 @@ impl ScopeDriver {
     }
 
     /// Polls `future` once as the owner of its scope (module docs).
-    /// `cancelled` is asked, only when the future is pending and no
-    /// delivery is under way, whether the scope is cancelled now; it
-    /// registers `cx`'s waker with whatever would cancel it later.
+    /// `cancelled` is asked, while no delivery is under way, whether the
+    /// scope is cancelled now (before the future is polled, except at the
+    /// first poll, after it); it registers `cx`'s waker with whatever
+    /// would cancel it later.
     pub fn poll<F: Future>(
         &mut self,
         mut future: Pin<&mut F>,
         cx: &mut Context<'_>,
-        cancelled: impl FnOnce(&mut Context<'_>) -> bool,
+        mut cancelled: impl FnMut(&mut Context<'_>) -> bool,
     ) -> ScopePoll<F::Output> {
         if self.delivered {
             // Step 1: cleaning up after the delivery.
@@ -141,19 +148,31 @@ impl ScopeDriver {
             };
         }
         if !self.rearmed {
-            // Step 2.
-            let inside = &mut self.inside;
-            let (polled, raised) = catch_reraised(|| inside.track(|| future.as_mut().poll(cx)));
-            if let Some(o) = raised {
-                // Not this scope's (it delivered nothing yet): for a
-                // handler further out, which drops this future.
-                pass_reraised(o);
-            }
-            if let Poll::Ready(v) = polled {
-                return ScopePoll::Ready(v);
-            }
-            if raised.is_some() || !cancelled(cx) {
-                return ScopePoll::Pending;
+            // Step 2. A scope cancelled while its future waited delivers
+            // without a plain poll first: nothing of the future runs past
+            // the await where it waits, whatever else woke it. Only the
+            // first poll runs the future before asking (it reaches its
+            // first suspension point, and a future ready there wins).
+            let cancel_now = self.started && cancelled(cx);
+            if !cancel_now {
+                let inside = &mut self.inside;
+                let (polled, raised) = catch_reraised(|| inside.track(|| future.as_mut().poll(cx)));
+                if let Some(o) = raised {
+                    // Not this scope's (it delivered nothing yet): for a
+                    // handler further out, which drops this future.
+                    pass_reraised(o);
+                }
+                if let Poll::Ready(v) = polled {
+                    return ScopePoll::Ready(v);
+                }
+                if raised.is_some() || self.started {
+                    // (Asked before the poll: a cancel since wakes it.)
+                    return ScopePoll::Pending;
+                }
+                self.started = true;
+                if !cancelled(cx) {
+                    return ScopePoll::Pending;
+                }
             }
         }
         // Step 3.
