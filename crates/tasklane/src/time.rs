@@ -146,12 +146,19 @@ impl TimerEntry {
     }
 
     /// Moves the deadline; an entry on the wheel is moved in place (its
-    /// waker kept), a fired one is registered again on the next poll.
+    /// waker kept), a fired one, or one moved to a deadline already past,
+    /// is registered again on the next poll.
     pub(crate) fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         match &self.state {
             EntryState::Registered(driver, key) => {
-                if !driver.reset(*key, deadline) {
+                // One already due leaves the wheel, so that `poll_expired_now`
+                // sees it due at the next poll rather than when the driver
+                // next looks at the wheel.
+                if deadline <= Instant::now() {
+                    driver.cancel(*key);
+                    self.state = EntryState::Idle;
+                } else if !driver.reset(*key, deadline) {
                     self.state = EntryState::Idle;
                 }
             }
