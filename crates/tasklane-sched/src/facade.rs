@@ -12,6 +12,7 @@
 
 use crate::task::Origin;
 
+pub use crate::task::cancel_within::{GraceSleep, GraceTimer, set_grace_timer};
 pub use crate::task::catch::{
     CatchCount, Claim, abort_current, catch_reraised, deliver, pass_reraised,
 };

@@ -9,6 +9,7 @@
 //!
 //! State bits and the protocols around them are documented in `state.rs`.
 
+pub(crate) mod cancel_within;
 pub(crate) mod catch;
 mod current;
 mod error;
@@ -23,6 +24,7 @@ mod state;
 mod trace;
 mod waker;
 
+pub use cancel_within::CancelWithin;
 pub use catch::{Cancellable, Cancelled, Origin, Reraise, cancellable};
 pub use snapshot::{TaskDump, TaskSnapshot};
 pub(crate) use trace::watch;

@@ -155,12 +155,12 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 ///             sleep(Duration::from_millis(10)).await;
 ///             tx.send(i).await.unwrap();
 ///         }
-///         // Then idle: the handler times out, 30 ms after the last message.
+///         // Then idle: the handler times out, 100 ms after the last message.
 ///         sleep(Duration::from_secs(60)).await;
 ///     })
 ///     .detach();
 ///
-///     const IDLE: Duration = Duration::from_millis(30);
+///     const IDLE: Duration = Duration::from_millis(100);
 ///     let mut seen = 0;
 ///     let r = timeout_with(IDLE, |idle| async {
 ///         while let Ok(_msg) = rx.recv().await {
