@@ -146,10 +146,7 @@ fn race(body: Body, runner: Runner) -> Reached {
     let future = {
         let (gate, c) = (gate.clone(), c.clone());
         async move {
-            let inner = Inner {
-                gate,
-                c: c.clone(),
-            };
+            let inner = Inner { gate, c: c.clone() };
             match body {
                 Body::Plain => inner.await,
                 Body::CatchReraise => match task::cancellable(inner).await {
