@@ -136,7 +136,9 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 ///
 /// This is the shape of an idle timeout: the future moves its deadline
 /// forward each time it makes progress, and is cancelled (its catch points
-/// may clean up) once it has been idle for the whole duration.
+/// may clean up) once it has been idle for the whole duration. The block
+/// takes the handle by value, so it is an `async move` block: borrow what
+/// it must not own through references made before it.
 ///
 /// # Panics
 ///
@@ -162,9 +164,10 @@ pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::Int
 ///
 ///     const IDLE: Duration = Duration::from_millis(100);
 ///     let mut seen = 0;
-///     let r = timeout_with(IDLE, |idle| async {
+///     let count = &mut seen; // the block is `async move`: it takes the handle
+///     let r = timeout_with(IDLE, |idle| async move {
 ///         while let Ok(_msg) = rx.recv().await {
-///             seen += 1;
+///             *count += 1;
 ///             idle.reschedule(Instant::now() + IDLE);
 ///         }
 ///     })
