@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::rt;
+use common::{rt, yield_until};
 use std::future::{Future, pending};
 use std::pin::pin;
 use std::sync::Arc;
@@ -84,15 +84,19 @@ fn rescheduled_later_it_does_not_fire_at_the_old_deadline() {
 fn rescheduled_later_while_pending_it_does_not_fire_at_the_old_deadline() {
     in_task(async {
         let start = Instant::now();
-        let t = timeout(15 * MS, sleep(50 * MS));
-        let handle = t.handle();
-        let mover = tasklane::spawn(async move {
-            sleep(5 * MS).await;
-            handle.reschedule(Instant::now() + LONG);
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = started.clone();
+        // The first deadline leaves the test a wide window to move it.
+        let t = timeout(200 * MS, async move {
+            s.store(1, Ordering::SeqCst);
+            sleep(300 * MS).await;
         });
-        assert_eq!(t.await, Ok(()), "the sleep finished: the deadline moved");
-        assert!(start.elapsed() >= 50 * MS);
-        mover.await.unwrap();
+        let handle = t.handle();
+        let run = tasklane::spawn(t);
+        yield_until(|| started.load(Ordering::SeqCst) == 1).await;
+        handle.reschedule(Instant::now() + LONG);
+        assert_eq!(run.await.unwrap(), Ok(()), "the deadline moved");
+        assert!(start.elapsed() >= 300 * MS);
     });
 }
 
@@ -162,7 +166,7 @@ fn rescheduling_after_expiry_does_nothing() {
         assert!(!handle.is_expired());
         let watcher = handle.clone();
         let r = tasklane::spawn(t);
-        sleep(7 * MS).await;
+        yield_until(|| watcher.is_expired()).await;
         let before = watcher.deadline();
         handle.reschedule(Instant::now() + LONG);
         assert_eq!(watcher.deadline(), before, "ignored after expiry");
