@@ -5,9 +5,9 @@
 //! loom can reach.
 //!
 //! The models are integration tests in `tests/`, one file per behaviour, so
-//! CI can run them in groups (`task_*`, `join_*`, `cancel_*`, `shutdown_*`
-//! and `sched_*` for the scheduler, `timer_*` for the timers, `io_*` for
-//! the I/O readiness).
+//! CI can run them in groups (`task_*`, `join_*`, `cancel_*`, `scope_*`,
+//! `shutdown_*` and `sched_*` for the scheduler, `timer_*` for the timers,
+//! `io_*` for the I/O readiness).
 //! Without the cfg they compile to nothing, and so do the [`mock`] module
 //! that holds their test doubles and the `timer` and `io` modules of helpers
 //! for the timer and I/O models.

@@ -3,16 +3,20 @@
 //!
 //! These are the pieces of the task core's cancellation delivery (module
 //! docs of `task/catch.rs`) that the facade needs to be a cancellation
-//! scope of its own (`wait_for` delivers its timeout to the catch points of
-//! the future it wraps) and to pass a child's cancellation on to the task
+//! scope of its own (`wait_for`, `time::timeout` and `CancelScope::run`
+//! deliver their cancellation to the catch points of the future they wrap,
+//! through a `ScopeDriver`; a `CancelScope` is cancelled from any thread
+//! through a `ScopeSignal`) and to pass a child's cancellation on to the task
 //! awaiting it (`shield`, `gather`). A scheduler built on this crate needs
 //! none of them.
 
 use crate::task::Origin;
 
+pub use crate::task::cancel_within::{GraceSleep, GraceTimer, set_grace_timer};
 pub use crate::task::catch::{
     CatchCount, Claim, abort_current, catch_reraised, deliver, pass_reraised,
 };
+pub use crate::task::scope::{ScopeDriver, ScopePoll, ScopeSignal, SignalState, WaiterSlot};
 
 /// A fresh [`Origin::Scope`], unique in the process: the origin of one
 /// scope's deliveries (one `wait_for`'s timeout).

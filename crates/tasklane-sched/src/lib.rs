@@ -17,8 +17,9 @@
 //!   warnings (`task/trace.rs`), [`Handle::metrics`].
 //!
 //! The hidden module `facade` holds the cancellation-delivery plumbing the
-//! `tasklane` crate needs (`wait_for`, `shield`, `gather`); it is for that
-//! crate only, and not part of this crate's API.
+//! `tasklane` crate needs (`wait_for`, timeouts and cancel scopes, `shield`,
+//! `gather`, the grace timer of `JoinHandle::cancel_within`); it is for
+//! that crate only, and not part of this crate's API.
 //!
 //! # Examples
 //!

@@ -1,7 +1,7 @@
 //! Groups of tasks: [`TaskGroup`], [`gather`] and [`wait`] (asyncio's
 //! `TaskGroup`, `gather` and `wait`).
 
-use crate::runtime::{BlockOnScope, Handle};
+use crate::runtime::{BlockOnScope, Handle, ShutdownReport};
 use crate::task::{JoinError, JoinHandle, TaskRef};
 use parking_lot::Mutex;
 use std::borrow::Cow;
@@ -397,6 +397,96 @@ where
         } else {
             Err(err)
         }
+    }
+}
+
+impl<T, E> TaskGroup<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// Shuts the group down, as the runtime's shutdown does for every
+    /// task: cancels every child (their catch points may clean up), waits
+    /// up to `grace` for them and for the shields they started, aborts the
+    /// children still running after it, waits for those to end, and
+    /// reports what became of each child.
+    ///
+    /// The report counts every child of the group (including those that
+    /// had ended before): `completed` (a value, `Ok` or `Err`), `cancelled`
+    /// (ended by the cancellation, or cancelled before), `panicked`, and
+    /// `dropped` with the names of those aborted after the grace. A shield
+    /// still running after the grace is left to run (shielded work is
+    /// never aborted), as the runtime's shutdown leaves it to its own
+    /// grace. The owner is not cancelled by the shutdown.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tasklane::{TaskGroup, task::cancellable, time::sleep};
+    ///
+    /// tasklane::run(async {
+    ///     let (started, children_started) = tasklane::sync::bounded(2);
+    ///     let mut group = TaskGroup::<(), ()>::new();
+    ///     let s = started.clone();
+    ///     group.spawn(async move {
+    ///         s.send(()).await.unwrap();
+    ///         // Cleans up when cancelled.
+    ///         let _ = cancellable(sleep(Duration::from_secs(60))).await;
+    ///         Ok(())
+    ///     });
+    ///     group.spawn_named("stubborn", async move {
+    ///         started.send(()).await.unwrap();
+    ///         loop {
+    ///             let _ = cancellable(sleep(Duration::from_secs(60))).await;
+    ///         }
+    ///     });
+    ///     for _ in 0..2 {
+    ///         children_started.recv().await.unwrap();
+    ///     }
+    ///     let report = group.shutdown(Duration::from_millis(20)).await;
+    ///     assert_eq!(report.completed(), 1);
+    ///     assert_eq!(report.dropped_names(), ["stubborn"]);
+    /// });
+    /// ```
+    pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
+        self.shared.end_body();
+        self.shared.failed.store(true, Ordering::Release);
+        self.shared.cancel_all(CancelCause::Shutdown);
+        let mut handles = std::mem::take(&mut self.handles);
+        let shared = self.shared.clone();
+        let all_ended = poll_fn(|cx| {
+            let mut pending = false;
+            for h in handles.iter_mut() {
+                pending |= h.poll_finished(cx).is_pending();
+            }
+            if pending {
+                return Poll::Pending;
+            }
+            shared.poll_shields(cx)
+        });
+        let in_grace = crate::time::timeout(grace, all_ended).await.is_ok();
+        let mut aborted = vec![false; handles.len()];
+        if !in_grace {
+            for (h, a) in handles.iter().zip(aborted.iter_mut()) {
+                if !h.is_finished() {
+                    h.task_ref().abort_because(CancelCause::Shutdown);
+                    *a = true;
+                }
+            }
+        }
+        let (mut completed, mut cancelled, mut panicked) = (0, 0, 0);
+        let mut dropped = Vec::new();
+        for (h, a) in handles.into_iter().zip(aborted) {
+            let name = h.name().to_owned();
+            match h.await {
+                Ok(_) => completed += 1,
+                Err(e) if e.is_panic() => panicked += 1,
+                Err(_) if a => dropped.push(name),
+                Err(_) => cancelled += 1,
+            }
+        }
+        ShutdownReport::new(completed, cancelled, panicked, dropped)
     }
 }
 

@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod net;
 pub mod process;
 mod runtime;
+mod scope;
 mod shield;
 pub mod signal;
 pub mod sync;
@@ -42,6 +43,7 @@ pub mod time;
 
 pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait};
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
+pub use scope::{CancelScope, ScopeRun};
 pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};
 pub use time::{Elapsed, wait_for};

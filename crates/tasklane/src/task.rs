@@ -1,4 +1,38 @@
 //! Tasks: spawning, joining, cancelling, naming.
+//!
+//! # Two-phase cancellation of one task
+//!
+//! [`JoinHandle::cancel_within`] cancels a task, gives its catch points
+//! `grace` to clean up, then aborts it:
+//!
+//! ```
+//! use std::time::Duration;
+//! use tasklane::task::cancellable;
+//! use tasklane::time::sleep;
+//!
+//! tasklane::run(async {
+//!     // Cleans up within the grace: ends cancelled, its cleanup done.
+//!     let polite = tasklane::spawn(async {
+//!         if let Err(c) = cancellable(sleep(Duration::from_secs(60))).await {
+//!             sleep(Duration::from_millis(5)).await; // say goodbye
+//!             c.reraise().await
+//!         }
+//!     });
+//!     tasklane::yield_now().await;
+//!     let r = polite.cancel_within(Duration::from_secs(1)).await;
+//!     assert!(r.unwrap_err().is_cancelled());
+//!
+//!     // Swallows every cancellation: aborted after the grace.
+//!     let stubborn = tasklane::spawn(async {
+//!         loop {
+//!             let _ = cancellable(sleep(Duration::from_secs(60))).await;
+//!         }
+//!     });
+//!     tasklane::yield_now().await;
+//!     let r: Result<(), _> = stubborn.cancel_within(Duration::from_millis(10)).await;
+//!     assert!(r.unwrap_err().is_cancelled());
+//! });
+//! ```
 
 use crate::runtime::Handle;
 use std::borrow::Cow;
@@ -10,8 +44,8 @@ use std::task::{Context, Poll};
 
 pub use crate::group::{TaskOutput, Waitable};
 pub use tasklane_sched::task::{
-    CancelCause, Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise, TaskDump, TaskId,
-    TaskInfo, TaskRef, TaskSnapshot, TaskState, cancellable, current,
+    CancelCause, CancelWithin, Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise,
+    TaskDump, TaskId, TaskInfo, TaskRef, TaskSnapshot, TaskState, cancellable, current,
 };
 
 /// Spawns a task on the current runtime: asyncio's `create_task`.

@@ -39,18 +39,17 @@ use crate::driver::RuntimeDriver;
 use crate::runtime::Handle;
 use std::error::Error;
 use std::fmt;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
-use tasklane_sched::facade::{
-    CatchCount, Claim, catch_reraised, deliver, new_scope, pass_reraised,
-};
-use tasklane_sched::task::CancelCause;
-use tasklane_sched::task::Origin;
 use tasklane_timer::TimerKey;
+
+mod timeout;
+
+pub use timeout::{Timeout, TimeoutHandle, WaitFor, timeout, timeout_at, timeout_with, wait_for};
 
 pub use std::time::Instant;
 
@@ -63,7 +62,7 @@ pub const MAX_DELAY: Duration =
 pub use tasklane_timer::TICK;
 
 /// `now + d`, saturating far in the future (the wheel clamps it).
-fn deadline_after(d: Duration) -> Instant {
+pub(crate) fn deadline_after(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d)
         .unwrap_or_else(|| now + MAX_DELAY + Duration::from_secs(1))
@@ -74,7 +73,7 @@ const OUTSIDE_TIMER: &str = "tasklane::time: a timer (sleep, interval or wait_fo
 
 /// One registration on the wheel, made lazily on first poll.
 #[derive(Debug)]
-struct TimerEntry {
+pub(crate) struct TimerEntry {
     deadline: Instant,
     state: EntryState,
 }
@@ -91,7 +90,7 @@ enum EntryState {
 }
 
 impl TimerEntry {
-    fn new(deadline: Instant) -> TimerEntry {
+    pub(crate) fn new(deadline: Instant) -> TimerEntry {
         TimerEntry {
             deadline,
             state: EntryState::Idle,
@@ -138,7 +137,7 @@ impl TimerEntry {
     /// has passed by the clock completes at once, without waiting for the
     /// driver to see its tick (a clock read per registration, so only where
     /// "due now" must mean now: interval ticks and `wait_for`).
-    fn poll_expired_now(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_expired_now(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if matches!(self.state, EntryState::Idle) && self.deadline <= Instant::now() {
             self.state = EntryState::Fired;
             return Poll::Ready(());
@@ -147,12 +146,19 @@ impl TimerEntry {
     }
 
     /// Moves the deadline; an entry on the wheel is moved in place (its
-    /// waker kept), a fired one is registered again on the next poll.
-    fn reset(&mut self, deadline: Instant) {
+    /// waker kept), a fired one, or one moved to a deadline already past,
+    /// is registered again on the next poll.
+    pub(crate) fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
         match &self.state {
             EntryState::Registered(driver, key) => {
-                if !driver.reset(*key, deadline) {
+                // One already due leaves the wheel, so that `poll_expired_now`
+                // sees it due at the next poll rather than when the driver
+                // next looks at the wheel.
+                if deadline <= Instant::now() {
+                    driver.cancel(*key);
+                    self.state = EntryState::Idle;
+                } else if !driver.reset(*key, deadline) {
                     self.state = EntryState::Idle;
                 }
             }
@@ -161,7 +167,11 @@ impl TimerEntry {
         }
     }
 
-    fn is_fired(&self) -> bool {
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    pub(crate) fn is_fired(&self) -> bool {
         matches!(self.state, EntryState::Fired)
     }
 }
@@ -422,169 +432,3 @@ impl fmt::Display for Elapsed {
 }
 
 impl Error for Elapsed {}
-
-/// Runs `future` for at most `timeout`: asyncio's `wait_for`.
-///
-/// Returns the future's output if it finishes first. Otherwise, once the
-/// timeout passes, it is delivered to the future as a cancellation:
-///
-/// * if the future holds no catch point ([`task::cancellable`]), it is
-///   dropped there and `Err(Elapsed)` is returned;
-/// * else its innermost catch points get `Err(Cancelled)` and the code
-///   around them may clean up with awaits. `wait_for` returns only once the
-///   future has finished: `Err(Elapsed)` if it re-raised the cancellation
-///   ([`Cancelled::reraise`](crate::task::Cancelled::reraise)), or its value
-///   if it swallowed it and produced one (as asyncio does).
-///
-/// `wait_for(&mut shield, t)` times out without cancelling the shielded
-/// work, and `wait_for(&mut handle, t)` leaves the task running. The future
-/// is polled before the timer, so a future that is ready wins even with a
-/// zero timeout; one that is not gets a zero timeout at its first
-/// suspension point. At the deadline, a future that holds no catch point is
-/// dropped without being polled again.
-///
-/// [`task::cancellable`]: crate::task::cancellable
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-///
-/// tasklane::run(async {
-///     let fast = tasklane::wait_for(async { 7 }, Duration::from_millis(50)).await;
-///     assert_eq!(fast, Ok(7));
-///     let slow = tasklane::wait_for(
-///         tasklane::time::sleep(Duration::from_secs(5)),
-///         Duration::from_millis(5),
-///     )
-///     .await;
-///     assert!(slow.is_err());
-/// });
-/// ```
-pub fn wait_for<F: IntoFuture>(future: F, timeout: Duration) -> WaitFor<F::IntoFuture> {
-    WaitFor {
-        future: Some(future.into_future()),
-        timer: TimerEntry::new(deadline_after(timeout)),
-        delivered: None,
-        rearmed: false,
-        inside: CatchCount::default(),
-    }
-}
-
-/// The future returned by [`wait_for`].
-#[derive(Debug)]
-#[must_use = "futures do nothing unless polled"]
-pub struct WaitFor<F> {
-    /// `None` once finished or dropped (dropped in place).
-    future: Option<F>,
-    timer: TimerEntry,
-    /// Set once the deadline passed and a catch point inside the future
-    /// took the timeout: the future then runs on until it ends.
-    delivered: Option<Origin>,
-    /// The last delivery found only catch points new to that poll: deliver
-    /// again at the next poll.
-    rearmed: bool,
-    /// The catch points the future holds: with none, the timeout drops it
-    /// without polling it again.
-    inside: CatchCount,
-}
-
-impl<F: Future> Future for WaitFor<F> {
-    type Output = Result<F::Output, Elapsed>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of
-        // the `Option`, only polled in place and dropped in place with
-        // `Pin::set`, and `WaitFor` has no `Drop` impl that could move it.
-        // `timer` and `delivered` are not pinned.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above: `this.future` is never moved while pinned.
-        let mut future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let mut inner = future
-            .as_mut()
-            .as_pin_mut()
-            .expect("WaitFor polled after it completed");
-        let inside = &mut this.inside;
-        if let Some(origin) = this.delivered {
-            // Cleaning up after the timeout: run until the future ends, or
-            // re-raises the timeout.
-            let (polled, raised) = catch_reraised(|| inside.track(|| inner.poll(cx)));
-            match raised {
-                Some(c) if c.origin() == origin => {
-                    future.set(None);
-                    return Poll::Ready(Err(Elapsed(())));
-                }
-                // Not this scope's: for a handler further out.
-                Some(o) => pass_reraised(o),
-                None => {}
-            }
-            return match polled {
-                Poll::Ready(v) => {
-                    future.set(None);
-                    // Swallowed the cancellation and produced a value.
-                    Poll::Ready(Ok(v))
-                }
-                Poll::Pending => Poll::Pending,
-            };
-        }
-        if !this.rearmed {
-            let (polled, raised) = catch_reraised(|| inside.track(|| inner.as_mut().poll(cx)));
-            if let Poll::Ready(v) = polled {
-                future.set(None);
-                return Poll::Ready(Ok(v));
-            }
-            if let Some(o) = raised {
-                // The task's own cancellation, re-raised inside: for a
-                // handler further out, which drops this future.
-                pass_reraised(o);
-                return Poll::Pending;
-            }
-            ready!(this.timer.poll_expired_now(cx));
-        }
-        // The deadline passed. With no catch point inside, the future is
-        // dropped where it waits, without running any more of it (so a
-        // zero timeout expires at the future's first suspension point).
-        if !inside.any() {
-            future.set(None);
-            return Poll::Ready(Err(Elapsed(())));
-        }
-        // Deliver the timeout to the catch points inside the future, as a
-        // cancellation of this scope.
-        let origin = new_scope();
-        this.rearmed = false;
-        let ((polled, claim), raised) = catch_reraised(|| {
-            inside.track(|| deliver(origin, CancelCause::Timeout, || inner.poll(cx)))
-        });
-        if let Poll::Ready(v) = polled {
-            future.set(None);
-            return Poll::Ready(Ok(v));
-        }
-        match (claim, raised) {
-            // Re-raised at once: the future is dropped here.
-            (_, Some(c)) if c.origin() == origin => {
-                future.set(None);
-                Poll::Ready(Err(Elapsed(())))
-            }
-            (Claim::Taken, raised) => {
-                if let Some(o) = raised {
-                    pass_reraised(o);
-                }
-                this.delivered = Some(origin);
-                Poll::Pending
-            }
-            (Claim::Rearm, _) => {
-                // The future reached a catch point new to that poll: it
-                // receives the timeout at the next poll, right away.
-                this.rearmed = true;
-                cx.waker().wake_by_ref();
-                Poll::Pending
-            }
-            // No catch point took it: the future is dropped here, its
-            // destructors run now.
-            (Claim::Missed, _) => {
-                future.set(None);
-                Poll::Ready(Err(Elapsed(())))
-            }
-        }
-    }
-}

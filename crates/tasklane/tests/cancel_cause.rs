@@ -158,3 +158,38 @@ fn a_reraise_keeps_the_cause_and_message() {
         (CancelCause::Requested, Some("bye".to_owned()))
     );
 }
+
+#[test]
+fn a_cancel_scope_says_scope_and_its_deadline_says_timeout() {
+    let rt = rt(2);
+    rt.block_on(async {
+        let caught = |scope: tasklane::CancelScope| async move {
+            scope
+                .run(async {
+                    match cancellable(sleep(LONG)).await {
+                        Ok(()) => None,
+                        Err(c) => Some(c.cause()),
+                    }
+                })
+                .await
+                .ok()
+                .flatten()
+        };
+        let scope = tasklane::CancelScope::new();
+        let canceller = scope.clone();
+        let run = tasklane::spawn(caught(scope));
+        sleep(Duration::from_millis(5)).await;
+        canceller.cancel();
+        assert_eq!(run.await.unwrap(), Some(CancelCause::Scope));
+
+        let scope = tasklane::CancelScope::new();
+        scope.set_deadline(tasklane::time::Instant::now() + Duration::from_millis(5));
+        assert_eq!(caught(scope).await, Some(CancelCause::Timeout));
+
+        let seen = tasklane::time::timeout(Duration::from_millis(5), async {
+            cancellable(sleep(LONG)).await.unwrap_err().cause()
+        })
+        .await;
+        assert_eq!(seen, Ok(CancelCause::Timeout));
+    });
+}

@@ -9,6 +9,7 @@
 //!
 //! State bits and the protocols around them are documented in `state.rs`.
 
+pub(crate) mod cancel_within;
 pub(crate) mod catch;
 mod cause;
 mod current;
@@ -19,11 +20,13 @@ mod id;
 mod join;
 mod raw;
 mod registry;
+pub(crate) mod scope;
 mod snapshot;
 mod state;
 mod trace;
 mod waker;
 
+pub use cancel_within::CancelWithin;
 pub use catch::{Cancellable, Cancelled, Origin, Reraise, cancellable};
 pub use cause::CancelCause;
 pub(crate) use cause::Why;

@@ -188,6 +188,9 @@ impl Builder {
         let sched = Scheduler::new(config)?;
         cell.set(Handle::new(sched.handle().clone(), driver))
             .expect("fresh cell");
+        // `JoinHandle::cancel_within` waits out its grace on this crate's
+        // timers (the task core has none).
+        tasklane_sched::facade::set_grace_timer(|d| Box::pin(crate::time::sleep(d)));
         Ok(Runtime::from_parts(sched, cell))
     }
 }

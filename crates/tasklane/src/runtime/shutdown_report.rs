@@ -3,7 +3,9 @@
 use std::fmt;
 
 /// What [`Runtime::shutdown`](super::Runtime::shutdown) did with the tasks
-/// alive when it began.
+/// alive when it began, or
+/// [`TaskGroup::shutdown`](crate::TaskGroup::shutdown) with the group's
+/// children.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
     completed: usize,
@@ -40,6 +42,21 @@ impl ShutdownReport {
 }
 
 impl ShutdownReport {
+    /// A report from its counts (a task group's shutdown).
+    pub(crate) fn new(
+        completed: usize,
+        cancelled: usize,
+        panicked: usize,
+        dropped: Vec<String>,
+    ) -> ShutdownReport {
+        ShutdownReport {
+            completed,
+            cancelled,
+            panicked,
+            dropped,
+        }
+    }
+
     /// The report of the scheduler's shutdown.
     pub(super) fn from_stats(s: tasklane_sched::ShutdownStats) -> ShutdownReport {
         ShutdownReport {
