@@ -33,7 +33,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use tasklane_sched::facade::{ScopeDriver, ScopePoll, ScopeSignal, WaiterSlot};
-use tasklane_sched::task::{self, Cancelled, Origin, TaskState};
+use tasklane_sched::task::{self, CancelCause, Cancelled, Origin, TaskState};
 
 /// A scope's run, as `CancelScope::run` composes it (without a deadline).
 struct Run<F> {
@@ -51,7 +51,10 @@ impl<F: Future> Future for Run<F> {
         let fut = this.future.as_mut().expect("polled after it completed");
         let (signal, slot) = (&this.signal, &mut this.slot);
         let out = match this.driver.poll(fut.as_mut(), cx, |cx| {
-            signal.poll_state(slot, cx.waker()).is_cancelled()
+            signal
+                .poll_state(slot, cx.waker())
+                .is_cancelled()
+                .then_some(CancelCause::Scope)
         }) {
             ScopePoll::Pending => return Poll::Pending,
             ScopePoll::Ready(v) => Ok(v),
