@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use tasklane::net::unix::UnixStream;
 
 #[test]
-#[ignore = "known limitation: readiness waits for a worker stuck in a poll (docs/semantics.md)"]
+
 fn a_read_completes_while_another_worker_is_stuck() {
     let rt = common::rt(2);
     let (mut a, mut b) = rt.block_on(async { UnixStream::pair().unwrap() });

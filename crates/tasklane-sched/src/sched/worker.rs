@@ -35,11 +35,13 @@
 //!    pushed to the injector after that sees the flag and does it itself),
 //!    then stops the blocking pool.
 
+use super::lifo::LifoSlot;
 use super::{MAINTENANCE_INTERVAL, Shared};
 use crate::coop;
 use crate::sync::deque::{Steal, Worker as LocalQueue};
 use crate::sync::{Arc, thread_local};
 use crate::task::Notified;
+use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::ptr;
 use std::time::Instant;
@@ -57,7 +59,8 @@ pub(crate) struct Context {
     pub(super) shared: Arc<Shared>,
     pub(super) index: usize,
     local: LocalQueue<Notified>,
-    lifo: Cell<Option<Notified>>,
+    /// Shared with the monitor, which may steal from it (`lifo.rs`).
+    lifo: Arc<CachePadded<LifoSlot>>,
     lifo_polls: Cell<u32>,
     tick: Cell<u32>,
     searching: Cell<bool>,
@@ -101,12 +104,17 @@ pub(super) fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
 }
 
 /// The worker thread's body.
-pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>) {
+pub(super) fn run(
+    shared: Arc<Shared>,
+    index: usize,
+    local: LocalQueue<Notified>,
+    lifo: Arc<CachePadded<LifoSlot>>,
+) {
     let cx = Context {
         shared,
         index,
         local,
-        lifo: Cell::new(None),
+        lifo,
         lifo_polls: Cell::new(0),
         tick: Cell::new(0),
         searching: Cell::new(false),
@@ -201,7 +209,11 @@ impl Context {
                 if let Some(woken) = self.lifo.take() {
                     self.local.push(woken);
                 }
-                self.lifo.set(waiting);
+                if let Some(waiting) = waiting {
+                    // The slot is empty: nothing comes back.
+                    let displaced = self.lifo.put(waiting);
+                    debug_assert!(displaced.is_none());
+                }
             }
         }
         // After a yield, the injector goes first too: `yield_now` promises
@@ -301,6 +313,11 @@ impl Context {
             crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);
+        // Counted unparked now (by us or by our notifier): a monitor asleep
+        // for want of awake workers must watch again (`monitor.rs`).
+        if let Some(m) = &shared.monitor {
+            m.worker_awake();
+        }
         // Whoever woke us counted us as searching.
         self.searching.set(true);
     }
@@ -317,7 +334,7 @@ impl Context {
             self.yielded.set(true);
             others_waiting
         } else {
-            match self.lifo.replace(Some(task)) {
+            match self.lifo.put(task) {
                 Some(prev) => {
                     self.local.push(prev);
                     true
