@@ -70,5 +70,9 @@ fn an_idle_runtime_does_not_wake_up() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(runtime_switches(), last, "an idle runtime woke up");
     // And it still works afterwards (the monitor is woken again).
-    assert_eq!(rt.block_on(async { tasklane::spawn(async { 7 }).await }).unwrap(), 7);
+    assert_eq!(
+        rt.block_on(async { tasklane::spawn(async { 7 }).await })
+            .unwrap(),
+        7
+    );
 }

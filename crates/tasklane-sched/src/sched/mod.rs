@@ -484,7 +484,8 @@ impl Scheduler {
             blocking: Pool::new(config.max_blocking_threads, config.blocking_keep_alive),
             driver: config.driver.map(DriverSlot::new),
             // One worker has nobody to hand work to: no monitor.
-            monitor: (config.monitor && n > 1).then(Monitor::new),
+            // (The loom models drive it with one worker, to stay small.)
+            monitor: (config.monitor && (n > 1 || cfg!(tasklane_loom))).then(Monitor::new),
             shutdown: AtomicBool::new(false),
             config: RuntimeConfig {
                 spin_before_park: config.spin_before_park,

@@ -52,25 +52,27 @@
 //!
 //! A worker returning from parking is counted unparked (a SeqCst
 //! read-modify-write of the idle counts, by itself or by the notifier that
-//! woke it, before it runs anything), then reads `state`; if it is not
-//! `AWAKE`, it swaps in `AWAKE` and, if it replaced `ASLEEP`, notifies the
-//! condition variable under the lock. All of these are SeqCst: either the
-//! monitor's read of the counts comes after the worker's count update and
-//! sees it awake, or the worker's read of `state` comes after the
-//! monitor's `SLEEPY` and wakes it (Dekker, as in `idle.rs`). The lock
-//! orders the notification after the monitor's wait began. The loom model
+//! woke it, before it runs anything), then, after a SeqCst fence, reads
+//! `state`; if it is `SLEEPY` or `ASLEEP`, it puts `AWAKE` back (a CAS)
+//! and, if it replaced `ASLEEP`, notifies the condition variable under the
+//! lock. The monitor's step 1 is a CAS from `AWAKE` to `SLEEPY`, then a
+//! SeqCst fence, then its read of the counts: either that read sees the
+//! worker awake, or the worker's read of `state` sees `SLEEPY` or `ASLEEP`
+//! and wakes it (Dekker, as in `idle.rs`). The lock orders the
+//! notification after the monitor's wait began. The loom model
 //! `sched_monitor_sleep` checks that a worker never runs a task while the
 //! monitor sleeps.
 //!
 //! # Shutdown
 //!
 //! `Scheduler::shutdown` sets the shutdown flag, then [`Monitor::stop`]:
-//! `AWAKE` and a notification under the lock. The monitor checks the flag
-//! under the same lock before each wait, so it cannot miss it, and ends;
-//! shutdown joins it before it stops the workers.
+//! the final state `STOPPED` (which the CASes above never replace), then a
+//! notification under the lock. The monitor reads the state under the same
+//! lock before each wait, so it cannot miss the stop, and ends; shutdown
+//! joins it before it stops the workers.
 
 use super::Shared;
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicUsize, Ordering, fence};
 use crate::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -87,6 +89,8 @@ pub(crate) const QUIET_LOOKS: u32 = 3;
 const AWAKE: usize = 0;
 const SLEEPY: usize = 1;
 const ASLEEP: usize = 2;
+/// Final: set by [`Monitor::stop`], never left.
+const STOPPED: usize = 3;
 
 /// The monitor's sleep state, shared with the workers that wake it.
 #[derive(Debug)]
@@ -106,42 +110,64 @@ impl Monitor {
     }
 
     /// A worker returned from parking (and is counted unparked): wakes the
-    /// monitor if it sleeps or is about to. One load when it is awake.
+    /// monitor if it sleeps or is about to. A fence and a load when it is
+    /// awake.
     #[inline]
     pub(crate) fn worker_awake(&self) {
-        // SeqCst: the worker half of the Dekker pair (module docs).
-        if self.state.load(Ordering::SeqCst) != AWAKE {
-            self.wake();
+        // The worker half of the Dekker pair (module docs): the count
+        // update that made us unparked, then this load.
+        fence(Ordering::SeqCst);
+        let s = self.state.load(Ordering::SeqCst);
+        if s == SLEEPY || s == ASLEEP {
+            self.wake(s);
         }
     }
 
     #[cold]
-    fn wake(&self) {
-        // SeqCst: see `worker_awake`.
-        if self.state.swap(AWAKE, Ordering::SeqCst) == ASLEEP {
-            // Taking the lock orders the notification after the monitor's
-            // wait began (it holds the lock from its CAS to its wait).
-            drop(self.lock.lock());
-            self.cvar.notify_one();
+    fn wake(&self, mut s: usize) {
+        // CAS, not a swap: `STOPPED` is never overwritten.
+        while s == SLEEPY || s == ASLEEP {
+            // SeqCst: see `worker_awake`.
+            match self
+                .state
+                .compare_exchange(s, AWAKE, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => {
+                    if s == ASLEEP {
+                        // Taking the lock orders the notification after the
+                        // monitor's wait began (it holds the lock from its
+                        // CAS to its wait).
+                        drop(self.lock.lock());
+                        self.cvar.notify_all();
+                    }
+                    return;
+                }
+                Err(actual) => s = actual,
+            }
         }
     }
 
     /// Sleeping, steps 1 and 2: sleeps until a worker wakes up, if every
     /// worker is parked. Returns whether it slept.
     pub(crate) fn sleep_if_idle(&self, shared: &Shared) -> bool {
-        // SeqCst: the monitor half of the Dekker pair (module docs).
-        self.state.store(SLEEPY, Ordering::SeqCst);
+        // SeqCst: the monitor half of the Dekker pair (module docs). Fails
+        // once stopped.
+        if self
+            .state
+            .compare_exchange(AWAKE, SLEEPY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return false;
+        }
+        fence(Ordering::SeqCst);
         if !shared.idle.all_parked() {
-            // A failed CAS means a worker already put AWAKE back.
+            // A failed CAS means a worker (or `stop`) changed it already.
             let _ = self
                 .state
                 .compare_exchange(SLEEPY, AWAKE, Ordering::SeqCst, Ordering::SeqCst);
             return false;
         }
         let mut guard = self.lock.lock();
-        if self.is_stopping(shared) {
-            return false;
-        }
         // SeqCst: as above. Fails if a worker (or `stop`) woke us already.
         if self
             .state
@@ -162,24 +188,22 @@ impl Monitor {
     }
 
     /// Waits one tick, or until [`stop`](Self::stop). Returns false once
-    /// the scheduler is shutting down.
-    fn wait_tick(&self, shared: &Shared) -> bool {
+    /// stopped.
+    fn wait_tick(&self) -> bool {
         let guard = self.lock.lock();
-        if self.is_stopping(shared) {
+        // Under the lock: `stop` changes the state before it takes the
+        // lock to notify, so a stop is seen here or wakes the wait below.
+        if self.state.load(Ordering::SeqCst) == STOPPED {
             return false;
         }
         drop(self.cvar.wait_timeout(guard, TICK));
-        !self.is_stopping(shared)
+        self.state.load(Ordering::SeqCst) != STOPPED
     }
 
-    fn is_stopping(&self, shared: &Shared) -> bool {
-        shared.is_shutdown()
-    }
-
-    /// Ends the monitor's waits; the caller has set the shutdown flag.
+    /// Ends the monitor: its current and later waits return.
     pub(crate) fn stop(&self) {
         // SeqCst: as in `wake`.
-        self.state.store(AWAKE, Ordering::SeqCst);
+        self.state.swap(STOPPED, Ordering::SeqCst);
         drop(self.lock.lock());
         self.cvar.notify_all();
     }
@@ -200,7 +224,7 @@ pub(crate) fn run(shared: &Shared) {
     };
     let mut seen: Vec<Option<Seen>> = vec![None; shared.remotes.len()];
     let mut quiet = 0;
-    while monitor.wait_tick(shared) {
+    while monitor.wait_tick() {
         if look(shared, &mut seen) {
             quiet = 0;
             continue;

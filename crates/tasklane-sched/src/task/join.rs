@@ -93,8 +93,9 @@ impl<T> JoinHandle<T> {
     /// use tasklane_sched::{Config, Scheduler};
     ///
     /// let mut sched = Scheduler::new(Config { worker_threads: 2, ..Config::default() }).unwrap();
+    /// # let n = if cfg!(miri) { 100 } else { 20_000 };
     /// // 20 000 tasks wait at a gate (here, one oneshot channel each).
-    /// let (gates, tasks): (Vec<_>, Vec<_>) = (0..20_000)
+    /// let (gates, tasks): (Vec<_>, Vec<_>) = (0..n)
     ///     .map(|_| {
     ///         let (open, gate) = oneshot::channel::<()>();
     ///         let task = sched.handle().spawn(async move { gate.await.is_ok() }, TaskOptions::new());
