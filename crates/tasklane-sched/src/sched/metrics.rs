@@ -1,8 +1,11 @@
 //! Runtime metrics: per-worker counters, queue depths, blocking threads.
 //!
-//! Each worker owns its counters and is their only writer: a bump is a
-//! relaxed load and a relaxed store (no read-modify-write, no lock), on a
-//! cache line of its own so that readers and stealers do not bounce it.
+//! Each worker owns its counters and is their only writer (but `rescues`,
+//! whose only writer is the monitor thread): a bump is a relaxed load and a
+//! relaxed store (no read-modify-write, no lock), on a cache line of its
+//! own so that readers and stealers do not bounce it. The monitor reads the
+//! published poll and park counts to tell a stuck worker (`monitor.rs`):
+//! a heuristic, for which these racy reads are enough.
 //! Polls, the one counter on the hot path, are counted in a plain cell of
 //! the worker and published every
 //! [`MAINTENANCE_INTERVAL`](crate::MAINTENANCE_INTERVAL) ticks and before

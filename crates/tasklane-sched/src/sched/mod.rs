@@ -69,7 +69,7 @@ pub struct Config {
     /// (`sched/monitor.rs`). Ignored with one worker, which has nobody to
     /// hand work to. On by default; under the loom cfg off by
     /// default (the models that check it turn it on and drive it through
-    /// `Handle::monitor_look` and `Handle::monitor_sleep_if_idle`).
+    /// `Handle::monitor_rescue_all` and `Handle::monitor_sleep_if_idle`).
     pub monitor: bool,
 }
 
