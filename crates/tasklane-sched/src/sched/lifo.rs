@@ -20,7 +20,7 @@
 //!    swap). No read-modify-write is needed: nobody else puts, so an empty
 //!    slot stays empty until this store, and a steal racing it either finds
 //!    it empty or takes the new task whole. If it holds a task, swap the
-//!    new one in (AcqRel) and hand the previous one (if a steal did not get
+//!    new one in (Release) and hand the previous one (if a steal did not get
 //!    it first) back to the caller, which queues it.
 //! 2. **Take** (owner): load the slot; if empty, nothing (no
 //!    read-modify-write, so a worker that never uses its slot, as on a
@@ -62,10 +62,9 @@ impl LifoSlot {
             self.task.store(new, Ordering::Release);
             None
         } else {
-            // AcqRel: Release for the new task, as above; Acquire for the
-            // previous one is not needed (we put it), but a swap that may
-            // race a steal keeps the symmetric ordering for clarity.
-            let prev = self.task.swap(new, Ordering::AcqRel);
+            // Release: publishes the new task, as above. The previous one
+            // needs no Acquire: this thread put it.
+            let prev = self.task.swap(new, Ordering::Release);
             // SAFETY: a non-null pointer in the slot came from `into_ptr`
             // in a put, and the swap removed it: ours, once.
             NonNull::new(prev).map(|p| unsafe { Notified::from_ptr(p) })

@@ -35,17 +35,19 @@
 //! worker and one wake-up per tick: never a wrong result.
 //!
 //! The monitor costs the workers nothing per poll: it reads counters they
-//! publish anyway, and a worker's only extra work is one load of the
-//! monitor's state each time it returns from parking.
+//! publish anyway. A worker's extra work is a fence and a load of the
+//! monitor's state each time it returns from parking, and the stealable
+//! LIFO slot's one swap per task taken from it (`lifo.rs`).
 //!
 //! # Sleeping (no wake-ups of an idle runtime)
 //!
 //! After [`QUIET_LOOKS`] looks in a row with every worker parked and
 //! nothing published, the monitor sleeps until a worker wakes up. `state`
-//! is `AWAKE`, `SLEEPY` (deciding) or `ASLEEP`:
+//! is `AWAKE`, `SLEEPY` (deciding), `ASLEEP` or `STOPPED` (final):
 //!
-//! 1. the monitor stores `SLEEPY`, then reads the idle counts (`idle.rs`);
-//!    if a worker is unparked it goes back to `AWAKE` and keeps watching;
+//! 1. the monitor moves `AWAKE` to `SLEEPY` (a CAS, which fails once
+//!    stopped), then reads the idle counts (`idle.rs`); if a worker is
+//!    unparked it goes back to `AWAKE` and keeps watching;
 //! 2. otherwise, under its lock, it moves `SLEEPY` to `ASLEEP` (a CAS that
 //!    fails if a worker woke it meanwhile) and waits on its condition
 //!    variable while the state is `ASLEEP`.
