@@ -14,6 +14,8 @@
 //! 2. The LIFO slot (the task most recently woken or spawned here), at most
 //!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
 //!    local queue, so two tasks waking each other cannot hog the worker.
+//!    (The monitor may have taken it meanwhile, if the poll that filled the
+//!    slot lasted two ticks: `lifo.rs`, `monitor.rs`.)
 //! 3. The local queue, then a batch from the injector.
 //! 4. Searching (if fewer than half the workers already are): steal a batch
 //!    from the other workers and the injector, spinning for up to the
@@ -27,7 +29,8 @@
 //!    and tasks spawned meanwhile included); the workers keep running.
 //! 3. It closes the registry (later spawns are cancelled before their first
 //!    poll) and aborts every task still in it.
-//! 4. It sets `Shared::shutdown` and unparks every worker.
+//! 4. It sets `Shared::shutdown`, stops and joins the monitor (so nothing
+//!    steals from a LIFO slot from then on), and unparks every worker.
 //! 5. Each worker leaves its loop, runs the driver's `maintain` hook, and
 //!    delivers an abort to whatever is left in its LIFO slot and local
 //!    queue, so every task still ends exactly once.
