@@ -107,6 +107,12 @@ impl Idle {
         searching(prev) == 1
     }
 
+    /// Whether every worker is on the sleeper list (counted parked). SeqCst:
+    /// the monitor's read in its sleep protocol (`monitor.rs`).
+    pub(crate) fn all_parked(&self) -> bool {
+        unparked(self.state.load(Ordering::SeqCst)) == 0
+    }
+
     /// Step 1 of going to sleep. The caller must then fence and re-check the
     /// queues (`Shared::has_work`) before parking.
     pub(crate) fn transition_worker_to_parked(&self, index: usize, was_searching: bool) {

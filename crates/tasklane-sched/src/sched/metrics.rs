@@ -1,8 +1,11 @@
 //! Runtime metrics: per-worker counters, queue depths, blocking threads.
 //!
-//! Each worker owns its counters and is their only writer: a bump is a
-//! relaxed load and a relaxed store (no read-modify-write, no lock), on a
-//! cache line of its own so that readers and stealers do not bounce it.
+//! Each worker owns its counters and is their only writer (but `rescues`,
+//! whose only writer is the monitor thread): a bump is a relaxed load and a
+//! relaxed store (no read-modify-write, no lock), on a cache line of its
+//! own so that readers and stealers do not bounce it. The monitor reads the
+//! published poll and park counts to tell a stuck worker (`monitor.rs`):
+//! a heuristic, for which these racy reads are enough.
 //! Polls, the one counter on the hot path, are counted in a plain cell of
 //! the worker and published every
 //! [`MAINTENANCE_INTERVAL`](crate::MAINTENANCE_INTERVAL) ticks and before
@@ -27,6 +30,8 @@ struct Counters {
     polls: AtomicU64,
     steals: AtomicU64,
     parks: AtomicU64,
+    /// Written by the monitor thread, its only writer (`monitor.rs`).
+    rescues: AtomicU64,
 }
 
 /// Only the owning worker calls this (it is the counter's only writer).
@@ -49,12 +54,27 @@ impl WorkerCounters {
     pub(crate) fn park(&self) {
         bump(&self.inner.parks);
     }
+    /// A task taken from this worker's LIFO slot by the monitor. Only the
+    /// monitor thread calls this.
+    pub(crate) fn rescue(&self) {
+        bump(&self.inner.rescues);
+    }
+    /// The published poll count and the park count, for the monitor's look
+    /// (`monitor.rs`): a heuristic, so relaxed loads do.
+    #[inline]
+    pub(crate) fn published(&self) -> (u64, u64) {
+        (
+            self.inner.polls.load(Ordering::Relaxed),
+            self.inner.parks.load(Ordering::Relaxed),
+        )
+    }
     pub(crate) fn read(&self, index: usize, local_queue_depth: usize) -> WorkerMetrics {
         WorkerMetrics {
             index,
             polls: self.inner.polls.load(Ordering::Relaxed),
             steals: self.inner.steals.load(Ordering::Relaxed),
             parks: self.inner.parks.load(Ordering::Relaxed),
+            rescues: self.inner.rescues.load(Ordering::Relaxed),
             local_queue_depth,
         }
     }
@@ -67,6 +87,7 @@ pub struct WorkerMetrics {
     pub(crate) polls: u64,
     pub(crate) steals: u64,
     pub(crate) parks: u64,
+    pub(crate) rescues: u64,
     pub(crate) local_queue_depth: usize,
 }
 
@@ -92,8 +113,14 @@ impl WorkerMetrics {
     pub fn parks(&self) -> u64 {
         self.parks
     }
+    /// Tasks the runtime's monitor took from this worker's LIFO slot to run
+    /// elsewhere, because the worker was stuck in a poll
+    /// (`docs/semantics.md`, "A worker stuck in a poll").
+    pub fn rescues(&self) -> u64 {
+        self.rescues
+    }
     /// Tasks in its local queue (the LIFO slot, one task at most, is not
-    /// counted: only its owner can see it).
+    /// counted).
     pub fn local_queue_depth(&self) -> usize {
         self.local_queue_depth
     }

@@ -2,12 +2,16 @@
 //!
 //! One worker thread per configured core, each with a `crossbeam-deque`
 //! local queue and a LIFO slot; a global injector for tasks scheduled from
-//! outside the workers; batch stealing; parking through [`Driver`]. The
-//! module docs of `worker.rs` and `idle.rs` give the run loop and the
-//! sleep/wake protocol step by step.
+//! outside the workers; batch stealing; parking through [`Driver`]; a
+//! monitor thread that takes work back from a worker stuck in a poll. The
+//! module docs of `worker.rs`, `idle.rs`, `lifo.rs` and `monitor.rs` give
+//! the run loop, the sleep/wake protocol, the stealable LIFO slot and the
+//! monitor step by step.
 
 mod idle;
+mod lifo;
 mod metrics;
+mod monitor;
 mod park;
 mod worker;
 
@@ -21,8 +25,11 @@ use crate::sync::{Arc, StdArc, thread};
 use crate::task::{
     self, CancelCause, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef,
 };
+use crossbeam_utils::CachePadded;
 use idle::Idle;
+use lifo::LifoSlot;
 use metrics::WorkerCounters;
+use monitor::Monitor;
 use park::{DriverSlot, Parker};
 use std::fmt;
 use std::future::Future;
@@ -68,6 +75,13 @@ pub struct Config {
     /// the warning. Default 1 s; one watch serves the process, with the
     /// latest debug runtime's setting.
     pub cancel_warn_after: Duration,
+    /// Run the monitor thread, which takes the work queued behind a worker
+    /// stuck in a poll to the other workers and hands the driver on
+    /// (`sched/monitor.rs`). Ignored with one worker, which has nobody to
+    /// hand work to. On by default; under the loom cfg off by
+    /// default (the models that check it turn it on and drive it through
+    /// `Handle::monitor_rescue_all` and `Handle::monitor_sleep_if_idle`).
+    pub monitor: bool,
 }
 
 impl Default for Config {
@@ -88,6 +102,7 @@ impl Default for Config {
             slow_poll_threshold: DEFAULT_SLOW_POLL_THRESHOLD,
             debug: false,
             cancel_warn_after: Duration::from_secs(1),
+            monitor: cfg!(not(tasklane_loom)),
         }
     }
 }
@@ -129,6 +144,7 @@ impl fmt::Debug for Config {
             .field("driver", &self.driver.is_some())
             .field("poll_timing", &self.poll_timing)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
+            .field("monitor", &self.monitor)
             .finish_non_exhaustive()
     }
 }
@@ -157,12 +173,18 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) blocking: Pool,
     driver: Option<DriverSlot>,
+    /// `None` when `Config::monitor` is off.
+    monitor: Option<Monitor>,
     shutdown: AtomicBool,
     pub(crate) config: RuntimeConfig,
 }
 
+/// What other threads reach of a worker.
 struct Remote {
     stealer: Stealer<Notified>,
+    /// Put and taken by the worker, stolen by the monitor (`lifo.rs`). On a
+    /// cache line of its own: its owner writes it on every spawn and wake.
+    lifo: Arc<CachePadded<LifoSlot>>,
     parker: Parker,
     counters: WorkerCounters,
 }
@@ -345,6 +367,37 @@ impl Handle {
         self.shared.notify_parked();
     }
 
+    /// The monitor's one look at the workers (`sched/monitor.rs`), for the
+    /// loom models, which run no monitor thread: the rescue of a stuck
+    /// worker, applied to every worker as if all were stuck (takes the task
+    /// in each LIFO slot to the injector). Does nothing unless
+    /// `Config::monitor` is on.
+    #[doc(hidden)]
+    pub fn monitor_rescue_all(&self) {
+        if self.shared.monitor.is_some() {
+            for r in self.shared.remotes.iter() {
+                monitor::rescue(&self.shared, r);
+            }
+        }
+    }
+
+    /// The monitor's sleep step (`sched/monitor.rs`), for the loom models:
+    /// sleeps until a worker wakes up if every worker is parked; returns
+    /// whether it slept. Does nothing unless `Config::monitor` is on.
+    #[doc(hidden)]
+    pub fn monitor_sleep_if_idle(&self) -> bool {
+        self.shared
+            .monitor
+            .as_ref()
+            .is_some_and(|m| m.sleep_if_idle(&self.shared))
+    }
+
+    /// Whether the monitor sleeps right now (for the loom models).
+    #[doc(hidden)]
+    pub fn monitor_is_asleep(&self) -> bool {
+        self.shared.monitor.as_ref().is_some_and(Monitor::is_asleep)
+    }
+
     /// True if this thread is one of this scheduler's workers.
     pub fn is_current_worker(&self) -> bool {
         worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)))
@@ -410,6 +463,7 @@ pub struct ShutdownStats {
 pub struct Scheduler {
     handle: Handle,
     threads: Vec<thread::JoinHandle<()>>,
+    monitor: Option<thread::JoinHandle<()>>,
     done: bool,
 }
 
@@ -427,14 +481,16 @@ impl Scheduler {
         let n = config.worker_threads.max(1);
         task::init_clock();
         let locals: Vec<LocalQueue<Notified>> = (0..n).map(|_| LocalQueue::new_fifo()).collect();
-        let remotes = locals
+        let remotes: Box<[Remote]> = locals
             .iter()
             .map(|l| Remote {
                 stealer: l.stealer(),
+                lifo: Arc::new(CachePadded::new(LifoSlot::new())),
                 parker: Parker::new(),
                 counters: WorkerCounters::default(),
             })
             .collect();
+        let lifos: Vec<_> = remotes.iter().map(|r| r.lifo.clone()).collect();
         let watched = config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom));
         if config.debug {
             task::set_cancel_warn_after(config.cancel_warn_after);
@@ -446,6 +502,9 @@ impl Scheduler {
             registry: Registry::new(4 * n),
             blocking: Pool::new(config.max_blocking_threads, config.blocking_keep_alive),
             driver: config.driver.map(DriverSlot::new),
+            // One worker has nobody to hand work to: no monitor.
+            // (The loom models drive it with one worker, to stay small.)
+            monitor: (config.monitor && (n > 1 || cfg!(tasklane_loom))).then(Monitor::new),
             shutdown: AtomicBool::new(false),
             config: RuntimeConfig {
                 spin_before_park: config.spin_before_park,
@@ -463,18 +522,35 @@ impl Scheduler {
                 shared: shared.clone(),
             },
             threads: Vec::with_capacity(n),
+            monitor: None,
             done: false,
         };
-        for (index, local) in locals.into_iter().enumerate() {
+        for (index, (local, lifo)) in locals.into_iter().zip(lifos).enumerate() {
             let shared = shared.clone();
             let name = (shared.config.thread_name)(Some(index));
             let t = thread::Builder::new().name(name).spawn(move || {
                 let config = shared.clone();
                 let _hooks = ThreadHooks::enter(&config.config);
-                worker::run(shared, index, local);
+                worker::run(shared, index, local, lifo);
             });
             match t {
                 Ok(t) => sched.threads.push(t),
+                Err(e) => {
+                    sched.shutdown(Duration::ZERO);
+                    return Err(e);
+                }
+            }
+        }
+        // Under loom the models drive the monitor's steps themselves: a
+        // thread that waits for time to pass has no place in a model.
+        if shared.monitor.is_some() && cfg!(not(tasklane_loom)) {
+            let shared = shared.clone();
+            let name = "tasklane-monitor".to_owned();
+            match thread::Builder::new()
+                .name(name)
+                .spawn(move || monitor::run(&shared))
+            {
+                Ok(t) => sched.monitor = Some(t),
                 Err(e) => {
                     sched.shutdown(Duration::ZERO);
                     return Err(e);
@@ -535,6 +611,14 @@ impl Scheduler {
         // the flag or has its push seen by the drain below.
         shared.shutdown.store(true, Ordering::SeqCst);
         crate::sync::atomic::fence(Ordering::SeqCst);
+        // The monitor ends before the workers do, so nothing steals from a
+        // LIFO slot while its worker drains it (`worker::run`).
+        if let Some(m) = &shared.monitor {
+            m.stop();
+        }
+        if let Some(t) = self.monitor.take() {
+            let _ = t.join();
+        }
         shared.unpark_all();
         for t in self.threads.drain(..) {
             let _ = t.join();

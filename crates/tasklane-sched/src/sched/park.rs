@@ -85,6 +85,11 @@ impl DriverSlot {
         self.busy.store(false, Ordering::Release);
     }
 
+    /// Whether nobody holds the driver (racy: a hint for the monitor).
+    pub(crate) fn is_vacant(&self) -> bool {
+        !self.busy.load(Ordering::Relaxed)
+    }
+
     /// Whether nobody holds the driver while it has pending work
     /// ([`Driver::wants_holder`]). A racy hint: the caller wakes a worker.
     pub(crate) fn is_vacant_with_work(&self) -> bool {
@@ -178,6 +183,14 @@ impl Parker {
             }
             // A spurious wake-up: wait again.
         }
+    }
+
+    /// Whether the thread is asleep here (racy: a hint for the monitor).
+    pub(crate) fn is_parked(&self) -> bool {
+        matches!(
+            self.state.load(Ordering::Relaxed),
+            PARKED_CONDVAR | PARKED_DRIVER
+        )
     }
 
     /// [`unpark`](Self::unpark) called by the parker's own thread: from

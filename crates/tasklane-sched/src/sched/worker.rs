@@ -14,6 +14,8 @@
 //! 2. The LIFO slot (the task most recently woken or spawned here), at most
 //!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
 //!    local queue, so two tasks waking each other cannot hog the worker.
+//!    (The monitor may have taken it meanwhile, if the poll that filled the
+//!    slot lasted two ticks: `lifo.rs`, `monitor.rs`.)
 //! 3. The local queue, then a batch from the injector.
 //! 4. Searching (if fewer than half the workers already are): steal a batch
 //!    from the other workers and the injector, spinning for up to the
@@ -27,7 +29,8 @@
 //!    and tasks spawned meanwhile included); the workers keep running.
 //! 3. It closes the registry (later spawns are cancelled before their first
 //!    poll) and aborts every task still in it.
-//! 4. It sets `Shared::shutdown` and unparks every worker.
+//! 4. It sets `Shared::shutdown`, stops and joins the monitor (so nothing
+//!    steals from a LIFO slot from then on), and unparks every worker.
 //! 5. Each worker leaves its loop, runs the driver's `maintain` hook, and
 //!    delivers an abort to whatever is left in its LIFO slot and local
 //!    queue, so every task still ends exactly once.
@@ -35,11 +38,13 @@
 //!    pushed to the injector after that sees the flag and does it itself),
 //!    then stops the blocking pool.
 
+use super::lifo::LifoSlot;
 use super::{MAINTENANCE_INTERVAL, Shared};
 use crate::coop;
 use crate::sync::deque::{Steal, Worker as LocalQueue};
 use crate::sync::{Arc, thread_local};
 use crate::task::Notified;
+use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::ptr;
 use std::time::Instant;
@@ -57,7 +62,8 @@ pub(crate) struct Context {
     pub(super) shared: Arc<Shared>,
     pub(super) index: usize,
     local: LocalQueue<Notified>,
-    lifo: Cell<Option<Notified>>,
+    /// Shared with the monitor, which may steal from it (`lifo.rs`).
+    lifo: Arc<CachePadded<LifoSlot>>,
     lifo_polls: Cell<u32>,
     tick: Cell<u32>,
     searching: Cell<bool>,
@@ -101,12 +107,17 @@ pub(super) fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
 }
 
 /// The worker thread's body.
-pub(super) fn run(shared: Arc<Shared>, index: usize, local: LocalQueue<Notified>) {
+pub(super) fn run(
+    shared: Arc<Shared>,
+    index: usize,
+    local: LocalQueue<Notified>,
+    lifo: Arc<CachePadded<LifoSlot>>,
+) {
     let cx = Context {
         shared,
         index,
         local,
-        lifo: Cell::new(None),
+        lifo,
         lifo_polls: Cell::new(0),
         tick: Cell::new(0),
         searching: Cell::new(false),
@@ -201,7 +212,11 @@ impl Context {
                 if let Some(woken) = self.lifo.take() {
                     self.local.push(woken);
                 }
-                self.lifo.set(waiting);
+                if let Some(waiting) = waiting {
+                    // The slot is empty: nothing comes back.
+                    let displaced = self.lifo.put(waiting);
+                    debug_assert!(displaced.is_none());
+                }
             }
         }
         // After a yield, the injector goes first too: `yield_now` promises
@@ -301,6 +316,11 @@ impl Context {
             crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);
+        // Counted unparked now (by us or by our notifier): a monitor asleep
+        // for want of awake workers must watch again (`monitor.rs`).
+        if let Some(m) = &shared.monitor {
+            m.worker_awake();
+        }
         // Whoever woke us counted us as searching.
         self.searching.set(true);
     }
@@ -317,7 +337,7 @@ impl Context {
             self.yielded.set(true);
             others_waiting
         } else {
-            match self.lifo.replace(Some(task)) {
+            match self.lifo.put(task) {
                 Some(prev) => {
                     self.local.push(prev);
                     true

@@ -38,10 +38,14 @@ pub(crate) use std::sync::Arc as StdArc;
 /// Atomics: std's, or loom's under the loom cfg.
 pub(crate) mod atomic {
     #[cfg(not(tasklane_loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+    };
 
     #[cfg(tasklane_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering, fence};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering, fence,
+    };
 }
 
 /// Threads and thread-locals: std's, or loom's under the loom cfg.

@@ -75,9 +75,60 @@ impl<T> JoinHandle<T> {
     /// Asks the task to cancel: asyncio's `Task.cancel()`. The request is
     /// delivered at the task's next suspension point; a task being polled
     /// finishes that poll first, and if it completes there, completion wins.
-    /// Returns `false` if the task had already finished. Requests made
-    /// before the task's next poll are delivered once; a request made after
-    /// a delivery is delivered again.
+    /// Requests made before the task's next poll are delivered once; a
+    /// request made after a delivery is delivered again.
+    ///
+    /// # What `true` means
+    ///
+    /// `true` means the request was **accepted**: the task had not finished
+    /// when `cancel()` looked. It does not mean the task will end
+    /// `Cancelled`. If a worker is polling the task at that moment, that
+    /// poll runs to its end, and if it completes the task, the task ends
+    /// `Completed` (completion wins). `false` means the task had already
+    /// finished; nothing was requested.
+    ///
+    /// A caller that must know how the task ended awaits the handle (or
+    /// reads [`state`](Self::state) once [`is_finished`](Self::is_finished)):
+    ///
+    /// ```
+    /// use futures_channel::oneshot;
+    /// use tasklane_sched::task::{TaskOptions, TaskState};
+    /// use tasklane_sched::{Config, Scheduler};
+    ///
+    /// let mut sched = Scheduler::new(Config { worker_threads: 2, ..Config::default() }).unwrap();
+    /// # let n = if cfg!(miri) { 100 } else { 20_000 };
+    /// // 20 000 tasks wait at a gate (here, one oneshot channel each).
+    /// let (gates, tasks): (Vec<_>, Vec<_>) = (0..n)
+    ///     .map(|_| {
+    ///         let (open, gate) = oneshot::channel::<()>();
+    ///         let task = sched.handle().spawn(async move { gate.await.is_ok() }, TaskOptions::new());
+    ///         (open, task)
+    ///     })
+    ///     .unzip();
+    /// // Cancel the even ones: every request is accepted...
+    /// for t in tasks.iter().step_by(2) {
+    ///     assert!(t.cancel());
+    /// }
+    /// // ...then open the gate.
+    /// for open in gates {
+    ///     let _ = open.send(());
+    /// }
+    /// for t in &tasks {
+    ///     while !t.is_finished() {
+    ///         std::thread::yield_now();
+    ///     }
+    /// }
+    /// // Almost every even task ends Cancelled. One whose poll was already
+    /// // running when `cancel()` was called, and which saw the gate open in
+    /// // that poll, ends Completed: completion wins.
+    /// for t in tasks.iter().step_by(2) {
+    ///     assert!(matches!(t.state(), TaskState::Cancelled | TaskState::Completed));
+    /// }
+    /// for t in tasks.iter().skip(1).step_by(2) {
+    ///     assert_eq!(t.state(), TaskState::Completed);
+    /// }
+    /// sched.shutdown(std::time::Duration::from_secs(5));
+    /// ```
     pub fn cancel(&self) -> bool {
         self.request_cancel(false, CancelCause::Requested.into())
     }

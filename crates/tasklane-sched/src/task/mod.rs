@@ -247,6 +247,20 @@ impl Notified {
         Notified { raw }
     }
 
+    /// Gives up this reference as a type-erased pointer (for the stealable
+    /// LIFO slot, which stores it in an atomic); [`Notified::from_ptr`]
+    /// takes it back.
+    pub(crate) fn into_ptr(self) -> NonNull<()> {
+        ManuallyDrop::new(self).raw.cast()
+    }
+
+    /// # Safety
+    /// `ptr` came from [`Notified::into_ptr`], and the reference it carries
+    /// is taken back exactly once.
+    pub(crate) unsafe fn from_ptr(ptr: NonNull<()>) -> Notified {
+        Notified { raw: ptr.cast() }
+    }
+
     /// Polls the task once (or delivers its pending cancellation).
     pub fn run(self) {
         let raw = ManuallyDrop::new(self).raw;
