@@ -34,6 +34,33 @@ pub(crate) fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     })
 }
 
+/// Runs `f` outside the cooperative budget: the resources it polls always
+/// proceed and charge nothing. For operations that never wait, such as
+/// taking a result already known to be there, where a `Pending` caused by
+/// the budget could not be told from "nothing ready".
+///
+/// # Examples
+///
+/// ```
+/// use std::task::{Context, Waker};
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let p = tasklane_sched::coop::unconstrained(|| tasklane_sched::coop::poll_proceed(&mut cx));
+/// assert!(p.is_ready());
+/// ```
+pub fn unconstrained<R>(f: impl FnOnce() -> R) -> R {
+    /// Restores the budget, also if `f` unwinds.
+    struct Reset<'a>(&'a Cell<Option<u8>>, Option<u8>);
+    impl Drop for Reset<'_> {
+        fn drop(&mut self) {
+            self.0.set(self.1);
+        }
+    }
+    CURRENT.with(|c| {
+        let _reset = Reset(c, c.replace(None));
+        f()
+    })
+}
+
 /// Whether the running task still has budget. Returns `Pending` (after
 /// waking the task) once the budget is spent. Call
 /// [`Proceed::made_progress`] when the operation did something; otherwise

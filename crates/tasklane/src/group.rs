@@ -453,40 +453,9 @@ where
         self.shared.end_body();
         self.shared.failed.store(true, Ordering::Release);
         self.shared.cancel_all(CancelCause::Shutdown);
-        let mut handles = std::mem::take(&mut self.handles);
+        let handles = std::mem::take(&mut self.handles);
         let shared = self.shared.clone();
-        let all_ended = poll_fn(|cx| {
-            let mut pending = false;
-            for h in handles.iter_mut() {
-                pending |= h.poll_finished(cx).is_pending();
-            }
-            if pending {
-                return Poll::Pending;
-            }
-            shared.poll_shields(cx)
-        });
-        let in_grace = crate::time::timeout(grace, all_ended).await.is_ok();
-        let mut aborted = vec![false; handles.len()];
-        if !in_grace {
-            for (h, a) in handles.iter().zip(aborted.iter_mut()) {
-                if !h.is_finished() {
-                    h.task_ref().abort_because(CancelCause::Shutdown);
-                    *a = true;
-                }
-            }
-        }
-        let (mut completed, mut cancelled, mut panicked) = (0, 0, 0);
-        let mut dropped = Vec::new();
-        for (h, a) in handles.into_iter().zip(aborted) {
-            let name = h.name().to_owned();
-            match h.await {
-                Ok(_) => completed += 1,
-                Err(e) if e.is_panic() => panicked += 1,
-                Err(_) if a => dropped.push(name),
-                Err(_) => cancelled += 1,
-            }
-        }
-        ShutdownReport::new(completed, cancelled, panicked, dropped)
+        crate::two_phase::finish_shutdown(handles, grace, |cx| shared.poll_shields(cx)).await
     }
 }
 

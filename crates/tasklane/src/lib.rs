@@ -39,13 +39,16 @@ mod shield;
 pub mod signal;
 pub mod sync;
 pub mod task;
+mod task_set;
 pub mod time;
+mod two_phase;
 
 pub use group::{Gather, GroupError, ReturnWhen, TaskGroup, gather, wait};
 pub use runtime::{Builder, DEFAULT_GRACE, EnterGuard, Handle, Runtime, ShutdownReport, run};
 pub use scope::{CancelScope, ScopeRun};
 pub use shield::{Shield, shield};
 pub use task::{spawn, spawn_blocking, yield_now};
+pub use task_set::{AsCompleted, TaskSet, as_completed};
 pub use time::{Elapsed, wait_for};
 
 /// `#[tasklane::main]` and `#[tasklane::test]`: run an `async fn` as the
