@@ -169,6 +169,32 @@ fn cancel_all_is_a_cancellation_the_catch_points_see() {
 }
 
 #[test]
+fn cancel_cancels_one_task_alone() {
+    in_task(async {
+        let mut set = TaskSet::new();
+        let (open, gate) = oneshot::channel::<()>();
+        let kept = set.spawn(async move {
+            gate.await.unwrap();
+            "kept"
+        });
+        let gone = set.spawn(async {
+            sleep(LONG).await;
+            "slept"
+        });
+        assert!(set.cancel(gone));
+        let err = set.join_next().await.unwrap().unwrap_err();
+        assert_eq!(
+            (err.id(), err.cancel_cause()),
+            (gone, Some(CancelCause::Requested))
+        );
+        assert!(!set.cancel(gone), "no longer in the set");
+        open.send(()).unwrap();
+        assert_eq!(set.join_next().await.unwrap().unwrap(), "kept");
+        assert!(!set.cancel(kept));
+    });
+}
+
+#[test]
 fn dropping_the_set_cancels_every_task() {
     in_task(async {
         let counts = common::Counts::new();
@@ -293,10 +319,7 @@ fn a_panic_is_a_result_and_the_set_goes_on() {
         let err = set.join_next().await.unwrap().unwrap_err();
         assert!(err.is_panic());
         assert_eq!(err.id(), bad);
-        assert_eq!(
-            common::payload_str(&*err.into_panic()),
-            Some("task failed")
-        );
+        assert_eq!(common::payload_str(&*err.into_panic()), Some("task failed"));
         for i in 0..3u32 {
             set.spawn(async move { i });
         }

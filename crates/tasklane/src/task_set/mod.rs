@@ -250,6 +250,23 @@ impl<T> TaskSet<T> {
         }
     }
 
+    /// Cancels the task `id` alone, if it is in the set (as
+    /// `JoinHandle::cancel` does): `false` if it is not, or had finished.
+    /// Its result still comes through `join_next`.
+    ///
+    /// ```
+    /// tasklane::run(async {
+    ///     let mut set = tasklane::TaskSet::new();
+    ///     let slow = set.spawn(std::future::pending::<()>());
+    ///     assert!(set.cancel(slow));
+    ///     assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+    ///     assert!(!set.cancel(slow), "no longer in the set");
+    /// });
+    /// ```
+    pub fn cancel(&self, id: TaskId) -> bool {
+        self.handles.get(&id).is_some_and(|h| h.cancel())
+    }
+
     /// Shuts the set down, as the runtime's shutdown does for every task:
     /// cancels every task in it (cause `Shutdown`; their catch points may
     /// clean up), waits up to `grace` for them, aborts those still running
