@@ -6,33 +6,17 @@
 mod common;
 
 use common::{
-    HANG, HOG_LIMIT, XorShift, assert_ready_loop_yields, poll_once, rt, spin_for, watchdog,
+    CountWake, HANG, HOG_LIMIT, XorShift, assert_ready_loop_yields, poll_once, poll_with, rt,
+    spin_for, watchdog,
 };
 use std::collections::HashSet;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 use std::time::Duration;
 use tasklane::sync::{Full, LifoQueue, PriorityQueue, Queue, TooManyTaskDone};
 use tasklane::task::JoinHandle;
 use tasklane::wait_for;
-
-/// A waker counting its wakes.
-#[derive(Default)]
-struct CountWake(AtomicUsize);
-
-impl Wake for CountWake {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Arc<CountWake>) -> Poll<F::Output> {
-    let waker = Waker::from(waker.clone());
-    Pin::new(fut).poll(&mut Context::from_waker(&waker))
-}
 
 #[test]
 fn the_three_orders() {

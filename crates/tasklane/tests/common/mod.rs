@@ -282,3 +282,19 @@ where
         "{what}: an always-ready loop ran {iterations} iterations without letting another task run"
     );
 }
+
+/// A waker counting its wakes.
+#[derive(Default)]
+pub(crate) struct CountWake(pub(crate) AtomicUsize);
+
+impl std::task::Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `fut` once with `waker`.
+pub(crate) fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Arc<CountWake>) -> Poll<F::Output> {
+    let waker = Waker::from(waker.clone());
+    Pin::new(fut).poll(&mut Context::from_waker(&waker))
+}
