@@ -10,7 +10,7 @@ use common::{
     spin_for, watchdog,
 };
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
@@ -157,9 +157,10 @@ fn cancelled_at_random_loses_no_value() {
         let q: Arc<Queue<u64>> = Arc::new(Queue::new(4));
         let put_ok = Arc::new(Mutex::new(Vec::new()));
         let got = Arc::new(Mutex::new(Vec::new()));
+        let cut_short = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let mut handles: Vec<JoinHandle<()>> = Vec::new();
         for p in 0..PRODUCERS {
-            let (q, put_ok) = (q.clone(), put_ok.clone());
+            let (q, put_ok, cut_short) = (q.clone(), put_ok.clone(), cut_short.clone());
             handles.push(rt.spawn(async move {
                 let mut rng = XorShift::new(0xABC0 + p);
                 for i in 0..PER_PRODUCER {
@@ -167,19 +168,26 @@ fn cancelled_at_random_loses_no_value() {
                     let t = Duration::from_micros(rng.below(200));
                     if wait_for(q.put(v), t).await.is_ok() {
                         put_ok.lock().unwrap().push(v);
+                    } else {
+                        cut_short[0].fetch_add(1, Ordering::SeqCst);
                     }
                 }
             }));
         }
         for c in 0..CONSUMERS {
-            let (q, got) = (q.clone(), got.clone());
+            let (q, got, cut_short) = (q.clone(), got.clone(), cut_short.clone());
             handles.push(rt.spawn(async move {
                 let mut rng = XorShift::new(0xDEF0 + c);
                 loop {
                     let t = Duration::from_micros(rng.below(300));
-                    if let Ok(v) = wait_for(q.get(), t).await {
-                        got.lock().unwrap().push(v);
-                        q.task_done().unwrap();
+                    match wait_for(q.get(), t).await {
+                        Ok(v) => {
+                            got.lock().unwrap().push(v);
+                            q.task_done().unwrap();
+                        }
+                        Err(_) => {
+                            cut_short[1].fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                 }
             }));
@@ -218,7 +226,15 @@ fn cancelled_at_random_loses_no_value() {
         }
         let mut put = std::mem::take(&mut *put_ok.lock().unwrap());
         assert!(!put.is_empty());
-        assert!(cancelled > 0 || PRODUCERS == 0);
+        assert!(cancelled > 0, "no producer was cancelled");
+        assert!(
+            cut_short[0].load(Ordering::SeqCst) > 0,
+            "no put was cut short"
+        );
+        assert!(
+            cut_short[1].load(Ordering::SeqCst) > 0,
+            "no get was cut short"
+        );
         received.sort_unstable();
         put.sort_unstable();
         let distinct: HashSet<_> = received.iter().collect();
