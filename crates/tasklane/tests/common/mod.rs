@@ -257,3 +257,44 @@ pub(crate) fn worker_index() -> Option<usize> {
         .parse()
         .ok()
 }
+
+/// How many iterations a task looping on an always-ready wait may run
+/// before [`assert_ready_loop_yields`] calls it a hog.
+pub(crate) const HOG_LIMIT: u64 = 1_000_000;
+
+/// The cooperative budget check, as tokio's budget tests do it: on a
+/// one-worker runtime, `body` loops on a wait that is always ready until
+/// the flag it is given is set or it reaches [`HOG_LIMIT`], returning its
+/// iteration count; a second task, queued behind it, sets the flag. Only
+/// a loop that yields its worker lets the second task run.
+pub(crate) fn assert_ready_loop_yields<F>(what: &str, body: impl FnOnce(Arc<AtomicBool>) -> F)
+where
+    F: Future<Output = u64> + Send + 'static,
+{
+    let rt = rt(1);
+    let flag = Arc::new(AtomicBool::new(false));
+    let looping = rt.spawn(body(flag.clone()));
+    let setter = rt.spawn(async move { flag.store(true, Ordering::SeqCst) });
+    let iterations = rt.block_on(looping).expect("the loop finishes");
+    rt.block_on(setter).expect("the setter finishes");
+    assert!(
+        iterations < HOG_LIMIT,
+        "{what}: an always-ready loop ran {iterations} iterations without letting another task run"
+    );
+}
+
+/// A waker counting its wakes.
+#[derive(Default)]
+pub(crate) struct CountWake(pub(crate) AtomicUsize);
+
+impl std::task::Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `fut` once with `waker`.
+pub(crate) fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Arc<CountWake>) -> Poll<F::Output> {
+    let waker = Waker::from(waker.clone());
+    Pin::new(fut).poll(&mut Context::from_waker(&waker))
+}

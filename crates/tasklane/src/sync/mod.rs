@@ -1,9 +1,16 @@
-//! Backpressure and hand-offs between tasks: asyncio's `Semaphore` and
-//! `Queue`, and a oneshot channel.
+//! Synchronisation between tasks: asyncio's `Lock`, `Semaphore`, `Event`,
+//! `Queue`, `PriorityQueue` and `LifoQueue`; tokio's `Notify`, `watch` and
+//! `broadcast`; a bounded channel and a oneshot channel.
 //!
-//! These are re-exports of well-kept runtime-agnostic crates (smol-rs's
+//! [`Mutex`], [`RwLock`], [`Barrier`], [`Semaphore`], the channel and the
+//! oneshot are re-exports of well-kept runtime-agnostic crates (smol-rs's
 //! `async-lock` and `async-channel`, and `futures-channel`'s oneshot): they
 //! wake through `Waker`s only, so they work on tasklane as on any runtime.
+//! [`Notify`], [`Event`], [`watch`], [`broadcast`] and the queues
+//! ([`Queue`], [`PriorityQueue`], [`LifoQueue`], with asyncio's `task_done`
+//! and `join`) are written here on smol-rs's `event-listener`; their waits
+//! take part in the cooperative budget, so a task that always finds them
+//! ready still yields its worker (the re-exported ones do not).
 //! They are correct under tasklane's cancellation, which drops the pending
 //! future at a suspension point (tested in `tests/sync_cancel.rs`):
 //!
@@ -47,7 +54,22 @@
 pub use async_channel::{
     Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError, bounded, unbounded,
 };
-pub use async_lock::{Semaphore, SemaphoreGuard, SemaphoreGuardArc};
+pub use async_lock::{
+    Barrier, BarrierWaitResult, Mutex, MutexGuard, MutexGuardArc, RwLock, RwLockReadGuard,
+    RwLockReadGuardArc, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard,
+    RwLockWriteGuardArc, Semaphore, SemaphoreGuard, SemaphoreGuardArc,
+};
+
+pub mod broadcast;
+mod notify;
+mod queue;
+pub mod watch;
+
+pub use notify::{Event, EventWait, Notified, Notify};
+pub use queue::{
+    BaseQueue, Fifo, Full, Get, Join, Lifo, LifoQueue, Priority, PriorityQueue, Put, Queue, Store,
+    TooManyTaskDone,
+};
 
 /// A channel for one value: `oneshot::channel()` gives a `Sender` (whose
 /// `send` is synchronous) and a `Receiver` future resolving to
