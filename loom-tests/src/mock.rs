@@ -2,7 +2,8 @@
 //! its own list of live tasks, or the real [`Registry`]), event and drop
 //! counters, a counting join waker, a [`Gate`] that a task awaits and another
 //! thread opens, a [`YieldOnce`], an [`EventDriver`] (a scheduler `Driver`
-//! that wakes tasks from inside its `park`), and the model runner.
+//! that wakes tasks from inside its `park`), a [`Countdown`] of tasks still
+//! to run on the real scheduler with [`spawn_leaf`], and the model runner.
 //!
 //! # Orderings
 //!
@@ -705,4 +706,61 @@ impl Wake for Unparker {
 /// Polls a join handle once with `waker`.
 pub fn poll_join<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
     Pin::new(handle).poll(&mut Context::from_waker(waker))
+}
+
+/// Counts down the tasks still to run on the real scheduler; the last one
+/// wakes the main thread (a countdown, not join handles: joins make a
+/// model several times larger, and are modelled on their own). Unlike the
+/// counters above, its orderings are part of what it does (see `count`).
+#[derive(Clone)]
+pub struct Countdown {
+    left: Arc<AtomicUsize>,
+    done: Arc<loom::sync::Notify>,
+}
+
+impl fmt::Debug for Countdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Countdown").finish_non_exhaustive()
+    }
+}
+
+impl Countdown {
+    /// A countdown of `n` tasks.
+    pub fn new(n: usize) -> Countdown {
+        Countdown {
+            left: Arc::new(AtomicUsize::new(n)),
+            done: Arc::new(loom::sync::Notify::new()),
+        }
+    }
+
+    /// AcqRel: the last task's decrement carries every run before it to
+    /// the waiter (as a join would).
+    pub fn count(&self) {
+        if self.left.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+            self.done.notify();
+        }
+    }
+
+    /// Waits until every task has counted.
+    pub fn wait(&self) {
+        // Acquire: see `count`. loom's `Notify` may wake spuriously.
+        while self.left.load(std::sync::atomic::Ordering::Acquire) != 0 {
+            self.done.wait();
+        }
+    }
+}
+
+/// Spawns on `handle` a detached task that counts its run in `runs`, then
+/// in `countdown`.
+pub fn spawn_leaf(handle: &tasklane_sched::Handle, runs: &Counter, countdown: &Countdown) {
+    let (runs, countdown) = (runs.clone(), countdown.clone());
+    handle
+        .spawn(
+            async move {
+                runs.incr();
+                countdown.count();
+            },
+            TaskOptions::new(),
+        )
+        .detach();
 }

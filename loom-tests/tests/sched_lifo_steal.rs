@@ -3,63 +3,17 @@
 //! takes. Every task runs exactly once, none is lost.
 #![cfg(tasklane_loom)]
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Notify};
-use loom_tests::mock::{self, Counter};
+use loom_tests::mock::{self, Countdown, Counter, spawn_leaf};
 use std::time::Duration;
 use tasklane_sched::task::TaskOptions;
-use tasklane_sched::{Config, Handle, Scheduler};
-
-/// Counts down the tasks still to run; the last one wakes the main thread.
-#[derive(Clone)]
-struct Countdown {
-    left: Arc<AtomicUsize>,
-    done: Arc<Notify>,
-}
-
-impl Countdown {
-    fn new(n: usize) -> Countdown {
-        Countdown {
-            left: Arc::new(AtomicUsize::new(n)),
-            done: Arc::new(Notify::new()),
-        }
-    }
-
-    /// AcqRel: the last decrement carries every run before it to the waiter.
-    fn count(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.done.notify();
-        }
-    }
-
-    fn wait(&self) {
-        // Acquire: see `count`. loom's `Notify` may wake spuriously.
-        while self.left.load(Ordering::Acquire) != 0 {
-            self.done.wait();
-        }
-    }
-}
-
-fn spawn_leaf(handle: &Handle, runs: &Counter, countdown: &Countdown) {
-    let (runs, countdown) = (runs.clone(), countdown.clone());
-    handle
-        .spawn(
-            async move {
-                runs.incr();
-                countdown.count();
-            },
-            TaskOptions::new(),
-        )
-        .detach();
-}
+use tasklane_sched::{Config, Scheduler};
 
 /// One worker. The main thread spawns `outer`, which spawns `a` (into the
 /// empty LIFO slot: the put without a read-modify-write) and then `b`
 /// (which swaps `a` out to the local queue); meanwhile the main thread runs
 /// the monitor's rescue (a steal from every LIFO slot, to the injector).
 /// Whichever of the worker's take and the steal wins, each task runs once.
-/// Preemption bound 2 (bound 3 adds nothing the checks below can see and
-/// takes several times longer).
+/// Preemption bound 3.
 #[test]
 fn sched_lifo_steal() {
     mock::model(Some(3), || {

@@ -4,57 +4,10 @@
 //! steal them. Every task runs exactly once and none is lost.
 #![cfg(tasklane_loom)]
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Notify};
-use loom_tests::mock::{self, Counter};
+use loom_tests::mock::{self, Countdown, Counter, spawn_leaf};
 use std::time::Duration;
 use tasklane_sched::task::TaskOptions;
-use tasklane_sched::{Config, Handle, Scheduler};
-
-/// Counts down the tasks still to run; the last one wakes the main thread.
-#[derive(Clone)]
-struct Countdown {
-    left: Arc<AtomicUsize>,
-    done: Arc<Notify>,
-}
-
-impl Countdown {
-    fn new(n: usize) -> Countdown {
-        Countdown {
-            left: Arc::new(AtomicUsize::new(n)),
-            done: Arc::new(Notify::new()),
-        }
-    }
-
-    /// AcqRel: the last task's decrement carries every run before it to
-    /// the waiter (as a join would).
-    fn count(&self) {
-        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.done.notify();
-        }
-    }
-
-    fn wait(&self) {
-        // Acquire: see `count`. loom's `Notify` may wake spuriously.
-        while self.left.load(Ordering::Acquire) != 0 {
-            self.done.wait();
-        }
-    }
-}
-
-/// Spawns a detached task that counts its run.
-fn spawn_leaf(handle: &Handle, runs: &Counter, countdown: &Countdown) {
-    let (runs, countdown) = (runs.clone(), countdown.clone());
-    handle
-        .spawn(
-            async move {
-                runs.incr();
-                countdown.count();
-            },
-            TaskOptions::new(),
-        )
-        .detach();
-}
+use tasklane_sched::{Config, Scheduler};
 
 /// Two workers and the main thread, which spawns `outer` and then `c` into
 /// the injector. `outer`, on a worker, spawns `a` then `b`: the LIFO slot
