@@ -8,27 +8,13 @@
 
 mod common;
 
-use common::{rt, spin_until};
+use common::{Log, entries, log, push, rt, spin_until};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tasklane::task::{TaskState, cancellable};
 use tasklane::time::sleep;
 use tasklane::{ReturnWhen, TaskGroup, wait, wait_for, yield_now};
-
-type Log = Arc<Mutex<Vec<&'static str>>>;
-
-fn log() -> Log {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn push(l: &Log, e: &'static str) {
-    l.lock().unwrap().push(e);
-}
-
-fn entries(l: &Log) -> Vec<&'static str> {
-    l.lock().unwrap().clone()
-}
 
 const LONG: Duration = Duration::from_secs(30);
 

@@ -4,22 +4,11 @@
 
 mod common;
 
-use common::{rt, spin_until};
+use common::{entries, log, push, rt, spin_until};
 use std::future::pending;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tasklane::task::{self, TaskState, cancellable};
 use tasklane::time::sleep;
-
-type Log = Arc<Mutex<Vec<&'static str>>>;
-
-fn log() -> Log {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn entries(log: &Log) -> Vec<&'static str> {
-    log.lock().unwrap().clone()
-}
 
 /// Spawns `fut` and returns once it is suspended (polled, and waiting).
 fn start<F>(rt: &tasklane::Runtime, fut: F) -> tasklane::task::JoinHandle<F::Output>
@@ -42,11 +31,11 @@ fn cleanup_awaits_then_reraise_ends_cancelled() {
             match cancellable(sleep(Duration::from_secs(60))).await {
                 Ok(()) => "done",
                 Err(c) => {
-                    l.lock().unwrap().push("caught");
+                    push(&l, "caught");
                     // Asynchronous cleanup: awaits work after the catch.
                     sleep(Duration::from_millis(20)).await;
                     tasklane::yield_now().await;
-                    l.lock().unwrap().push("cleaned");
+                    push(&l, "cleaned");
                     c.reraise().await
                 }
             }
@@ -85,19 +74,25 @@ fn nested_catch_points_only_the_innermost_receives() {
         async move {
             let outer = cancellable(async {
                 let inner = cancellable(pending::<()>()).await;
-                l.lock().unwrap().push(if inner.is_err() {
-                    "inner caught"
-                } else {
-                    "inner ok"
-                });
+                push(
+                    &l,
+                    if inner.is_err() {
+                        "inner caught"
+                    } else {
+                        "inner ok"
+                    },
+                );
                 "outer body finished"
             })
             .await;
-            l.lock().unwrap().push(if outer.is_err() {
-                "outer caught"
-            } else {
-                "outer ok"
-            });
+            push(
+                &l,
+                if outer.is_err() {
+                    "outer caught"
+                } else {
+                    "outer ok"
+                },
+            );
         }
     });
     h.cancel();
@@ -114,12 +109,12 @@ fn sibling_catch_points_joined_both_receive() {
         async move {
             let a = async {
                 if cancellable(pending::<()>()).await.is_err() {
-                    l.lock().unwrap().push("a caught");
+                    push(&l, "a caught");
                 }
             };
             let b = async {
                 if cancellable(pending::<()>()).await.is_err() {
-                    l.lock().unwrap().push("b caught");
+                    push(&l, "b caught");
                 }
             };
             futures_lite::future::zip(a, b).await;
@@ -162,7 +157,7 @@ fn abort_bypasses_catch_points() {
         let l = l.clone();
         async move {
             if cancellable(pending::<()>()).await.is_err() {
-                l.lock().unwrap().push("caught");
+                push(&l, "caught");
             }
         }
     });
@@ -183,7 +178,7 @@ fn cancelled_before_first_poll_never_runs_even_with_catch_points() {
     let h = rt.spawn({
         let l = l.clone();
         async move {
-            l.lock().unwrap().push("body ran");
+            push(&l, "body ran");
             let _ = cancellable(pending::<()>()).await;
         }
     });
@@ -204,7 +199,7 @@ fn no_catch_point_drops_the_future_at_the_suspension_point() {
             // A catch point that already finished does not count.
             let _ = cancellable(async {}).await;
             pending::<()>().await;
-            l.lock().unwrap().push("after");
+            push(&l, "after");
         }
     });
     h.cancel();
@@ -242,7 +237,7 @@ fn wait_for_delivers_to_catch_points_outside_tasks_too() {
                     Ok(()) => "slept",
                     Err(c) => {
                         sleep(Duration::from_millis(10)).await;
-                        l.lock().unwrap().push("cleaned");
+                        push(&l, "cleaned");
                         c.reraise().await
                     }
                 }

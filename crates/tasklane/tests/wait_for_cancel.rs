@@ -10,11 +10,11 @@
 
 mod common;
 
-use common::{Counts, DropCounter, Tracked, rt, spin_until};
+use common::{Counts, DropCounter, Log, Tracked, entries, log, push, rt, spin_until};
 use futures_channel::oneshot;
 use std::future::{Future, pending};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tasklane::task::{Origin, TaskState, cancellable};
 use tasklane::time::{Instant, sleep};
@@ -25,20 +25,6 @@ const MS: Duration = Duration::from_millis(1);
 const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
-
-type Log = Arc<Mutex<Vec<String>>>;
-
-fn log() -> Log {
-    Arc::new(Mutex::new(Vec::new()))
-}
-
-fn push(log: &Log, entry: impl Into<String>) {
-    log.lock().unwrap().push(entry.into());
-}
-
-fn entries(log: &Log) -> Vec<String> {
-    log.lock().unwrap().clone()
-}
 
 /// Runs `fut` as a task on `rt` and returns its output (a failed assert in
 /// it shows up as the task's panic).

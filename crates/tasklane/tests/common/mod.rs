@@ -298,3 +298,21 @@ pub(crate) fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Arc<CountWake>) 
     let waker = Waker::from(waker.clone());
     Pin::new(fut).poll(&mut Context::from_waker(&waker))
 }
+
+/// An ordered log of what a test's tasks did, shared with them.
+pub(crate) type Log = Arc<Mutex<Vec<String>>>;
+
+/// An empty [`Log`].
+pub(crate) fn log() -> Log {
+    Arc::new(Mutex::new(Vec::new()))
+}
+
+/// Appends `entry` to `log`.
+pub(crate) fn push(log: &Log, entry: impl Into<String>) {
+    log.lock().unwrap().push(entry.into());
+}
+
+/// What `log` holds so far.
+pub(crate) fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
