@@ -4,10 +4,9 @@
 
 mod common;
 
-use common::{HANG, rt, watchdog, yield_until};
+use common::{in_task_watched, yield_until};
 use futures_channel::oneshot;
 use futures_lite::StreamExt;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -18,24 +17,9 @@ use tasklane::time::sleep;
 /// Never expires during a test.
 const LONG: Duration = Duration::from_secs(60);
 
-fn in_task<F>(fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    watchdog("the test task", HANG, move || {
-        let rt = rt(2);
-        match rt.block_on(rt.spawn(fut)) {
-            Ok(v) => v,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => panic!("the test task ended without a value: {e}"),
-        }
-    })
-}
-
 #[test]
 fn results_come_in_completion_order() {
-    in_task(async {
+    in_task_watched(async {
         let mut gates = Vec::new();
         let mut handles = Vec::new();
         for i in 0..5u32 {
@@ -60,7 +44,7 @@ fn results_come_in_completion_order() {
 
 #[test]
 fn no_handles_is_an_empty_stream() {
-    in_task(async {
+    in_task_watched(async {
         let mut stream = as_completed(Vec::<tasklane::task::JoinHandle<()>>::new());
         assert!(stream.next().await.is_none());
     });
@@ -68,7 +52,7 @@ fn no_handles_is_an_empty_stream() {
 
 #[test]
 fn cancelled_and_panicked_tasks_are_items() {
-    in_task(async {
+    in_task_watched(async {
         let waiting = Arc::new(AtomicUsize::new(0));
         let w = waiting.clone();
         let cancelled = tasklane::spawn(async move {
@@ -111,7 +95,7 @@ fn cancelled_and_panicked_tasks_are_items() {
 
 #[test]
 fn dropping_the_stream_cancels_the_tasks_not_yielded() {
-    in_task(async {
+    in_task_watched(async {
         let waiting = Arc::new(AtomicUsize::new(0));
         let causes = Arc::new(std::sync::Mutex::new(Vec::new()));
         let mut handles = Vec::new();

@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{Counts, DropCounter, Log, Tracked, entries, log, push, rt, spin_until};
+use common::{Counts, DropCounter, Log, Tracked, entries, in_task_on, log, push, rt, spin_until};
 use futures_channel::oneshot;
-use std::future::{Future, pending};
+use std::future::pending;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -21,20 +21,6 @@ const MS: Duration = Duration::from_millis(1);
 const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
-
-/// Runs `fut` as a task on `rt` and returns its output (a failed assert in
-/// it shows up as the task's panic).
-fn in_task<F>(rt: &tasklane::Runtime, fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match rt.block_on(rt.spawn(fut)) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test task ended without a value: {e}"),
-    }
-}
 
 /// Waits at a catch point; when a cancellation reaches it, logs `name`,
 /// cleans up with an await and re-raises.
@@ -112,7 +98,7 @@ fn a_future_with_no_catch_point_is_dropped_at_once() {
 fn cancelled_before_run_delivers_at_the_first_suspension_point() {
     let rt = rt(2);
     let l = log();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let l = l.clone();
         async move {
             let scope = CancelScope::new();
@@ -146,7 +132,7 @@ fn cancelled_before_run_delivers_at_the_first_suspension_point() {
 #[test]
 fn cancel_after_run_ended_does_nothing() {
     let rt = rt(2);
-    in_task(&rt, async {
+    in_task_on(&rt, async {
         let scope = CancelScope::new();
         assert_eq!(scope.run(sleep(MS)).await, Ok(()));
         scope.cancel();
@@ -158,7 +144,7 @@ fn cancel_after_run_ended_does_nothing() {
 #[test]
 fn the_deadline_cancels_the_scope() {
     let rt = rt(2);
-    in_task(&rt, async {
+    in_task_on(&rt, async {
         let scope = CancelScope::new();
         assert_eq!(scope.deadline(), None);
         let start = Instant::now();
@@ -184,7 +170,7 @@ fn the_deadline_cancels_the_scope() {
 #[test]
 fn the_deadline_moves_while_the_scope_runs() {
     let rt = rt(2);
-    in_task(&rt, async {
+    in_task_on(&rt, async {
         // Later: the future finishes before the first deadline would have
         // cancelled it.
         let scope = CancelScope::new();
@@ -225,7 +211,7 @@ fn the_deadline_moves_while_the_scope_runs() {
 fn an_inner_scope_cancelled_leaves_the_outer_one_running() {
     let rt = rt(2);
     let l = log();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer = CancelScope::new();
@@ -262,7 +248,7 @@ fn an_inner_scope_cancelled_leaves_the_outer_one_running() {
 fn an_outer_scope_cancelled_reaches_catch_points_inside_the_inner_one() {
     let rt = rt(2);
     let l = log();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer = CancelScope::new();
@@ -293,7 +279,7 @@ fn an_outer_scope_cancelled_reaches_catch_points_inside_the_inner_one() {
 fn a_reraise_of_the_inner_scope_reaches_the_inner_owner_not_the_outer() {
     let rt = rt(2);
     let l = log();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer = CancelScope::new();

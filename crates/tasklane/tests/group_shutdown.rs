@@ -6,8 +6,7 @@
 
 mod common;
 
-use common::{Counts, DropCounter, rt, yield_until};
-use std::future::Future;
+use common::{Counts, DropCounter, in_task, yield_until};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,19 +19,6 @@ const MS: Duration = Duration::from_millis(1);
 const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
-
-fn in_task<F>(fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let rt = rt(2);
-    match rt.block_on(rt.spawn(fut)) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test task ended without a value: {e}"),
-    }
-}
 
 #[test]
 fn the_report_counts_each_child_and_names_the_aborted() {

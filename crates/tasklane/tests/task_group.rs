@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Counts, DropCounter, rt, spin_until};
+use common::{Counts, DropCounter, in_task_on, rt, spin_until};
 use std::future::pending;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -19,19 +19,6 @@ use tasklane::{TaskGroup, wait_for};
 const MS: Duration = Duration::from_millis(1);
 /// Never expires during a test.
 const LONG: Duration = Duration::from_secs(60);
-
-/// Runs `fut` as a task and returns its output, resuming a panic in it.
-fn in_task<F>(rt: &tasklane::Runtime, fut: F) -> F::Output
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match rt.block_on(rt.spawn(fut)) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test task ended without a value: {e}"),
-    }
-}
 
 /// A child that says it is ready, then waits forever at a catch point; on
 /// cancellation it cleans up with awaits (counting in `cleaned`) and
@@ -63,7 +50,7 @@ async fn recv_n(rx: &Receiver<()>, n: usize) {
 #[test]
 fn values_in_spawn_order() {
     let rt = rt(2);
-    let values = in_task(&rt, async {
+    let values = in_task_on(&rt, async {
         let mut group = TaskGroup::<u64, ()>::new();
         for i in 0..6u64 {
             // Later children finish first.
@@ -77,7 +64,7 @@ fn values_in_spawn_order() {
     });
     assert_eq!(values.unwrap(), [0, 10, 20, 30, 40, 50]);
 
-    let empty = in_task(&rt, TaskGroup::<u8, ()>::new().join());
+    let empty = in_task_on(&rt, TaskGroup::<u8, ()>::new().join());
     assert_eq!(empty.unwrap(), Vec::<u8>::new());
 }
 
@@ -89,7 +76,7 @@ fn the_first_error_cancels_siblings_after_their_cleanup() {
     let rt = rt(2);
     const SIBLINGS: usize = 4;
     let cleaned = Arc::new(AtomicUsize::new(0));
-    let (err, cleaned_at_join, took) = in_task(&rt, {
+    let (err, cleaned_at_join, took) = in_task_on(&rt, {
         let cleaned = cleaned.clone();
         async move {
             let (tx, rx) = bounded::<()>(SIBLINGS);
@@ -121,7 +108,7 @@ fn the_first_error_cancels_siblings_after_their_cleanup() {
 #[test]
 fn every_error_is_kept_but_not_the_cancellations() {
     let rt = rt(2);
-    let err = in_task(&rt, async {
+    let err = in_task_on(&rt, async {
         let (tx, rx) = bounded::<()>(2);
         let mut group = TaskGroup::<u32, String>::new();
         // Cancelled (no catch point): not an error.
@@ -168,7 +155,7 @@ fn every_error_is_kept_but_not_the_cancellations() {
 fn a_panicking_child_is_in_panics() {
     let rt = rt(2);
     let cleaned = Arc::new(AtomicUsize::new(0));
-    let err = in_task(&rt, {
+    let err = in_task_on(&rt, {
         let cleaned = cleaned.clone();
         async move {
             let (tx, rx) = bounded::<()>(2);
@@ -202,7 +189,7 @@ fn cancel_cancels_every_child() {
     let rt = rt(2);
     const N: usize = 5;
     let cleaned = Arc::new(AtomicUsize::new(0));
-    let (err, cleaned_at_join, states) = in_task(&rt, {
+    let (err, cleaned_at_join, states) = in_task_on(&rt, {
         let cleaned = cleaned.clone();
         async move {
             let (tx, rx) = bounded::<()>(N);
@@ -234,7 +221,7 @@ fn dropping_the_group_cancels_the_children() {
     let rt = rt(2);
     let counts = Counts::new();
     let cleaned = Arc::new(AtomicUsize::new(0));
-    let children = in_task(&rt, {
+    let children = in_task_on(&rt, {
         let (counts, cleaned) = (counts.clone(), cleaned.clone());
         async move {
             let (tx, rx) = bounded::<()>(4);
@@ -287,7 +274,7 @@ fn dropping_the_group_cancels_the_children() {
 fn an_abandoned_join_cancels_the_children() {
     let rt = rt(2);
     let counts = Counts::new();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let counts = counts.clone();
         async move {
             let (tx, rx) = bounded::<()>(3);
@@ -315,7 +302,7 @@ fn an_abandoned_join_cancels_the_children() {
 fn a_child_spawned_after_a_failure_never_runs() {
     let rt = rt(2);
     let ran = Arc::new(AtomicBool::new(false));
-    let (err, late_state) = in_task(&rt, {
+    let (err, late_state) = in_task_on(&rt, {
         let ran = ran.clone();
         async move {
             let mut group = TaskGroup::<(), &'static str>::new();
@@ -337,7 +324,7 @@ fn a_child_spawned_after_a_failure_never_runs() {
 
     // The same after `cancel()`.
     let ran = Arc::new(AtomicBool::new(false));
-    let err = in_task(&rt, {
+    let err = in_task_on(&rt, {
         let ran = ran.clone();
         async move {
             let mut group = TaskGroup::<(), ()>::new();

@@ -6,9 +6,8 @@
 
 mod common;
 
-use common::{HANG, Tracked, rt, watchdog, yield_until};
+use common::{Tracked, in_task_watched, yield_until};
 use futures_channel::oneshot;
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -19,24 +18,9 @@ use tasklane::{Handle, TaskSet};
 /// Never expires during a test.
 const LONG: Duration = Duration::from_secs(60);
 
-fn in_task<F>(fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    watchdog("the test task", HANG, move || {
-        let rt = rt(2);
-        match rt.block_on(rt.spawn(fut)) {
-            Ok(v) => v,
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(e) => panic!("the test task ended without a value: {e}"),
-        }
-    })
-}
-
 #[test]
 fn results_come_in_completion_order() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let mut gates = Vec::new();
         for i in 0..5u32 {
@@ -61,7 +45,7 @@ fn results_come_in_completion_order() {
 
 #[test]
 fn try_join_next_gives_finished_tasks_without_waiting() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         assert!(set.try_join_next().is_none(), "empty");
         let (open, gate) = oneshot::channel::<()>();
@@ -98,7 +82,7 @@ fn try_join_next_gives_finished_tasks_without_waiting() {
 
 #[test]
 fn len_counts_finished_tasks_until_they_are_reaped() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let done = Arc::new(AtomicUsize::new(0));
         for _ in 0..4 {
@@ -121,7 +105,7 @@ fn len_counts_finished_tasks_until_they_are_reaped() {
 
 #[test]
 fn cancel_all_is_a_cancellation_the_catch_points_see() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let waiting = Arc::new(AtomicUsize::new(0));
         let cleaned = Arc::new(AtomicUsize::new(0));
@@ -170,7 +154,7 @@ fn cancel_all_is_a_cancellation_the_catch_points_see() {
 
 #[test]
 fn cancel_cancels_one_task_alone() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let (open, gate) = oneshot::channel::<()>();
         let kept = set.spawn(async move {
@@ -196,7 +180,7 @@ fn cancel_cancels_one_task_alone() {
 
 #[test]
 fn dropping_the_set_cancels_every_task() {
-    in_task(async {
+    in_task_watched(async {
         let counts = common::Counts::new();
         let waiting = Arc::new(AtomicUsize::new(0));
         let causes = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -226,7 +210,7 @@ fn dropping_the_set_cancels_every_task() {
 
 #[test]
 fn tasks_in_a_set_are_named_and_listed() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let ids = [
             set.spawn_named("set-conn-a", sleep(LONG)),
@@ -256,7 +240,7 @@ fn tasks_in_a_set_are_named_and_listed() {
 
 #[test]
 fn shutdown_reports_each_task_once_and_names_the_aborted() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let waiting = Arc::new(AtomicUsize::new(0));
         // Finished before the shutdown, not reaped: counted as completed.
@@ -311,7 +295,7 @@ fn shutdown_reports_each_task_once_and_names_the_aborted() {
 
 #[test]
 fn a_panic_is_a_result_and_the_set_goes_on() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let bad = set.spawn(async {
             panic!("task failed");
@@ -334,7 +318,7 @@ fn a_panic_is_a_result_and_the_set_goes_on() {
 
 #[test]
 fn a_dropped_join_next_loses_no_result() {
-    in_task(async {
+    in_task_watched(async {
         let mut set = TaskSet::new();
         let (open, gate) = oneshot::channel::<()>();
         set.spawn(async move {
@@ -374,7 +358,7 @@ fn a_set_reaped_as_it_goes_stays_bounded() {
     /// Growth allowed after the warm-up. Keeping every finished task would
     /// grow by far more (each holds its task cell, well over 100 bytes).
     const MARGIN: usize = 16 << 20;
-    let (sum, warm, end, max_len) = in_task(async {
+    let (sum, warm, end, max_len) = in_task_watched(async {
         let mut set = TaskSet::new();
         let (mut sum, mut warm, mut max_len) = (0u64, 0, 0);
         for i in 0..TASKS {

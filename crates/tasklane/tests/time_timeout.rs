@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{rt, yield_until};
+use common::{in_task, yield_until};
 use std::future::{Future, pending};
 use std::pin::pin;
 use std::sync::Arc;
@@ -22,20 +22,6 @@ const MS: Duration = Duration::from_millis(1);
 const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
-
-/// Runs `fut` as a task on a fresh runtime and returns its output.
-fn in_task<F>(fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let rt = rt(2);
-    match rt.block_on(rt.spawn(fut)) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test task ended without a value: {e}"),
-    }
-}
 
 fn noop_cx() -> Context<'static> {
     Context::from_waker(Waker::noop())

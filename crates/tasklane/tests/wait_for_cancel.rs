@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::{Counts, DropCounter, Log, Tracked, entries, log, push, rt, spin_until};
+use common::{Counts, DropCounter, Log, Tracked, entries, in_task_on, log, push, rt, spin_until};
 use futures_channel::oneshot;
-use std::future::{Future, pending};
+use std::future::pending;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,20 +25,6 @@ const MS: Duration = Duration::from_millis(1);
 const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
-
-/// Runs `fut` as a task on `rt` and returns its output (a failed assert in
-/// it shows up as the task's panic).
-fn in_task<F>(rt: &tasklane::Runtime, fut: F) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    match rt.block_on(rt.spawn(fut)) {
-        Ok(v) => v,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("the test task ended without a value: {e}"),
-    }
-}
 
 /// A future that waits forever at a catch point; when the timeout reaches
 /// it, it logs the origin, cleans up with awaits, and re-raises.
@@ -66,7 +52,7 @@ async fn catch_cleanup_reraise(log: Log, cleanup: Duration) -> &'static str {
 fn the_timeout_reaches_a_catch_point_inside_the_inner_future() {
     let rt = rt(2);
     let l = log();
-    let out = in_task(&rt, {
+    let out = in_task_on(&rt, {
         let l = l.clone();
         async move {
             let r = wait_for(catch_cleanup_reraise(l.clone(), MS), 5 * MS).await;
@@ -88,7 +74,7 @@ fn the_timeout_reaches_a_catch_point_inside_the_inner_future() {
 fn cleanup_that_awaits_finishes_before_elapsed_is_returned() {
     let rt = rt(2);
     let l = log();
-    in_task(&rt, {
+    in_task_on(&rt, {
         let l = l.clone();
         async move {
             let counts = Counts::new();
@@ -132,7 +118,7 @@ fn cleanup_that_awaits_finishes_before_elapsed_is_returned() {
 #[test]
 fn a_swallowed_timeout_gives_the_value() {
     let rt = rt(2);
-    let v = in_task(&rt, async {
+    let v = in_task_on(&rt, async {
         let inner = async {
             match cancellable(pending::<u32>()).await {
                 Ok(v) => v,
@@ -159,7 +145,7 @@ fn a_swallowed_timeout_gives_the_value() {
 #[test]
 fn without_a_catch_point_the_future_is_dropped_at_once() {
     let rt = rt(2);
-    in_task(&rt, async {
+    in_task_on(&rt, async {
         let (futs, guards) = (Counts::new(), Counts::new());
         let guard = DropCounter::new(&guards);
         let after = Arc::new(AtomicBool::new(false));
@@ -213,7 +199,7 @@ fn a_timeout_on_a_join_handle_leaves_the_task_running() {
         }
     });
     rt.block_on(started_rx).unwrap();
-    let (mut h, tx) = in_task(&rt, async move {
+    let (mut h, tx) = in_task_on(&rt, async move {
         assert!(wait_for(&mut h, 10 * MS).await.is_err());
         assert!(wait_for(&mut h, MS).await.is_err());
         assert!(!h.is_finished());
@@ -222,7 +208,7 @@ fn a_timeout_on_a_join_handle_leaves_the_task_running() {
     assert!(!caught.load(Ordering::SeqCst), "the task was not cancelled");
     assert_eq!(h.state(), TaskState::Suspended);
     tx.send(21).unwrap();
-    let v = in_task(&rt, async move {
+    let v = in_task_on(&rt, async move {
         wait_for(&mut h, LONG).await.map(|r| r.unwrap())
     });
     assert_eq!(v, Ok(42));
@@ -236,7 +222,7 @@ fn a_timeout_on_a_join_handle_leaves_the_task_running() {
 fn nested_inner_shorter_delivers_to_the_inner_scope() {
     let rt = rt(2);
     let l = log();
-    let r = in_task(&rt, {
+    let r = in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer_body = {
@@ -268,7 +254,7 @@ fn nested_inner_shorter_delivers_to_the_inner_scope() {
 fn nested_outer_shorter_delivers_through_the_inner_wait_for() {
     let rt = rt(2);
     let l = log();
-    let r = in_task(&rt, {
+    let r = in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer_body = {
@@ -296,7 +282,7 @@ fn nested_outer_shorter_delivers_through_the_inner_wait_for() {
 #[test]
 fn nested_outer_shorter_swallowed_gives_the_outer_value() {
     let rt = rt(2);
-    let r = in_task(&rt, async {
+    let r = in_task_on(&rt, async {
         let outer_body = async {
             let inner = async {
                 match cancellable(pending::<u32>()).await {
@@ -325,7 +311,7 @@ fn nested_outer_shorter_swallowed_gives_the_outer_value() {
 fn two_timeouts_two_deliveries_in_order() {
     let rt = rt(2);
     let l = log();
-    let r = in_task(&rt, {
+    let r = in_task_on(&rt, {
         let l = l.clone();
         async move {
             let outer_body = {

@@ -316,3 +316,35 @@ pub(crate) fn push(log: &Log, entry: impl Into<String>) {
 pub(crate) fn entries(log: &Log) -> Vec<String> {
     log.lock().unwrap().clone()
 }
+
+/// Runs `fut` as a task on `rt` and returns its output; a panic in it (a
+/// failed assert) is resumed here.
+pub(crate) fn in_task_on<F>(rt: &Runtime, fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match rt.block_on(rt.spawn(fut)) {
+        Ok(v) => v,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("the test task ended without a value: {e}"),
+    }
+}
+
+/// [`in_task_on`] a fresh two-worker runtime.
+pub(crate) fn in_task<F>(fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    in_task_on(&rt(2), fut)
+}
+
+/// [`in_task`] under the [`HANG`] watchdog: a hang fails the test.
+pub(crate) fn in_task_watched<F>(fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    watchdog("the test task", HANG, move || in_task(fut))
+}
