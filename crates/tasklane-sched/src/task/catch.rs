@@ -4,10 +4,12 @@
 //! # Delivery
 //!
 //! A cancellation is delivered by polling: the owner of a cancellation
-//! scope (the task itself, for `cancel()`; a `wait_for` whose deadline
-//! passed, for its inner future) polls its future once inside [`deliver`]
-//! (the task's own poll uses its two halves, `Delivering`), which marks this
-//! thread's *delivery* as in flight with its [`Origin`].
+//! scope (the task itself, for `cancel()` or a scope's request from
+//! outside it; a scope owner such as `wait_for`, for its inner future)
+//! polls its future once inside [`deliver`] (the task's own poll uses its
+//! parts: [`take_request`], [`Delivering::begin_taken`], [`end_request`]),
+//! which marks this thread's *delivery* as in flight with its [`Origin`]
+//! and cause.
 //! Every [`Cancellable`] polled during that poll that holds catch points
 //! of its own first polls its future (a nested catch point may take the
 //! delivery there); if none inside it did, or it holds none, it is an
@@ -27,18 +29,19 @@
 //!
 //! After the poll the owner asks whether any catch point *claimed* the
 //! delivery ([`Claim`]). If none did and the future is still pending, it is
-//! dropped there (the task ends `Cancelled`; `wait_for` returns `Elapsed`),
-//! unless catch points first polled during that poll are pending: then the
-//! task has reached a catch point at the very suspension point where the
-//! cancellation lands (a wake raced the cancel, and the catch point it was
-//! in returned its value first), and the owner delivers again at once, to
-//! them. If the future completed during the delivering poll, completion
-//! wins.
+//! dropped there (the task ends `Cancelled`; `wait_for` returns `Elapsed`;
+//! a scope's request to a task from outside it, which may only reach catch
+//! points, ends nothing), unless catch points first polled during that poll
+//! are pending: then a branch that was not waiting in a catch point (woken
+//! at the same time as the cancellation arrived) ran on into one, and the
+//! owner delivers again at once, to them. If the future completed during
+//! the delivering poll, completion wins.
 //!
 //! A task only pays for this when a cancellation arrives: the poller takes
-//! the delivery path only on `ToRunning::Deliver`, and only if the task's
-//! header counts a pending catch point (else it drops the future at once,
-//! without running any of it).
+//! the delivery path only on `ToRunning::Deliver`. For the task's own
+//! cancellation with no pending catch point in the header's count it drops
+//! the future at once, without running any of it; for a scope's request
+//! with none it polls plainly.
 //!
 //! # Re-raising
 //!
