@@ -3,10 +3,12 @@
 
 mod common;
 mod fsutil;
+mod netutil;
 
 use common::{poll_once, rt};
-use fsutil::{TempDir, pattern};
+use fsutil::TempDir;
 use futures_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use netutil::pattern;
 use std::io::SeekFrom;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};

@@ -3,44 +3,18 @@
 //! goes, and connecting where nothing listens.
 
 mod common;
+mod fsutil;
 mod netutil;
 
 use common::rt;
+use fsutil::TempDir;
 use futures_lite::future::zip;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use netutil::{SignalOnPending, echo, pattern, wait_pending, within};
 use std::io::ErrorKind;
 use std::net::Shutdown;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use tasklane::net::unix::{UnixListener, UnixStream};
-
-/// A fresh directory under the system's temporary directory, removed with
-/// everything in it when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tasklane-net-unix-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Eight clients of a listener bound to a path, each echoing 64 kB through
 /// its own server task; the listener reports its path, and the clients'
@@ -49,8 +23,8 @@ impl Drop for TempDir {
 fn a_listener_on_a_path_echoes_to_several_clients() {
     const CLIENTS: u64 = 8;
     const LEN: usize = 64 * 1024;
-    let dir = TempDir::new();
-    let path = dir.path("echo.sock");
+    let dir = TempDir::new("unix");
+    let path = dir.join("echo.sock");
     let rt = rt(2);
     rt.block_on(within("unix echo", async {
         let listener = UnixListener::bind(&path).unwrap();
@@ -176,16 +150,16 @@ fn a_waiting_read_sees_end_of_stream_when_the_peer_goes() {
 /// whose listener is gone, `ConnectionRefused`. Both at once.
 #[test]
 fn connecting_where_nothing_listens_fails() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("unix");
     let rt = rt(2);
     rt.block_on(within("connect errors", async {
-        let missing = dir.path("missing.sock");
+        let missing = dir.join("missing.sock");
         let err = UnixStream::connect(&missing)
             .await
             .expect_err("connected to a missing path");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
-        let stale = dir.path("stale.sock");
+        let stale = dir.join("stale.sock");
         drop(UnixListener::bind(&stale).unwrap());
         assert!(Path::new(&stale).exists(), "the socket file stays");
         let err = UnixStream::connect(&stale)

@@ -4,51 +4,24 @@
 //! paths as clear errors.
 
 mod common;
+mod fsutil;
 mod netutil;
 
 use common::rt;
+use fsutil::TempDir;
 use futures_lite::future::poll_once;
 use netutil::within;
 use std::io::ErrorKind;
-use std::path::PathBuf;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use tasklane::net::unix::UnixDatagram;
-
-/// A fresh directory under the system's temporary directory, removed with
-/// everything in it when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "tasklane-unix-dgram-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Two sockets bound to paths exchange datagrams with `send_to` and
 /// `recv_from`: boundaries are kept, and each sees the other's path as the
 /// sender; a reply reaches a task already waiting for it.
 #[test]
 fn round_trip_between_paths() {
-    let dir = TempDir::new();
-    let (pa, pb) = (dir.path("a.sock"), dir.path("b.sock"));
+    let dir = TempDir::new("unix-dgram");
+    let (pa, pb) = (dir.join("a.sock"), dir.join("b.sock"));
     rt(2).block_on(within("unix datagram round trip", async {
         let a = UnixDatagram::bind(&pa).unwrap();
         let b = UnixDatagram::bind(&pb).unwrap();
@@ -87,8 +60,8 @@ fn round_trip_between_paths() {
 /// send to a bound one (which sees an unnamed sender) after `connect`.
 #[test]
 fn pair_unbound_and_connect() {
-    let dir = TempDir::new();
-    let path = dir.path("server.sock");
+    let dir = TempDir::new("unix-dgram");
+    let path = dir.join("server.sock");
     rt(2).block_on(within("pair and connect", async {
         let (x, y) = UnixDatagram::pair().unwrap();
         x.send(b"ping").await.unwrap();
@@ -213,22 +186,22 @@ fn a_full_queue_makes_send_wait() {
 /// socket address.
 #[test]
 fn bad_paths_are_clear_errors() {
-    let dir = TempDir::new();
-    let path = dir.path("taken.sock");
+    let dir = TempDir::new("unix-dgram");
+    let path = dir.join("taken.sock");
     rt(1).block_on(within("bad paths", async {
         let _taken = UnixDatagram::bind(&path).unwrap();
         assert_eq!(
             UnixDatagram::bind(&path).unwrap_err().kind(),
             ErrorKind::AddrInUse
         );
-        let nobody = dir.path("nobody.sock");
+        let nobody = dir.join("nobody.sock");
         let s = UnixDatagram::unbound().unwrap();
         assert_eq!(
             s.send_to(b"x", &nobody).await.unwrap_err().kind(),
             ErrorKind::NotFound
         );
         assert_eq!(s.connect(&nobody).unwrap_err().kind(), ErrorKind::NotFound);
-        let long = dir.path(&"x".repeat(200));
+        let long = dir.join(&"x".repeat(200));
         assert_eq!(
             UnixDatagram::bind(&long).unwrap_err().kind(),
             ErrorKind::InvalidInput

@@ -1,5 +1,5 @@
-//! Helpers shared by the file tests: a temporary directory removed when
-//! dropped, and recognisable contents.
+//! A temporary directory removed when dropped, for the tests of files and
+//! of Unix sockets.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -34,18 +34,4 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// `len` bytes that differ along the file, so a lost, repeated or shifted
-/// chunk shows.
-pub(crate) fn pattern(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
