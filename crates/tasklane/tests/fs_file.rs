@@ -408,3 +408,25 @@ fn a_dropped_set_len_still_runs_before_the_next_read() {
         assert_eq!(f.metadata().await.unwrap().len(), 150_000);
     });
 }
+
+/// A seek that fails (before the start of the file) leaves the reader
+/// where it was: the next read goes on from there, skipping nothing the
+/// read-ahead had taken.
+#[test]
+fn a_failed_seek_leaves_the_reader_where_it_was() {
+    let dir = TempDir::new("fs-seek-fail");
+    let path = dir.join("data");
+    let data = pattern(7, 100_000);
+    std::fs::write(&path, &data).unwrap();
+    rt(2).block_on(async {
+        let mut f = File::open(&path).await.unwrap();
+        let mut head = [0u8; 10];
+        f.read_exact(&mut head).await.unwrap();
+        assert_eq!(&head[..], &data[..10]);
+        let err = f.seek(SeekFrom::End(-1_000_000)).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        let mut next = [0u8; 10];
+        f.read_exact(&mut next).await.unwrap();
+        assert_eq!(&next[..], &data[10..20]);
+    });
+}

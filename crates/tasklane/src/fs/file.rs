@@ -472,6 +472,12 @@ impl AsyncSeek for File {
                     let std = Arc::clone(&me.std);
                     inner.state = State::Busy(pool::start(&handle, move || {
                         let r = (&*std).seek(actual);
+                        if r.is_err() && back > 0 {
+                            // The offset did not move, so it is still ahead
+                            // of the reader by the read-ahead just dropped:
+                            // put it back where the reader is.
+                            let _ = (&*std).seek(SeekFrom::Current(-back));
+                        }
                         (Op::Seek(r, pos), buf)
                     }));
                 }
@@ -523,5 +529,3 @@ impl fmt::Debug for File {
             .finish_non_exhaustive()
     }
 }
-
-const _: () = assert!(MAX_BUF <= isize::MAX as usize);
