@@ -183,3 +183,22 @@ fn two_receivers_on_one_socket_both_get_a_datagram() {
         assert_eq!(got, [3, 3]);
     }));
 }
+
+/// `send_to` a name goes to the name's address of the socket's own family,
+/// whichever the resolver lists first; a name with none is `InvalidInput`.
+#[test]
+fn send_to_a_name_picks_the_sockets_family() {
+    rt(2).block_on(async {
+        let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let port = rx.local_addr().unwrap().port();
+        let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        tx.send_to(b"hi", ("localhost", port)).await.unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = rx.recv_from(&mut buf).await.unwrap();
+        assert_eq!((&buf[..n], from), (&b"hi"[..], tx.local_addr().unwrap()));
+        if let Ok(v6) = UdpSocket::bind("[::1]:0").await {
+            let err = v6.send_to(b"hi", ("127.0.0.1", port)).await.unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        }
+    });
+}

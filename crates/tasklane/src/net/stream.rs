@@ -23,10 +23,10 @@ where
     socket.set_nonblocking(true)?;
     match socket.connect(addr) {
         Ok(()) => {}
-        // TCP reports EINPROGRESS, a Unix socket with a full backlog EAGAIN.
-        Err(e)
-            if e.raw_os_error() == Some(libc::EINPROGRESS)
-                || e.kind() == io::ErrorKind::WouldBlock => {}
+        // The handshake goes on in the background. (A Unix socket whose
+        // listener's backlog is full reports EAGAIN instead: no connection
+        // was started, so that is an error, `WouldBlock`, as in mio.)
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
         Err(e) => return Err(e),
     }
     let io = AsyncFd::new(T::from(OwnedFd::from(socket)))?;

@@ -53,13 +53,25 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `target` (a name: to its first resolved
-    /// address).
+    /// address of the socket's own family, IPv4 or IPv6). A name is looked
+    /// up at each call; resolve it once with `lookup_host` to send many.
     ///
     /// # Errors
     ///
-    /// The OS error of `sendto`, a lookup error, or `InvalidInput`.
+    /// The OS error of `sendto`, a lookup error, or `InvalidInput` (also
+    /// when the name has no address of the socket's family).
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
-        let target = resolve(&target).await?[0];
+        let v4 = self.io.get_ref().local_addr()?.is_ipv4();
+        let target = resolve(&target)
+            .await?
+            .into_iter()
+            .find(|a| a.is_ipv4() == v4)
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the destination has no address of the socket's family",
+                )
+            })?;
         self.io
             .async_io(Interest::WRITE, |s| s.send_to(buf, target))
             .await
