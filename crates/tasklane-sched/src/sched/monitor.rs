@@ -6,8 +6,10 @@
 //! had promised to do after the poll: the task in its LIFO slot, which no
 //! other worker can steal, and the I/O readiness that only a worker parked
 //! in the driver collects when the worker that left the driver to run the
-//! task is the stuck one. (Its local queue is stealable, and a worker that
-//! pushes there wakes a sleeper; the monitor only makes sure of it.) Go's
+//! task is the stuck one. (Its local queue is stealable, but not every push
+//! there wakes a sleeper: a LIFO task sent on to the queue and a task woken
+//! during maintenance do not. The monitor's wake of a sleeper for the queue
+//! covers them.) Go's
 //! runtime has such a monitor (`sysmon`, which retakes a processor stuck in
 //! a system call); tokio has none.
 //!

@@ -14,8 +14,9 @@
 //! 2. The LIFO slot (the task most recently woken or spawned here), at most
 //!    [`MAX_LIFO_POLLS`] times in a row; then it goes to the back of the
 //!    local queue, so two tasks waking each other cannot hog the worker.
-//!    (The monitor may have taken it meanwhile, if the poll that filled the
-//!    slot lasted two ticks: `lifo.rs`, `monitor.rs`.)
+//!    (The monitor may have taken it meanwhile, if it saw this worker
+//!    stuck: awake at two of its looks with nothing published between,
+//!    one to two ticks; `lifo.rs`, `monitor.rs`.)
 //! 3. The local queue, then a batch from the injector.
 //! 4. Searching (if fewer than half the workers already are): steal a batch
 //!    from the other workers and the injector, spinning for up to the

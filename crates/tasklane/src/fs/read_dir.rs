@@ -19,7 +19,8 @@ pub struct ReadDir {
 
 impl ReadDir {
     /// Reads every entry of `std` (on the blocking pool), with each
-    /// entry's file type when the directory listing gives it for free.
+    /// entry's file type: from the listing (`d_type`) on most file systems,
+    /// else by an `lstat` std makes in this same job.
     pub(super) fn read_all(std: std::fs::ReadDir) -> ReadDir {
         let entries = std
             .map(|e| {
@@ -72,7 +73,7 @@ impl fmt::Debug for ReadDir {
 /// One entry of a [`ReadDir`].
 pub struct DirEntry {
     std: std::fs::DirEntry,
-    /// From the directory listing (`d_type`), when it was known there.
+    /// Taken when the directory was read; `None` if that `lstat` failed.
     file_type: Option<FileType>,
 }
 
@@ -87,8 +88,9 @@ impl DirEntry {
         self.std.file_name()
     }
 
-    /// The entry's file type (not following a symbolic link). Known from
-    /// the listing on most file systems; otherwise a `lstat` on the pool.
+    /// The entry's file type (not following a symbolic link), taken when
+    /// the directory was read (module docs); if that failed, an `lstat`
+    /// on the pool now.
     ///
     /// # Errors
     ///

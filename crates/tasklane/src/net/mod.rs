@@ -5,19 +5,22 @@
 //! and [`AsyncWrite`](futures_io::AsyncWrite) (also through `&TcpStream`,
 //! so one task can read while another writes), and split into owned halves.
 //! `bind`, `connect` and `accept` are async, as in tokio, except the Unix
-//! sockets' `bind` and [`TcpSocket`]'s, which have nothing to wait for.
+//! sockets' `bind`, `UnixDatagram::connect` and [`TcpSocket`]'s `bind`,
+//! which have nothing to wait for.
 //!
 //! Every method that takes an address takes any [`ToSocketAddrs`]: a
 //! [`SocketAddr`](std::net::SocketAddr), an `(IpAddr, u16)`, or a host name
 //! such as `"db.internal:5432"` or `("db.internal", 5432)`. A literal IP
 //! address is used as it is; a name is resolved by [`lookup_host`], which
 //! runs the system resolver (`getaddrinfo`) on the blocking pool, so a slow
-//! or stuck DNS server never holds a worker. `connect` and `bind` try each
-//! resolved address in turn and report the last error.
+//! or stuck DNS server never holds a worker. The streams' and `UdpSocket`'s
+//! `connect` and `bind` try each resolved address in turn and report the
+//! last error; [`TcpSocket::connect`] and `UdpSocket::send_to` use the
+//! first address of the socket's own family.
 //!
 //! Every I/O type implements [`AsFd`](std::os::fd::AsFd) and
 //! [`AsRawFd`](std::os::fd::AsRawFd) and has a `from_std` that adopts a
-//! standard socket; socket options are set through the type or, before
+//! standard socket (`TcpSocket::from_std_stream` for a `TcpSocket`); socket options are set through the type or, before
 //! `connect` or `listen`, through [`TcpSocket`].
 //!
 //! # Cancellation

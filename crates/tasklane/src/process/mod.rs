@@ -41,8 +41,8 @@
 //!   exit (within the grace) and reaps it.
 //! - If that task cannot run (the runtime has shut down), or a shutdown
 //!   cancels it before the child exits, the child goes to
-//!   a process-wide orphan list, which every later spawn and every drop of a
-//!   `Child` sweeps with non-blocking `waitpid`s. Zombies on that list at
+//!   a process-wide orphan list, which every later spawn and every drop of
+//!   a `Child` not yet collected sweeps with non-blocking `waitpid`s. Zombies on that list at
 //!   process exit are collected by the system.
 //!
 //! # Cancellation

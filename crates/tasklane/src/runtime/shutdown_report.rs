@@ -15,7 +15,8 @@ pub struct ShutdownReport {
 }
 
 impl ShutdownReport {
-    /// Tasks that ended with a value after shutdown began.
+    /// Tasks that ended with a value after shutdown began (for a task
+    /// group's or set's shutdown, also those that had already ended).
     pub fn completed(&self) -> usize {
         self.completed
     }
@@ -42,7 +43,7 @@ impl ShutdownReport {
 }
 
 impl ShutdownReport {
-    /// A report from its counts (a task group's shutdown).
+    /// A report from its counts (a task group's or set's shutdown).
     pub(crate) fn new(
         completed: usize,
         cancelled: usize,

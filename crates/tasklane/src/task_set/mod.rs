@@ -276,7 +276,8 @@ impl<T> TaskSet<T> {
     /// The report counts every task the set held, the finished ones not
     /// yet reaped included (their results are dropped): `completed` (a
     /// value), `cancelled`, `panicked`, and `dropped` with the names of
-    /// those aborted after the grace, in spawn order. If this future is
+    /// those aborted after the grace (by task id: in spawn order for tasks
+    /// spawned from one thread). If this future is
     /// dropped before it returns, the tasks it took are cancelled as a
     /// dropped set's are.
     ///
