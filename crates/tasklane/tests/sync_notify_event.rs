@@ -235,3 +235,27 @@ fn an_always_ready_event_wait_yields_its_worker() {
         i
     });
 }
+
+/// A `notify_one` that chose a waiter is not lost when a `notify_waiters`
+/// reaches the same waiter too and the waiter is then dropped: it goes on
+/// to the next waiter (here, as the permit).
+#[test]
+fn a_notify_one_outlives_a_notify_waiters_and_its_dropped_waiter() {
+    common::rt(1).block_on(async {
+        let n = Notify::new();
+        let mut first = Box::pin(n.notified());
+        assert!(
+            futures_lite::future::poll_once(first.as_mut())
+                .await
+                .is_none()
+        );
+        n.notify_one();
+        n.notify_waiters();
+        drop(first);
+        assert!(
+            futures_lite::future::poll_once(n.notified())
+                .await
+                .is_some()
+        );
+    });
+}

@@ -1,6 +1,6 @@
 //! [`Notify`] (tokio's) and [`Event`] (asyncio's), on `event-listener`.
 
-use event_listener::{EventListener, Listener};
+use event_listener::{EventListener, IntoNotification};
 use parking_lot::Mutex;
 use std::fmt;
 use std::future::Future;
@@ -23,9 +23,12 @@ use tasklane_sched::coop;
 /// The permit and a generation counter (bumped by `notify_waiters`) live
 /// under a mutex; a `Notified` registers its listener under that mutex, so
 /// a `notify_one` either sees the listener or leaves a permit that the
-/// future sees. A `Notified` dropped after `notify_one` chose it (cancelled
-/// before it ran) passes the notification on: to another waiter, or back to
-/// the permit. Cancelled at any point, no notification is lost.
+/// future sees. Each notification is tagged with its kind (`true`:
+/// `notify_one`). A `Notified` dropped after `notify_one` chose it
+/// (cancelled before it ran) passes the notification on: to another
+/// waiter, or back to the permit; one chosen only by `notify_waiters` is
+/// not passed on (it was for the waiters of that moment). Cancelled at any
+/// point, no `notify_one` is lost.
 ///
 /// # Examples
 ///
@@ -43,10 +46,10 @@ use tasklane_sched::coop;
 ///     waiter.await.unwrap();
 /// });
 /// ```
-#[derive(Default)]
 pub struct Notify {
     state: Mutex<NotifyState>,
-    event: event_listener::Event,
+    /// Tagged: `true` for `notify_one`, `false` for `notify_waiters`.
+    event: event_listener::Event<bool>,
 }
 
 #[derive(Default)]
@@ -63,6 +66,15 @@ impl fmt::Debug for Notify {
     }
 }
 
+impl Default for Notify {
+    fn default() -> Notify {
+        Notify {
+            state: Mutex::default(),
+            event: event_listener::Event::with_tag(),
+        }
+    }
+}
+
 impl Notify {
     /// A `Notify` with no permit stored.
     pub fn new() -> Notify {
@@ -72,7 +84,7 @@ impl Notify {
     /// Wakes one waiting task; with none waiting, stores a permit.
     pub fn notify_one(&self) {
         let mut state = self.state.lock();
-        if self.event.notify_additional(1) == 0 {
+        if self.event.notify(1.additional().tag(true)) == 0 {
             state.permit = true;
         }
     }
@@ -82,7 +94,7 @@ impl Notify {
     pub fn notify_waiters(&self) {
         let mut state = self.state.lock();
         state.generation = state.generation.wrapping_add(1);
-        self.event.notify(usize::MAX);
+        self.event.notify(usize::MAX.tag(false));
     }
 
     /// Waits for a notification: a stored permit, a `notify_one`, or a
@@ -102,7 +114,7 @@ impl Notify {
 pub struct Notified<'a> {
     notify: &'a Notify,
     generation: u64,
-    listener: Option<EventListener>,
+    listener: Option<EventListener<bool>>,
     done: bool,
 }
 
@@ -140,11 +152,13 @@ impl Drop for Notified<'_> {
         let Some(listener) = self.listener.take() else {
             return;
         };
-        // Discarding does not pass the notification on by itself; a
-        // `notify_one` that chose this waiter is handed on here. One sent by
-        // `notify_waiters` (the generation moved) is meant for the waiters of
-        // that moment only and is not.
-        if listener.discard() && self.notify.state.lock().generation == self.generation {
+        // Dropping does not pass a notification on by itself; a
+        // `notify_one` that chose this waiter (its tag) is handed on here.
+        // One sent by `notify_waiters` is meant for the waiters of that
+        // moment only and is not.
+        let mut listener = listener;
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if let Poll::Ready(true) = Pin::new(&mut listener).poll(&mut cx) {
             self.notify.notify_one();
         }
     }
