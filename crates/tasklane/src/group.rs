@@ -115,6 +115,12 @@ impl GroupShared {
 
     /// A child failed: cancel the others, and the owner's code up to its
     /// `join` (asyncio cancels the body of `async with TaskGroup()`).
+    /// Cancels every child for `cause`, and every child spawned from now on.
+    fn cancel(&self, cause: CancelCause) {
+        self.failed.store(true, Ordering::Release);
+        self.cancel_all(cause);
+    }
+
     fn fail(&self) {
         if !self.failed.swap(true, Ordering::AcqRel) {
             // The failing child is the task being polled here.
@@ -360,8 +366,7 @@ where
     /// Cancels every child (a cancellation, not an abort: their catch
     /// points may clean up). `join` still waits for them.
     pub fn cancel(&self) {
-        self.shared.failed.store(true, Ordering::Release);
-        self.shared.cancel_all(CancelCause::Requested);
+        self.shared.cancel(CancelCause::Requested);
     }
 
     /// Waits for every child (and the shields they started), then returns
@@ -451,8 +456,7 @@ where
     /// ```
     pub async fn shutdown(mut self, grace: Duration) -> ShutdownReport {
         self.shared.end_body();
-        self.shared.failed.store(true, Ordering::Release);
-        self.shared.cancel_all(CancelCause::Shutdown);
+        self.shared.cancel(CancelCause::Shutdown);
         let handles = std::mem::take(&mut self.handles);
         let shared = self.shared.clone();
         crate::two_phase::finish_shutdown(handles, grace, |cx| shared.poll_shields(cx)).await
