@@ -61,6 +61,12 @@ const TEST_DEFAULT_WORKERS: usize = 2;
 /// }
 /// ```
 ///
+/// - `flavor = "current_thread"`: a current-thread runtime
+///   (`tasklane::Builder::current_thread`): every task runs on the thread
+///   of `main`, and `tasklane::task::spawn_local` works. `"multi_thread"`
+///   is the default. `worker_threads` cannot be given with
+///   `"current_thread"`.
+///
 /// # Rules
 ///
 /// The function must be `async` and have no generic parameters. When it is
@@ -118,6 +124,9 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn on_one_worker() {}
 /// ```
 ///
+/// - `flavor = "current_thread"`: a current-thread runtime, every task on
+///   the test's own thread (see `#[tasklane::main]`).
+///
 /// # Rules
 ///
 /// The function must be `async`, take no arguments and have no generic
@@ -156,6 +165,15 @@ impl Kind {
 struct Config {
     /// `worker_threads = N`: the value and the literal's span.
     worker_threads: Option<(usize, Span)>,
+    /// `flavor = ".."`: the value and the literal's span.
+    flavor: Option<(Flavor, Span)>,
+}
+
+/// The runtime flavour asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
 }
 
 /// Collects errors so that all of them are reported at once.
@@ -251,11 +269,14 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
     }
 }
 
-/// Parses `worker_threads = N`, reporting every problem into `errors`; the
-/// options that parsed are returned.
+/// The options the attributes accept.
+const OPTIONS: &str = "`worker_threads`, `flavor`";
+
+/// Parses the options (`worker_threads = N`, `flavor = ".."`), reporting
+/// every problem into `errors`; the options that parsed are returned.
 fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
     let mut config = Config::default();
-    let mut seen = false;
+    let mut seen: Vec<String> = Vec::new();
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(metas) => metas,
         Err(e) => {
@@ -274,37 +295,79 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
                 .collect::<Vec<_>>()
                 .join("::"),
         };
-        if name != "worker_threads" || path.get_ident().is_none() {
+        let known = matches!(name.as_str(), "worker_threads" | "flavor");
+        if !known || path.get_ident().is_none() {
             errors.push(syn::Error::new_spanned(
                 path,
-                format!("unknown option `{name}`; expected `worker_threads`"),
+                format!("unknown option `{name}`; expected one of {OPTIONS}"),
             ));
             continue;
         }
-        if seen {
+        if seen.contains(&name) {
             errors.push(syn::Error::new_spanned(
                 path,
-                "duplicate option `worker_threads`",
+                format!("duplicate option `{name}`"),
             ));
             continue;
         }
-        seen = true;
+        seen.push(name.clone());
         let value = match &meta {
             Meta::NameValue(nv) => &nv.value,
             _ => {
+                let example = match name.as_str() {
+                    "worker_threads" => "worker_threads = 4",
+                    _ => "flavor = \"current_thread\"",
+                };
                 errors.push(syn::Error::new_spanned(
                     &meta,
-                    "`worker_threads` needs a value, as in `worker_threads = 4`",
+                    format!("`{name}` needs a value, as in `{example}`"),
                 ));
                 continue;
             }
         };
-        match parse_workers(value) {
-            Ok(n) => config.worker_threads = Some(n),
-            Err(e) => errors.push(e),
+        let parsed = match name.as_str() {
+            "worker_threads" => parse_workers(value).map(|n| config.worker_threads = Some(n)),
+            _ => parse_flavor(value).map(|f| config.flavor = Some(f)),
+        };
+        if let Err(e) = parsed {
+            errors.push(e);
         }
     }
+    if let (Some((Flavor::CurrentThread, _)), Some((_, span))) =
+        (config.flavor, config.worker_threads)
+    {
+        errors.push(syn::Error::new(
+            span,
+            "`worker_threads` needs the multi-thread flavor: a current-thread runtime runs \
+             every task on the thread inside `block_on`",
+        ));
+    }
     config
+}
+
+/// The value of `flavor = ".."`: `"current_thread"` or `"multi_thread"`.
+fn parse_flavor(value: &Expr) -> syn::Result<(Flavor, Span)> {
+    let mut value = value;
+    while let Expr::Group(g) = value {
+        value = &g.expr;
+    }
+    let bad = || {
+        syn::Error::new_spanned(
+            value,
+            "`flavor` must be \"current_thread\" or \"multi_thread\"",
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(s), ..
+    }) = value
+    else {
+        return Err(bad());
+    };
+    match s.value().as_str() {
+        "current_thread" => Ok((Flavor::CurrentThread, s.span())),
+        "multi_thread" => Ok((Flavor::MultiThread, s.span())),
+        _ => Err(bad()),
+    }
 }
 
 /// The value of `worker_threads = N`: a positive integer literal.
@@ -351,18 +414,25 @@ fn expand_fn(kind: Kind, input: ItemFn, config: &Config) -> TokenStream2 {
     } = input;
     sig.asyncness = None;
 
-    let workers = match (config.worker_threads, kind) {
-        (Some((n, span)), _) => Some((n, span)),
-        (None, Kind::Test) => Some((TEST_DEFAULT_WORKERS, Span::call_site())),
-        (None, Kind::Main) => None,
-    };
-    let builder = match workers {
-        Some((n, span)) => {
-            let mut lit = Literal::usize_unsuffixed(n);
-            lit.set_span(span);
-            quote!(::tasklane::Builder::new().worker_threads(#lit))
+    let builder = match config.flavor {
+        Some((Flavor::CurrentThread, span)) => {
+            quote_spanned!(span=> ::tasklane::Builder::new().current_thread())
         }
-        None => quote!(::tasklane::Builder::new()),
+        _ => {
+            let workers = match (config.worker_threads, kind) {
+                (Some((n, span)), _) => Some((n, span)),
+                (None, Kind::Test) => Some((TEST_DEFAULT_WORKERS, Span::call_site())),
+                (None, Kind::Main) => None,
+            };
+            match workers {
+                Some((n, span)) => {
+                    let mut lit = Literal::usize_unsuffixed(n);
+                    lit.set_span(span);
+                    quote!(::tasklane::Builder::new().worker_threads(#lit))
+                }
+                None => quote!(::tasklane::Builder::new()),
+            }
+        }
     };
 
     // The call that yields the function's value is given the location of

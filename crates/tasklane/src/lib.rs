@@ -30,6 +30,7 @@ mod group;
 #[cfg(feature = "hyper")]
 pub mod hyper;
 pub mod io;
+mod local_task;
 pub mod metrics;
 pub mod net;
 pub mod process;

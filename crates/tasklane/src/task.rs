@@ -76,6 +76,49 @@ where
     Builder::new().spawn(future)
 }
 
+/// Spawns a `!Send` future (it may hold an `Rc` or a `RefCell` borrow across
+/// awaits) on the current-thread runtime whose `block_on` runs on this
+/// thread. The task has the same lifecycle as one from [`spawn`]: a name,
+/// cancellation and catch points, `on_done`, a place in `Handle::tasks()`
+/// and in the shutdown report. Its output must be `Send`, as the
+/// [`JoinHandle`] may be awaited anywhere.
+///
+/// The runtime must keep being driven on this thread (module docs of the
+/// local tasks in `docs/semantics.md`): polled on another, the task ends
+/// panicked; dropped on another, its future is leaked rather than dropped.
+///
+/// # Panics
+///
+/// Anywhere but inside a current-thread runtime's `block_on` (or its tasks)
+/// on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// let rt = tasklane::Runtime::builder().current_thread().build().unwrap();
+/// let n = rt.block_on(async {
+///     let shared = Rc::new(std::cell::Cell::new(0));
+///     let s = shared.clone();
+///     let h = tasklane::task::spawn_local(async move {
+///         tasklane::yield_now().await;
+///         s.set(s.get() + 1);
+///         s.get()
+///     });
+///     h.await.unwrap() + shared.get()
+/// });
+/// assert_eq!(n, 2);
+/// ```
+#[track_caller]
+pub fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: Send + 'static,
+{
+    Builder::new().spawn_local(future)
+}
+
 /// Runs a blocking closure on the blocking pool, so workers never stall:
 /// asyncio's `run_in_executor`.
 ///
@@ -204,6 +247,27 @@ impl Builder {
     {
         let location = Location::caller();
         Handle::with_current(|h| h.sched().spawn(future, self.options(location)))
+    }
+
+    /// Spawns a `!Send` future on the current-thread runtime running on
+    /// this thread (see [`spawn_local`]).
+    ///
+    /// # Panics
+    ///
+    /// Anywhere but inside a current-thread runtime's `block_on` on this
+    /// thread.
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let location = Location::caller();
+        let handle = crate::local_task::local_runtime();
+        handle.sched().spawn(
+            crate::local_task::LocalFuture::new(future),
+            self.options(location),
+        )
     }
 
     /// Spawns on the runtime behind `handle`.

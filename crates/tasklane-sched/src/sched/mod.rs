@@ -7,7 +7,12 @@
 //! module docs of `worker.rs`, `idle.rs`, `lifo.rs` and `monitor.rs` give
 //! the run loop, the sleep/wake protocol, the stealable LIFO slot and the
 //! monitor step by step.
+//!
+//! With `Config::current_thread` the same scheduler has one worker and no
+//! worker thread: the thread inside [`Scheduler::block_on`] runs the loop
+//! (`current.rs`).
 
+mod current;
 mod idle;
 mod lifo;
 mod metrics;
@@ -82,6 +87,11 @@ pub struct Config {
     /// default (the models that check it turn it on and drive it through
     /// `Handle::monitor_rescue_all` and `Handle::monitor_sleep_if_idle`).
     pub monitor: bool,
+    /// A current-thread scheduler: one worker and no worker thread; its
+    /// loop runs on the thread inside [`Scheduler::block_on`] (and in
+    /// shutdown), and no task runs in between (`sched/current.rs`).
+    /// `worker_threads` and `monitor` are ignored. Off by default.
+    pub current_thread: bool,
 }
 
 impl Default for Config {
@@ -103,6 +113,7 @@ impl Default for Config {
             debug: false,
             cancel_warn_after: Duration::from_secs(1),
             monitor: cfg!(not(tasklane_loom)),
+            current_thread: false,
         }
     }
 }
@@ -145,6 +156,7 @@ impl fmt::Debug for Config {
             .field("poll_timing", &self.poll_timing)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
             .field("monitor", &self.monitor)
+            .field("current_thread", &self.current_thread)
             .finish_non_exhaustive()
     }
 }
@@ -175,6 +187,8 @@ pub(crate) struct Shared {
     driver: Option<DriverSlot>,
     /// `None` when `Config::monitor` is off.
     monitor: Option<Monitor>,
+    /// The worker's queues between runs, on a current-thread scheduler.
+    core: Option<current::CoreSlot>,
     shutdown: AtomicBool,
     pub(crate) config: RuntimeConfig,
 }
@@ -403,7 +417,13 @@ impl Handle {
         worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)))
     }
 
-    /// Number of worker threads.
+    /// Whether this is a current-thread scheduler (`Config::current_thread`).
+    pub fn is_current_thread(&self) -> bool {
+        self.shared.core.is_some()
+    }
+
+    /// Number of workers (1 on a current-thread scheduler, whose worker
+    /// runs on the thread inside `block_on`).
     pub fn num_workers(&self) -> usize {
         self.shared.remotes.len()
     }
@@ -478,9 +498,15 @@ impl Scheduler {
     /// If a thread cannot be spawned; the threads already started are
     /// stopped first.
     pub fn new(config: Config) -> io::Result<Scheduler> {
-        let n = config.worker_threads.max(1);
+        let current_thread = config.current_thread;
+        let n = if current_thread {
+            1
+        } else {
+            config.worker_threads.max(1)
+        };
         task::init_clock();
-        let locals: Vec<LocalQueue<Notified>> = (0..n).map(|_| LocalQueue::new_fifo()).collect();
+        let mut locals: Vec<LocalQueue<Notified>> =
+            (0..n).map(|_| LocalQueue::new_fifo()).collect();
         let remotes: Box<[Remote]> = locals
             .iter()
             .map(|l| Remote {
@@ -490,7 +516,18 @@ impl Scheduler {
                 counters: WorkerCounters::default(),
             })
             .collect();
-        let lifos: Vec<_> = remotes.iter().map(|r| r.lifo.clone()).collect();
+        let mut lifos: Vec<_> = remotes.iter().map(|r| r.lifo.clone()).collect();
+        // A current-thread scheduler keeps its one worker's queues for
+        // `block_on`; the thread loop below then has none to start.
+        let core = if current_thread {
+            let local = locals.pop().expect("one worker");
+            let lifo = lifos.pop().expect("one worker");
+            Some(current::CoreSlot::new(worker::Core::with_queues(
+                0, local, lifo,
+            )))
+        } else {
+            None
+        };
         let watched = config.slow_poll_threshold != Duration::MAX && cfg!(not(tasklane_loom));
         if config.debug {
             task::set_cancel_warn_after(config.cancel_warn_after);
@@ -504,7 +541,9 @@ impl Scheduler {
             driver: config.driver.map(DriverSlot::new),
             // One worker has nobody to hand work to: no monitor.
             // (The loom models drive it with one worker, to stay small.)
-            monitor: (config.monitor && (n > 1 || cfg!(tasklane_loom))).then(Monitor::new),
+            monitor: (config.monitor && !current_thread && (n > 1 || cfg!(tasklane_loom)))
+                .then(Monitor::new),
+            core,
             shutdown: AtomicBool::new(false),
             config: RuntimeConfig {
                 spin_before_park: config.spin_before_park,
@@ -525,6 +564,12 @@ impl Scheduler {
             monitor: None,
             done: false,
         };
+        if current_thread {
+            // No thread: the core waits for `block_on`, its worker counted
+            // parked until then (`current.rs`).
+            shared.idle.transition_worker_to_parked(0, false);
+            return Ok(sched);
+        }
         for (index, (local, lifo)) in locals.into_iter().zip(lifos).enumerate() {
             let shared = shared.clone();
             let name = (shared.config.thread_name)(Some(index));
@@ -565,6 +610,32 @@ impl Scheduler {
         &self.handle
     }
 
+    /// On a current-thread scheduler: polls the root future through
+    /// `poll_root` (with a waker of the scheduler's) on the calling thread
+    /// until it is ready, running the scheduler's tasks there meanwhile
+    /// (`sched/current.rs`). If another thread is inside `block_on`, that
+    /// one runs the tasks and this one only polls its root, until the core
+    /// comes free.
+    ///
+    /// # Panics
+    ///
+    /// On a multi-thread scheduler (its `block_on` is the caller's own
+    /// loop), or on a worker thread of any scheduler.
+    pub fn block_on<T>(
+        &self,
+        poll_root: impl FnMut(&mut std::task::Context<'_>) -> std::task::Poll<T>,
+    ) -> T {
+        assert!(
+            self.handle.is_current_thread(),
+            "Scheduler::block_on is for a current-thread scheduler"
+        );
+        assert!(
+            Handle::current_worker().is_none(),
+            "block_on called from inside a runtime's task; await the future instead"
+        );
+        current::block_on(&self.handle.shared, poll_root)
+    }
+
     /// Cancels every live task, waits up to `grace` for all of them to end,
     /// then stops the workers and the blocking pool. Idempotent.
     ///
@@ -592,7 +663,12 @@ impl Scheduler {
         // 2. Wait for all of them, shielded ones and those spawned since
         //    included, up to the grace.
         let deadline = Instant::now().checked_add(grace);
-        shared.registry.wait_empty(deadline);
+        if shared.core.is_some() {
+            // Nobody else runs the tasks: this thread does.
+            current::wait_empty(shared, deadline);
+        } else {
+            shared.registry.wait_empty(deadline);
+        }
         // 3. Close: whatever is left outlived the grace and is aborted.
         let (late, tally) = shared.registry.close();
         let mut stats = ShutdownStats {
@@ -622,6 +698,9 @@ impl Scheduler {
         shared.unpark_all();
         for t in self.threads.drain(..) {
             let _ = t.join();
+        }
+        if shared.core.is_some() {
+            current::abort_queued(shared);
         }
         shared.drain_injector();
         shared.blocking.shutdown(deadline);

@@ -13,7 +13,7 @@ use crate::panic::abort_on_unwind;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use crate::sync::{Condvar, Mutex};
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const EMPTY: usize = 0;
 const PARKED_CONDVAR: usize = 1;
@@ -128,8 +128,10 @@ impl Parker {
     }
 
     /// Blocks until `unpark` (or, inside the driver, until an event: the
-    /// driver computes its own timeout from its nearest deadline).
-    pub(crate) fn park(&self, driver: Option<&DriverSlot>) {
+    /// driver computes its own timeout from its nearest deadline), or until
+    /// `deadline` if one is given (the current-thread scheduler's shutdown
+    /// waits out its grace this way; workers pass `None`).
+    pub(crate) fn park(&self, driver: Option<&DriverSlot>, deadline: Option<Instant>) {
         // SeqCst on every transition of this word: it is tiny, off the hot
         // path, and the unparker must see PARKED_* after our last queue check.
         if self
@@ -140,14 +142,14 @@ impl Parker {
             return;
         }
         if let Some(d) = driver.filter(|d| d.try_acquire()) {
-            self.park_driver(d);
+            self.park_driver(d, deadline);
             d.release();
         } else {
-            self.park_condvar();
+            self.park_condvar(deadline);
         }
     }
 
-    fn park_driver(&self, d: &DriverSlot) {
+    fn park_driver(&self, d: &DriverSlot, deadline: Option<Instant>) {
         if let Err(actual) =
             self.state
                 .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
@@ -156,13 +158,14 @@ impl Parker {
             self.state.store(EMPTY, Ordering::SeqCst);
             return;
         }
-        abort_on_unwind(|| d.driver.park(None));
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        abort_on_unwind(|| d.driver.park(timeout));
         // Whether we were unparked or the driver returned for an event, the
         // token (if any) is consumed here.
         self.state.swap(EMPTY, Ordering::SeqCst);
     }
 
-    fn park_condvar(&self) {
+    fn park_condvar(&self, deadline: Option<Instant>) {
         let mut guard = self.lock.lock();
         if let Err(actual) =
             self.state
@@ -173,7 +176,19 @@ impl Parker {
             return;
         }
         loop {
-            guard = self.cvar.wait(guard);
+            guard = match deadline {
+                None => self.cvar.wait(guard),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        // Timed out: take back our PARKED_CONDVAR (or the
+                        // token an unpark put there meanwhile).
+                        self.state.store(EMPTY, Ordering::SeqCst);
+                        return;
+                    }
+                    self.cvar.wait_timeout(guard, d - now)
+                }
+            };
             if self
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)

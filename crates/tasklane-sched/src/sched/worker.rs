@@ -1,6 +1,12 @@
 //! A worker thread: its run loop, its local queue and LIFO slot, searching
 //! and parking.
 //!
+//! The loop also runs on the thread inside a current-thread scheduler's
+//! `block_on` (`current.rs`), with a root: it then also returns when the
+//! root's waker fires (after the tasks ready before it, up to
+//! [`MAINTENANCE_INTERVAL`] of them) and counts the root's flag among the
+//! queues it checks before parking.
+//!
 //! # Finding the next task
 //!
 //! 0. Every [`MAINTENANCE_INTERVAL`] ticks, and at the next tick whenever
@@ -42,6 +48,7 @@
 use super::lifo::LifoSlot;
 use super::{MAINTENANCE_INTERVAL, Shared};
 use crate::coop;
+use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::sync::deque::{Steal, Worker as LocalQueue};
 use crate::sync::{Arc, thread_local};
 use crate::task::Notified;
@@ -114,59 +121,204 @@ pub(super) fn run(
     local: LocalQueue<Notified>,
     lifo: Arc<CachePadded<LifoSlot>>,
 ) {
-    let cx = Context {
-        shared,
-        index,
-        local,
-        lifo,
-        lifo_polls: Cell::new(0),
-        tick: Cell::new(0),
-        searching: Cell::new(false),
-        yielded: Cell::new(false),
-        rng: Cell::new(0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1),
-        polls: Cell::new(0),
-    };
-    struct Reset;
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            WORKER.with(|w| w.set(ptr::null()));
-        }
-    }
-    WORKER.with(|w| w.set(&raw const cx));
-    crate::task::watch::install(cx.shared.config.slow_poll_threshold, index);
-    let reset = Reset;
-    cx.run_loop();
-    cx.publish_polls();
-    if let Some(d) = &cx.shared.driver {
-        d.maintain();
-    }
-    drop(reset);
+    let cx = Context::new(shared, index, Core::with_queues(index, local, lifo));
+    let current = cx.make_current();
+    let exit = cx.run_loop(None);
+    debug_assert!(matches!(exit, Exit::Shutdown));
+    cx.leave();
+    drop(current);
     // Tasks still queued here outlived the grace: deliver an abort to each
     // (their futures are dropped on this thread, before it ends). Wakes they
     // cause now go to the injector, which shutdown drains the same way.
-    while let Some(t) = cx.lifo.take().or_else(|| cx.local.pop()) {
-        t.cancel_and_run();
+    cx.abort_queued();
+}
+
+/// The queues and counters of the one worker of a current-thread
+/// scheduler, kept between the runs of its loop on the threads that call
+/// `block_on` (`sched/current.rs`). A multi-thread worker makes one for its
+/// whole life.
+pub(super) struct Core {
+    local: LocalQueue<Notified>,
+    lifo: Arc<CachePadded<LifoSlot>>,
+    tick: u32,
+    rng: u32,
+    polls: u64,
+}
+
+impl Core {
+    pub(super) fn with_queues(
+        index: usize,
+        local: LocalQueue<Notified>,
+        lifo: Arc<CachePadded<LifoSlot>>,
+    ) -> Core {
+        Core {
+            local,
+            lifo,
+            tick: 0,
+            rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            polls: 0,
+        }
+    }
+}
+
+/// Why [`Context::run_loop`] returned.
+pub(super) enum Exit {
+    /// The scheduler is shutting down.
+    Shutdown,
+    /// The root future's waker fired (current-thread only).
+    Woken,
+    /// The root's deadline passed (current-thread only).
+    Deadline,
+}
+
+/// The root of a current-thread scheduler's run: the `block_on` future's
+/// wake flag, and an optional deadline.
+pub(super) struct Root<'a> {
+    pub(super) woken: &'a AtomicBool,
+    pub(super) deadline: Option<Instant>,
+}
+
+impl Root<'_> {
+    /// Consumes a wake of the root. Acquire: pairs with the waker's
+    /// `SeqCst` swap, so what it published is seen by the root's poll.
+    fn take(&self) -> bool {
+        self.woken.load(Ordering::Relaxed) && self.woken.swap(false, Ordering::Acquire)
+    }
+}
+
+/// While it lives, the thread is this context's worker (`with_current`).
+pub(super) struct Current(());
+
+impl Drop for Current {
+    fn drop(&mut self) {
+        WORKER.with(|w| w.set(ptr::null()));
     }
 }
 
 impl Context {
-    fn run_loop(&self) {
+    pub(super) fn new(shared: Arc<Shared>, index: usize, core: Core) -> Context {
+        Context {
+            shared,
+            index,
+            local: core.local,
+            lifo: core.lifo,
+            lifo_polls: Cell::new(0),
+            tick: Cell::new(core.tick),
+            searching: Cell::new(false),
+            yielded: Cell::new(false),
+            rng: Cell::new(core.rng),
+            polls: Cell::new(core.polls),
+        }
+    }
+
+    /// The queues and counters back, for the next run (current-thread).
+    pub(super) fn into_core(self) -> Core {
+        Core {
+            local: self.local,
+            lifo: self.lifo,
+            tick: self.tick.get(),
+            rng: self.rng.get(),
+            polls: self.polls.get(),
+        }
+    }
+
+    /// Makes this thread the context's worker until the guard drops; the
+    /// context must outlive the guard.
+    pub(super) fn make_current(&self) -> Current {
+        WORKER.with(|w| {
+            debug_assert!(w.get().is_null(), "a thread runs one worker at a time");
+            w.set(self);
+        });
+        crate::task::watch::install(self.shared.config.slow_poll_threshold, self.index);
+        Current(())
+    }
+
+    /// Publishes the poll count and applies the driver's batched work, as
+    /// the worker stops running tasks.
+    pub(super) fn leave(&self) {
+        self.publish_polls();
+        if let Some(d) = &self.shared.driver {
+            d.maintain();
+        }
+    }
+
+    /// Delivers an abort to every task still queued here (shutdown).
+    pub(super) fn abort_queued(&self) {
+        while let Some(t) = self.lifo.take().or_else(|| self.local.pop()) {
+            t.cancel_and_run();
+        }
+    }
+
+    /// Runs tasks until shutdown or, on a current-thread scheduler, until
+    /// the root is woken or its deadline passes. A woken root waits for
+    /// the tasks ready before it, up to [`MAINTENANCE_INTERVAL`] of them (so
+    /// a root that yields lets the ready tasks run first, as a task's yield
+    /// does, and an always-busy queue cannot starve the root).
+    ///
+    /// Inlined into its two callers, so that a worker thread's loop (no
+    /// root) carries none of the root's checks.
+    #[inline(always)]
+    pub(super) fn run_loop(&self, root: Option<&Root<'_>>) -> Exit {
+        let mut ran = 0u32;
         loop {
             if self.shared.is_shutdown() {
-                return;
+                return Exit::Shutdown;
+            }
+            if let Some(root) = root
+                && ran >= MAINTENANCE_INTERVAL
+                && root.take()
+            {
+                return Exit::Woken;
             }
             if let Some(task) = self.next_task() {
                 self.run_task(task);
+                ran = ran.wrapping_add(1);
                 continue;
+            }
+            if let Some(root) = root
+                && root.take()
+            {
+                return Exit::Woken;
             }
             if let Some(task) = self.search() {
                 self.run_task(task);
                 continue;
             }
-            self.park();
+            self.park(root);
+            if let Some(d) = root.and_then(|r| r.deadline)
+                && Instant::now() >= d
+            {
+                return Exit::Deadline;
+            }
         }
     }
 
+    /// Polls the root future of a current-thread scheduler (its `block_on`)
+    /// on this worker, with a budget as a task has.
+    pub(super) fn poll_root<T>(&self, poll: impl FnOnce() -> T) -> T {
+        coop::with_budget(poll)
+    }
+
+    /// After a run on a current-thread scheduler: counted parked, so that
+    /// work queued until the next run notifies the parker, whose token
+    /// then makes that run's first park return at once.
+    pub(super) fn park_between_runs(&self) {
+        self.shared
+            .idle
+            .transition_worker_to_parked(self.index, self.searching.replace(false));
+    }
+
+    /// Before a run on a current-thread scheduler: off the sleeper list
+    /// (unless a notifier took it off already) and counted searching.
+    pub(super) fn unpark_for_run(&self) {
+        self.shared.idle.transition_worker_from_parked(self.index);
+        self.searching.set(true);
+    }
+
+    // `run_loop` and the two steps it takes for every poll are inlined into
+    // both of its callers; left to the compiler, the two copies call them
+    // (`docs/benchmarks.md`, current-thread runtime).
+    #[inline(always)]
     fn run_task(&self, task: Notified) {
         if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() && {
             // Orders our decrement before the queue reads, against the
@@ -188,6 +340,7 @@ impl Context {
         coop::with_budget(|| task.run());
     }
 
+    #[inline(always)]
     fn next_task(&self) -> Option<Notified> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
@@ -295,15 +448,17 @@ impl Context {
         steal_retry(|| self.shared.injector.steal_batch_and_pop(&self.local))
     }
 
-    fn park(&self) {
+    fn park(&self, root: Option<&Root<'_>>) {
         let shared = &*self.shared;
         shared
             .idle
             .transition_worker_to_parked(self.index, self.searching.replace(false));
         // The sleeper half of the Dekker pair (see `idle.rs`): our count
-        // update above is ordered before the queue checks below.
+        // update above is ordered before the queue checks below. A root's
+        // waker is a notifier too (`current.rs`): it sets its flag, fences
+        // and reads the counts.
         crate::sync::atomic::fence(crate::sync::atomic::Ordering::SeqCst);
-        if shared.has_work() {
+        if shared.has_work() || root.is_some_and(|r| r.woken.load(Ordering::SeqCst)) {
             shared.notify_parked();
         }
         if !shared.is_shutdown() {
@@ -313,7 +468,8 @@ impl Context {
                 d.maintain();
             }
             me.counters.park();
-            me.parker.park(shared.driver.as_ref());
+            me.parker
+                .park(shared.driver.as_ref(), root.and_then(|r| r.deadline));
             crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);

@@ -51,10 +51,10 @@ pub(crate) mod atomic {
 /// Threads and thread-locals: std's, or loom's under the loom cfg.
 pub(crate) mod thread {
     #[cfg(not(tasklane_loom))]
-    pub(crate) use std::thread::{Builder, JoinHandle};
+    pub(crate) use std::thread::{Builder, JoinHandle, Thread, current, park};
 
     #[cfg(tasklane_loom)]
-    pub(crate) use loom::thread::{Builder, JoinHandle};
+    pub(crate) use loom::thread::{Builder, JoinHandle, Thread, current, park};
 }
 
 #[cfg(not(tasklane_loom))]

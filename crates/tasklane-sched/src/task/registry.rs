@@ -14,8 +14,10 @@
 //!    then on each removal tallies the task's outcome.
 //! 2. Every removal from a draining registry signals `emptied` under
 //!    `wait_lock` (a shard cannot tell whether the whole registry is now
-//!    empty); `wait_empty` counts the tasks under that lock before each
-//!    wait, so it cannot miss the last removal.
+//!    empty), and wakes the removal waker if one is set; `wait_empty`
+//!    counts the tasks under that lock before each wait, so it cannot miss
+//!    the last removal (a waker's owner counts after setting it, and is
+//!    woken by any removal after that).
 //! 3. `close` (when the grace is over) marks every shard closed and returns
 //!    the tasks still registered, with the tallies. From then on `insert`
 //!    refuses new tasks (the spawner cancels such a task before its first
@@ -25,12 +27,16 @@ use super::{TaskRef, TaskState};
 use crate::sync::{Condvar, Mutex};
 use crossbeam_utils::CachePadded;
 use std::fmt;
+use std::task::Waker;
 use std::time::Instant;
 
 /// Sharded set of live tasks.
 pub struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
-    wait_lock: Mutex<()>,
+    /// Guards the waits on `emptied`; holds the waker of a waiter that
+    /// waits by running tasks rather than on the condition variable (the
+    /// current-thread scheduler's shutdown), woken with it.
+    wait_lock: Mutex<Option<Waker>>,
     emptied: Condvar,
 }
 
@@ -65,7 +71,7 @@ impl Registry {
             shards: (0..n)
                 .map(|_| CachePadded::new(Mutex::new(Shard::default())))
                 .collect(),
-            wait_lock: Mutex::new(()),
+            wait_lock: Mutex::new(None),
             emptied: Condvar::new(),
         }
     }
@@ -126,8 +132,11 @@ impl Registry {
             (removed, shard.draining)
         };
         if emptied {
-            let _g = self.wait_lock.lock();
+            let waker = self.wait_lock.lock();
             self.emptied.notify_all();
+            if let Some(w) = &*waker {
+                w.wake_by_ref();
+            }
         }
         removed
     }
@@ -180,6 +189,13 @@ impl Registry {
             tally.panicked += shard.tally.panicked;
         }
         (out, tally)
+    }
+
+    /// After `drain`: `waker` is woken at every removal, as `wait_empty` is
+    /// (`None` stops it). For a waiter that cannot block on a condition
+    /// variable because it runs the tasks itself.
+    pub fn set_removal_waker(&self, waker: Option<Waker>) {
+        *self.wait_lock.lock() = waker;
     }
 
     /// After `drain`: blocks until every task has left, or `deadline`.

@@ -34,6 +34,7 @@ pub struct Builder {
     /// `None`: as `TASKLANE_DEBUG` says.
     debug: Option<bool>,
     cancel_warn_after: Duration,
+    current_thread: bool,
 }
 
 impl Default for Builder {
@@ -47,6 +48,7 @@ impl Default for Builder {
             poll_timing: false,
             debug: None,
             cancel_warn_after: Duration::from_secs(1),
+            current_thread: false,
         }
     }
 }
@@ -55,6 +57,29 @@ impl Builder {
     /// Defaults: one worker per core, up to 512 blocking threads.
     pub fn new() -> Builder {
         Builder::default()
+    }
+
+    /// A current-thread runtime: no worker threads; every task runs on the
+    /// thread inside [`Runtime::block_on`], between the polls of the future
+    /// it drives, and only while a thread is in `block_on` (or in the
+    /// runtime's shutdown). Timers and I/O are waited for there too; the
+    /// blocking pool remains. `!Send` futures can be spawned on it with
+    /// [`task::spawn_local`](crate::task::spawn_local). `worker_threads` is
+    /// ignored.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = tasklane::Runtime::builder().current_thread().build().unwrap();
+    /// let me = std::thread::current().id();
+    /// let ran_on = rt.block_on(async {
+    ///     tasklane::spawn(async { std::thread::current().id() }).await.unwrap()
+    /// });
+    /// assert_eq!(ran_on, me);
+    /// ```
+    pub fn current_thread(mut self) -> Builder {
+        self.current_thread = true;
+        self
     }
 
     /// Number of worker threads; `build` fails on 0.
@@ -141,6 +166,7 @@ impl Builder {
         // worker count is one per core).
         let defaults = Config::default();
         let workers = match self.worker_threads {
+            _ if self.current_thread => 1,
             Some(0) => return Err(invalid("worker_threads must be at least 1")),
             Some(n) => n,
             None => defaults.worker_threads,
@@ -183,6 +209,7 @@ impl Builder {
             slow_poll_threshold: self.slow_poll_threshold,
             debug: self.debug.unwrap_or_else(debug_from_env),
             cancel_warn_after: self.cancel_warn_after,
+            current_thread: self.current_thread,
             ..defaults
         };
         let sched = Scheduler::new(config)?;

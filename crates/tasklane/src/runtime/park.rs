@@ -10,9 +10,9 @@
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::future::Future;
-use std::pin::pin;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use tasklane_sched::facade::{CatchCount, Claim, catch_reraised, deliver};
@@ -29,7 +29,9 @@ pub(crate) struct BlockOnScope {
     request: AtomicU64,
     /// Its cause, written before `request`.
     cause: Mutex<CancelCause>,
-    unparker: Arc<Unparker>,
+    /// The root's waker, set at its first poll (a request can only come
+    /// from a scope made during a poll).
+    waker: OnceLock<Waker>,
 }
 
 impl BlockOnScope {
@@ -44,7 +46,7 @@ impl BlockOnScope {
         if let Origin::Scope(id) = origin {
             *self.cause.lock() = cause;
             self.request.store(id, Ordering::Release);
-            self.unparker.wake_by_ref();
+            self.wake();
         }
     }
 
@@ -54,6 +56,12 @@ impl BlockOnScope {
             let _ = self
                 .request
                 .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Relaxed);
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            w.wake_by_ref();
         }
     }
 }
@@ -67,29 +75,46 @@ impl Drop for Current {
     }
 }
 
-/// Polls `future` on this thread until it is ready, parking in between.
-pub(super) fn block_on<F: Future>(future: F) -> F::Output {
-    let unparker = Arc::new(Unparker {
-        thread: thread::current(),
-        notified: AtomicBool::new(false),
-    });
-    let scope = Arc::new(BlockOnScope {
-        request: AtomicU64::new(0),
-        cause: Mutex::new(CancelCause::Scope),
-        unparker: unparker.clone(),
-    });
-    let _current = Current(CURRENT.with(|c| c.borrow_mut().replace(scope.clone())));
-    let waker = Waker::from(unparker.clone());
-    let mut cx = Context::from_waker(&waker);
-    let mut future = pin!(future);
-    let mut inside = CatchCount::default();
-    loop {
+/// The future a `block_on` drives, with the delivery of its scopes'
+/// cancellations; current on this thread while it lives.
+struct Root<F> {
+    future: F,
+    scope: Arc<BlockOnScope>,
+    inside: CatchCount,
+    _current: Current,
+}
+
+impl<F: Future> Root<Pin<&mut F>> {
+    fn new(future: Pin<&mut F>) -> Root<Pin<&mut F>> {
+        let scope = Arc::new(BlockOnScope {
+            request: AtomicU64::new(0),
+            cause: Mutex::new(CancelCause::Scope),
+            waker: OnceLock::new(),
+        });
+        let current = Current(CURRENT.with(|c| c.borrow_mut().replace(scope.clone())));
+        Root {
+            future,
+            scope,
+            inside: CatchCount::default(),
+            _current: current,
+        }
+    }
+
+    /// One poll: delivers a pending scope cancellation to the future's catch
+    /// points, as a task's poller does.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let scope = &self.scope;
+        if scope.waker.get().is_none() {
+            let _ = scope.waker.set(cx.waker().clone());
+        }
+        let future = &mut self.future;
+        let inside = &mut self.inside;
         let request = scope.request.swap(0, Ordering::Acquire);
         let (polled, raised) = if request != 0 && inside.any() {
             let origin = Origin::Scope(request);
             let cause = *scope.cause.lock();
             let ((polled, claim), raised) = catch_reraised(|| {
-                inside.track(|| deliver(origin, cause, || future.as_mut().poll(&mut cx)))
+                inside.track(|| deliver(origin, cause, || future.as_mut().poll(cx)))
             });
             if polled.is_pending() && claim == Claim::Rearm {
                 // Reached a catch point new to that poll: deliver there.
@@ -97,16 +122,15 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
                     scope
                         .request
                         .compare_exchange(0, request, Ordering::AcqRel, Ordering::Relaxed);
-                unparker.wake_by_ref();
+                scope.wake();
             }
             (polled, raised)
         } else {
-            catch_reraised(|| inside.track(|| future.as_mut().poll(&mut cx)))
+            catch_reraised(|| inside.track(|| future.as_mut().poll(cx)))
         };
-        if let Poll::Ready(v) = polled {
-            return v;
-        }
-        if let Some(cancelled) = raised {
+        if polled.is_pending()
+            && let Some(cancelled) = raised
+        {
             // Nothing can end a future that is not a task: it would wait
             // forever in its `Reraise`.
             panic!(
@@ -114,12 +138,42 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
                  in a future driven by block_on; only a task can end cancelled"
             );
         }
+        polled
+    }
+}
+
+/// Polls `future` on this thread until it is ready, parking in between
+/// (the multi-thread runtime: its workers run the tasks).
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(unparker.clone());
+    let mut cx = Context::from_waker(&waker);
+    let future = pin!(future);
+    let mut root = Root::new(future);
+    loop {
+        if let Poll::Ready(v) = root.poll(&mut cx) {
+            return v;
+        }
         // Acquire: pairs with the Release in `wake_by_ref`, so whatever the
         // waker published is visible to the next poll.
         while !unparker.notified.swap(false, Ordering::Acquire) {
             thread::park();
         }
     }
+}
+
+/// Drives `future` on a current-thread runtime: the scheduler polls it on
+/// this thread and runs the tasks between its polls.
+pub(super) fn block_on_current_thread<F: Future>(
+    sched: &tasklane_sched::Scheduler,
+    future: F,
+) -> F::Output {
+    let future = pin!(future);
+    let mut root = Root::new(future);
+    sched.block_on(|cx| root.poll(cx))
 }
 
 /// The waker of a future driven by [`block_on`]: sets `notified` and

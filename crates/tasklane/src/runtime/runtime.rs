@@ -13,8 +13,9 @@ use tasklane_sched::Scheduler;
 /// Grace given to tasks when a runtime is dropped or `run` returns.
 pub const DEFAULT_GRACE: Duration = tasklane_sched::DEFAULT_GRACE;
 
-/// A multi-threaded runtime: worker threads, a timer driver, a blocking
-/// pool.
+/// A runtime: worker threads (or, built with
+/// [`Builder::current_thread`], the thread inside `block_on`), a timer and
+/// I/O driver, a blocking pool.
 ///
 /// Dropping it shuts it down as [`shutdown`](Self::shutdown) does, with a
 /// grace of [`DEFAULT_GRACE`].
@@ -74,19 +75,26 @@ impl Runtime {
     }
 
     /// Drives `future` to completion on the calling thread while the workers
-    /// run spawned tasks.
+    /// run spawned tasks. On a current-thread runtime the tasks run on this
+    /// thread, between the polls of `future`, and only while some thread is
+    /// inside `block_on` (or shutting the runtime down).
     ///
     /// # Panics
     ///
-    /// If called from a worker thread of a tasklane runtime: that would block
-    /// a worker.
+    /// If called from inside a tasklane runtime's task (on a worker thread,
+    /// or inside a current-thread runtime's `block_on`): that would block
+    /// the thread that must run the tasks.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         assert!(
             tasklane_sched::Handle::current_worker().is_none(),
             "Runtime::block_on called from inside a runtime worker; await the future instead"
         );
         let _enter = self.enter();
-        park::block_on(future)
+        if self.sched.handle().is_current_thread() {
+            park::block_on_current_thread(&self.sched, future)
+        } else {
+            park::block_on(future)
+        }
     }
 
     /// Shuts down gracefully (asyncio.run's ending):
@@ -99,13 +107,24 @@ impl Runtime {
     ///    suspension point) and joins the worker and blocking threads;
     /// 4. reports what happened to those tasks.
     pub fn shutdown(mut self, grace: Duration) -> ShutdownReport {
-        let stats = self.sched.shutdown(grace);
+        let stats = self.shutdown_tasks(grace);
         self.shutdown_io();
         ShutdownReport::from_stats(stats)
     }
 }
 
 impl Runtime {
+    /// Steps 1–3 of `shutdown`. A current-thread runtime runs its tasks'
+    /// cleanup on this thread, which is made its runtime's for that time.
+    fn shutdown_tasks(&mut self, grace: Duration) -> tasklane_sched::ShutdownStats {
+        let _enter = self
+            .sched
+            .handle()
+            .is_current_thread()
+            .then(|| self.enter());
+        self.sched.shutdown(grace)
+    }
+
     /// After the tasks: sockets that outlive the runtime fail from now on
     /// rather than wait for a reactor nobody polls.
     fn shutdown_io(&self) {
@@ -122,7 +141,7 @@ impl Drop for Runtime {
         if std::thread::panicking() && self.sched.handle().is_current_worker() {
             return;
         }
-        self.sched.shutdown(DEFAULT_GRACE);
+        self.shutdown_tasks(DEFAULT_GRACE);
         self.shutdown_io();
     }
 }

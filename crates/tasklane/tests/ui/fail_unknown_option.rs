@@ -1,2 +1,2 @@
-#[tasklane::main(flavor = "current_thread")]
+#[tasklane::main(core_threads = 2)]
 async fn main() {}

@@ -1,0 +1,2 @@
+#[tasklane::main(flavor = "single")]
+async fn main() {}
