@@ -18,12 +18,14 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, mpsc};
+use std::future::Future;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_channel::oneshot;
-use tasklane_benches::{BenchRuntime, Spawner, compare};
+use tasklane_benches::current_thread::CurrentThreadRuntime;
+use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, compare, compare_current_thread};
 
 const NUM_SPAWN: usize = 10_000;
 const YIELD_TASKS: usize = 200;
@@ -33,6 +35,10 @@ const CHAIN_LEN: usize = 1_000;
 const NUM_REQUESTS: usize = 1_000;
 const THINK_REQUESTS: usize = 200;
 const THINK_TIME: Duration = Duration::from_micros(50);
+const MUTEX_TASKS: usize = 8;
+const MUTEX_LOCKS: usize = 1_000;
+const FANOUT_RECEIVERS: usize = 16;
+const FANOUT_MESSAGES: usize = 256;
 
 /// One task spawns `NUM_SPAWN` tasks from inside the runtime; the last to
 /// finish signals the bench thread.
@@ -221,6 +227,236 @@ fn request_reply_with_gap<R: BenchRuntime>(
     drop(req_tx);
 }
 
+// ------------------------------------------------------- current-thread
+
+/// `NUM_SPAWN` tasks spawned from inside `block_on` on a current-thread
+/// runtime; the last to finish completes the `block_on`.
+fn ct_spawn_many_local<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let rt = R::start();
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let sp = rt.spawner();
+            rt.block_on(async move {
+                let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
+                let (tx, rx) = oneshot::channel::<()>();
+                let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+                for _ in 0..NUM_SPAWN {
+                    let rem = rem.clone();
+                    let tx = tx.clone();
+                    sp.spawn_detached(async move {
+                        if rem.fetch_sub(1, Relaxed) == 1 {
+                            let _ = tx.lock().unwrap().take().unwrap().send(());
+                        }
+                    });
+                }
+                rx.await.unwrap();
+            });
+        });
+    });
+}
+
+/// `YIELD_TASKS` tasks spawned from inside `block_on`, each yielding
+/// `NUM_YIELD` times, on a current-thread runtime.
+fn ct_yield_many<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let rt = R::start();
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let sp = rt.spawner();
+            rt.block_on(async move {
+                let rem = Arc::new(AtomicUsize::new(YIELD_TASKS));
+                let (tx, rx) = oneshot::channel::<()>();
+                let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
+                for _ in 0..YIELD_TASKS {
+                    let rem = rem.clone();
+                    let tx = tx.clone();
+                    sp.spawn_detached(async move {
+                        for _ in 0..NUM_YIELD {
+                            <R::Spawner as Spawner>::yield_now().await;
+                        }
+                        if rem.fetch_sub(1, Relaxed) == 1 {
+                            let _ = tx.lock().unwrap().take().unwrap().send(());
+                        }
+                    });
+                }
+                rx.await.unwrap();
+            });
+        });
+    });
+}
+
+/// `NUM_PINGS` pairs of tasks exchanging a message each way over
+/// `futures_channel::oneshot`, on a current-thread runtime.
+fn ct_ping_pong<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
+    let rt = R::start();
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let sp = rt.spawner();
+            rt.block_on(async move {
+                let rem = Arc::new(AtomicUsize::new(NUM_PINGS));
+                let (done_tx, done_rx) = oneshot::channel::<()>();
+                let done_tx = Arc::new(std::sync::Mutex::new(Some(done_tx)));
+                for _ in 0..NUM_PINGS {
+                    let rem = rem.clone();
+                    let done_tx = done_tx.clone();
+                    let partner_sp = sp.clone();
+                    sp.spawn_detached(async move {
+                        let (tx1, rx1) = oneshot::channel::<()>();
+                        let (tx2, rx2) = oneshot::channel::<()>();
+                        partner_sp.spawn_detached(async move {
+                            rx1.await.unwrap();
+                            tx2.send(()).unwrap();
+                        });
+                        tx1.send(()).unwrap();
+                        rx2.await.unwrap();
+                        if rem.fetch_sub(1, Relaxed) == 1 {
+                            let _ = done_tx.lock().unwrap().take().unwrap().send(());
+                        }
+                    });
+                }
+                done_rx.await.unwrap();
+            });
+        });
+    });
+}
+
+// ------------------------------------------------------------------ sync
+
+/// An async mutex around a counter: each runtime's own.
+trait BenchMutex: Send + Sync + 'static {
+    fn new() -> Self;
+    fn add(&self) -> impl Future<Output = ()> + Send + '_;
+}
+
+impl BenchMutex for tasklane::sync::Mutex<u64> {
+    fn new() -> Self {
+        tasklane::sync::Mutex::new(0)
+    }
+    async fn add(&self) {
+        *self.lock().await += 1;
+    }
+}
+
+impl BenchMutex for tokio::sync::Mutex<u64> {
+    fn new() -> Self {
+        tokio::sync::Mutex::new(0)
+    }
+    async fn add(&self) {
+        *self.lock().await += 1;
+    }
+}
+
+/// `MUTEX_TASKS` tasks, spawned from the bench thread, each taking one
+/// mutex `MUTEX_LOCKS` times to add one to the counter it guards.
+fn mutex_contended<R: BenchRuntime, M: BenchMutex>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    workers: usize,
+) {
+    let rt = R::start(workers);
+    let (tx, rx) = mpsc::sync_channel(MUTEX_TASKS);
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let m = Arc::new(M::new());
+            for _ in 0..MUTEX_TASKS {
+                let m = m.clone();
+                let tx = tx.clone();
+                rt.spawn_detached(async move {
+                    for _ in 0..MUTEX_LOCKS {
+                        m.add().await;
+                    }
+                    tx.send(()).unwrap();
+                });
+            }
+            for _ in 0..MUTEX_TASKS {
+                rx.recv().unwrap();
+            }
+        });
+    });
+}
+
+/// A broadcast channel: each runtime's own.
+trait BenchBroadcast: 'static {
+    type Tx: Send + 'static;
+    type Rx: Send + 'static;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx);
+    fn subscribe(tx: &Self::Tx) -> Self::Rx;
+    fn send(tx: &Self::Tx, v: usize);
+    /// The next value; `None` once the sender is gone and all are read.
+    fn recv(rx: &mut Self::Rx) -> impl Future<Output = Option<usize>> + Send + '_;
+}
+
+struct TasklaneBroadcast;
+impl BenchBroadcast for TasklaneBroadcast {
+    type Tx = tasklane::sync::broadcast::Sender<usize>;
+    type Rx = tasklane::sync::broadcast::Receiver<usize>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        tasklane::sync::broadcast::channel(capacity)
+    }
+    fn subscribe(tx: &Self::Tx) -> Self::Rx {
+        tx.subscribe()
+    }
+    fn send(tx: &Self::Tx, v: usize) {
+        tx.send(v).expect("receivers are alive");
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+}
+
+struct TokioBroadcast;
+impl BenchBroadcast for TokioBroadcast {
+    type Tx = tokio::sync::broadcast::Sender<usize>;
+    type Rx = tokio::sync::broadcast::Receiver<usize>;
+    fn channel(capacity: usize) -> (Self::Tx, Self::Rx) {
+        tokio::sync::broadcast::channel(capacity)
+    }
+    fn subscribe(tx: &Self::Tx) -> Self::Rx {
+        tx.subscribe()
+    }
+    fn send(tx: &Self::Tx, v: usize) {
+        tx.send(v).expect("receivers are alive");
+    }
+    async fn recv(rx: &mut Self::Rx) -> Option<usize> {
+        rx.recv().await.ok()
+    }
+}
+
+/// One task sends `FANOUT_MESSAGES` values into a broadcast channel with
+/// room for all of them; `FANOUT_RECEIVERS` tasks each receive every one.
+fn broadcast_fan_out<R: BenchRuntime, B: BenchBroadcast>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    workers: usize,
+) {
+    let rt = R::start(workers);
+    let (done_tx, done_rx) = mpsc::sync_channel(FANOUT_RECEIVERS);
+    g.bench_function(R::NAME, |b| {
+        b.iter(|| {
+            let (tx, first) = B::channel(2 * FANOUT_MESSAGES);
+            let mut rxs = vec![first];
+            rxs.extend((1..FANOUT_RECEIVERS).map(|_| B::subscribe(&tx)));
+            for mut rx in rxs {
+                let done_tx = done_tx.clone();
+                rt.spawn_detached(async move {
+                    let mut n = 0;
+                    while B::recv(&mut rx).await.is_some() {
+                        n += 1;
+                    }
+                    assert_eq!(n, FANOUT_MESSAGES, "every receiver gets every value");
+                    done_tx.send(()).unwrap();
+                });
+            }
+            rt.spawn_detached(async move {
+                for i in 0..FANOUT_MESSAGES {
+                    B::send(&tx, i);
+                    <R::Spawner as Spawner>::yield_now().await;
+                }
+            });
+            for _ in 0..FANOUT_RECEIVERS {
+                done_rx.recv().unwrap();
+            }
+        });
+    });
+}
+
 fn rt_compare(c: &mut Criterion) {
     compare!(c, spawn_many_local);
     compare!(c, spawn_many_remote_idle);
@@ -229,6 +465,21 @@ fn rt_compare(c: &mut Criterion) {
     compare!(c, chained_spawn);
     compare!(c, request_reply);
     compare!(c, request_reply_think);
+    compare_current_thread!(c, ct_spawn_many_local);
+    compare_current_thread!(c, ct_yield_many);
+    compare_current_thread!(c, ct_ping_pong);
+    let workers = tasklane_benches::workers();
+    // smol's column runs the same async-lock mutex that tasklane re-exports;
+    // smol has no broadcast channel of its own.
+    let mut g = c.benchmark_group("mutex_contended");
+    mutex_contended::<Tasklane, tasklane::sync::Mutex<u64>>(&mut g, workers);
+    mutex_contended::<Tokio, tokio::sync::Mutex<u64>>(&mut g, workers);
+    mutex_contended::<Smol, tasklane::sync::Mutex<u64>>(&mut g, workers);
+    g.finish();
+    let mut g = c.benchmark_group("broadcast_fan_out");
+    broadcast_fan_out::<Tasklane, TasklaneBroadcast>(&mut g, workers);
+    broadcast_fan_out::<Tokio, TokioBroadcast>(&mut g, workers);
+    g.finish();
 }
 
 criterion_group! {

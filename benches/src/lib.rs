@@ -9,6 +9,7 @@
 //! The worker count comes from `TASKLANE_BENCH_WORKERS` (default 2), the same
 //! for all three runtimes; see [`workers`].
 
+pub mod current_thread;
 pub mod http;
 
 use std::fmt;

@@ -375,8 +375,11 @@ impl Context {
         }
         // After a yield, the injector goes first too: `yield_now` promises
         // that every other ready task runs before the yielder runs again.
+        // (An empty injector is passed over without a steal, which would
+        // cost a `SeqCst` fence; a push racing this look waits for the next.)
         let yielded = self.yielded.replace(false);
         if (yielded || tick.is_multiple_of(MAINTENANCE_INTERVAL))
+            && !self.shared.injector.is_empty()
             && let Some(t) = steal_retry(|| self.shared.injector.steal())
         {
             return Some(t);
@@ -502,7 +505,9 @@ impl Context {
                 None => false,
             }
         };
-        if notify {
+        // With one worker (a current-thread scheduler, say) there is nobody
+        // to wake: this worker, awake, runs the task.
+        if notify && self.shared.remotes.len() > 1 {
             self.shared.notify_parked();
         }
     }
