@@ -15,17 +15,19 @@
 //! - `TASKLANE_SPIN_US`: tasklane only, spin before parking in µs (default
 //!   the runtime's own).
 
+use std::future::Future;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, mpsc};
-use std::future::Future;
 use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_channel::oneshot;
 use tasklane_benches::current_thread::CurrentThreadRuntime;
-use tasklane_benches::{BenchRuntime, Smol, Spawner, Tasklane, Tokio, compare, compare_current_thread};
+use tasklane_benches::{
+    BenchRuntime, Smol, Spawner, Tasklane, Tokio, compare, compare_current_thread,
+};
 
 const NUM_SPAWN: usize = 10_000;
 const YIELD_TASKS: usize = 200;

@@ -268,3 +268,41 @@ fn an_always_ready_broadcast_recv_yields_its_worker() {
         i
     });
 }
+
+#[test]
+fn broadcast_wakes_more_waiters_than_one_batch() {
+    // A send wakes its waiting receivers in batches of 32: 100 waiting
+    // tasks, then every one gets each of the values, then the close.
+    let rt = rt(2);
+    let (tx, rx) = broadcast::channel::<u32>(4);
+    let mut hs = Vec::new();
+    for _ in 0..100 {
+        let mut rx = rx.clone();
+        hs.push(rt.spawn(async move {
+            let mut got = Vec::new();
+            while let Ok(v) = rx.recv().await {
+                got.push(v);
+            }
+            got
+        }));
+    }
+    drop(rx);
+    rt.block_on(async {
+        // Every receiver is waiting before the first send.
+        common::yield_until(|| {
+            let tasks = tasklane::Handle::current().tasks();
+            tasks.len() == 100
+                && tasks
+                    .iter()
+                    .all(|t| t.state() == tasklane::task::TaskState::Suspended)
+        })
+        .await;
+    });
+    for v in 0..3 {
+        tx.send(v).unwrap();
+    }
+    drop(tx);
+    for h in hs {
+        assert_eq!(rt.block_on(h).unwrap(), [0, 1, 2]);
+    }
+}
