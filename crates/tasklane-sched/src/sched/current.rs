@@ -31,10 +31,11 @@
 //!
 //! Only one thread holds the core. Another thread's `block_on` registers in
 //! `waiting`, tries to take the core, and otherwise polls its own root when
-//! its waker fires and sleeps in `thread::park` (its waker unparks the
-//! thread too). Putting the core back unparks every waiting thread, which
-//! then tries again: registering before trying means a core put back in
-//! between is never missed.
+//! its waker fires and sleeps in `thread::park` (its waker then unparks the
+//! thread too: `waiting_without_core` and `woken` are a `SeqCst` pair).
+//! Putting the core back unparks every waiting thread, which then tries
+//! again: registering before trying means a core put back in between is
+//! never missed.
 //!
 //! # Shutdown
 //!
@@ -82,9 +83,25 @@ impl CoreSlot {
 /// The waker of a current-thread `block_on`'s future.
 pub(crate) struct RootWaker {
     woken: AtomicBool,
-    /// The `block_on` thread, for when it waits without the core.
+    /// The `block_on` thread waits in `thread::park`, without the core; a
+    /// wake must unpark it (and only then: the thread that holds the core
+    /// sleeps in its parker, which `notify_parked` reaches).
+    waiting_without_core: AtomicBool,
+    /// The `block_on` thread.
     thread: thread::Thread,
     shared: Arc<Shared>,
+}
+
+impl RootWaker {
+    fn new(shared: &Arc<Shared>) -> RootWaker {
+        RootWaker {
+            // The first poll needs no wake.
+            woken: AtomicBool::new(true),
+            waiting_without_core: AtomicBool::new(false),
+            thread: thread::current(),
+            shared: shared.clone(),
+        }
+    }
 }
 
 impl Wake for RootWaker {
@@ -93,10 +110,13 @@ impl Wake for RootWaker {
     }
 
     fn wake_by_ref(self: &StdArc<Self>) {
-        // SeqCst: the notifier half of the pair in the module docs.
+        // SeqCst: the notifier half of the pair in the module docs, and of
+        // the pair with a thread waiting without the core (`block_on`).
         if !self.woken.swap(true, Ordering::SeqCst) {
             self.shared.notify_parked();
-            self.thread.unpark();
+            if self.waiting_without_core.load(Ordering::SeqCst) {
+                self.thread.unpark();
+            }
         }
     }
 }
@@ -108,12 +128,7 @@ pub(super) fn block_on<T>(
     mut poll_root: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>,
 ) -> T {
     let slot = shared.core.as_ref().expect("a current-thread scheduler");
-    let root = StdArc::new(RootWaker {
-        // The first poll needs no wake.
-        woken: AtomicBool::new(true),
-        thread: thread::current(),
-        shared: shared.clone(),
-    });
+    let root = StdArc::new(RootWaker::new(shared));
     let waker = Waker::from(root.clone());
     let mut cx = std::task::Context::from_waker(&waker);
     let me = thread::current();
@@ -135,7 +150,13 @@ pub(super) fn block_on<T>(
         {
             return v;
         }
-        thread::park();
+        // SeqCst pair with the waker: it sets `woken`, then reads this flag;
+        // we set this flag, then read `woken`. One sees the other.
+        root.waiting_without_core.store(true, Ordering::SeqCst);
+        if !root.woken.load(Ordering::SeqCst) {
+            thread::park();
+        }
+        root.waiting_without_core.store(false, Ordering::SeqCst);
     }
 }
 
@@ -201,11 +222,7 @@ pub(super) fn wait_empty(shared: &Arc<Shared>, deadline: Option<Instant>) {
     let core = slot
         .take()
         .expect("shutdown runs when no block_on holds the core");
-    let root = StdArc::new(RootWaker {
-        woken: AtomicBool::new(true),
-        thread: thread::current(),
-        shared: shared.clone(),
-    });
+    let root = StdArc::new(RootWaker::new(shared));
     shared
         .registry
         .set_removal_waker(Some(Waker::from(root.clone())));
