@@ -2,11 +2,12 @@
 //! at a suspension point): a `Semaphore::acquire` cancelled anywhere never
 //! leaks a permit; a bounded queue's values, with senders and receivers
 //! cancelled at random, are each received exactly once or dropped with
-//! their unfinished send; the oneshot channel behaves.
+//! their unfinished send; the oneshot channel behaves. The channel's waits
+//! and its stream take part in the cooperative budget.
 
 mod common;
 
-use common::{XorShift, rt, spin_for, spin_until};
+use common::{HOG_LIMIT, XorShift, assert_ready_loop_yields, rt, spin_for, spin_until};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -397,4 +398,35 @@ fn oneshot_basics() {
     let tx = rt.block_on(watcher).unwrap();
     assert!(noticed.load(Ordering::SeqCst));
     assert_eq!(tx.send(6), Err(6));
+}
+
+#[test]
+fn an_always_ready_channel_yields_its_worker() {
+    assert_ready_loop_yields("channel send/recv", |flag| async move {
+        let (tx, rx) = bounded::<u64>(1);
+        let mut n = 0;
+        while !flag.load(Ordering::SeqCst) && n < HOG_LIMIT {
+            tx.send(n).await.unwrap();
+            assert_eq!(rx.recv().await.unwrap(), n);
+            n += 1;
+        }
+        n
+    });
+}
+
+#[test]
+fn an_always_ready_channel_stream_yields_its_worker() {
+    use std::future::poll_fn;
+    assert_ready_loop_yields("channel Stream", |flag| async move {
+        let (tx, rx) = tasklane::sync::unbounded::<u64>();
+        let mut rx = std::pin::pin!(rx);
+        let mut n = 0;
+        while !flag.load(Ordering::SeqCst) && n < HOG_LIMIT {
+            tx.try_send(n).unwrap();
+            let got = poll_fn(|cx| futures_core::Stream::poll_next(rx.as_mut(), cx)).await;
+            assert_eq!(got, Some(n));
+            n += 1;
+        }
+        n
+    });
 }

@@ -1,14 +1,16 @@
-//! `tasklane::sync::{Mutex, RwLock, Barrier}` (async-lock's) under
-//! tasklane's cancellation: waits cut short or cancelled at random never
-//! leave a lock held, and a barrier releases its generation with one leader.
+//! `tasklane::sync::{Mutex, RwLock, Barrier, Semaphore}` (async-lock's,
+//! wrapped) under tasklane's cancellation: waits cut short or cancelled at
+//! random never leave a lock held, and a barrier releases its generation
+//! with one leader. Their waits take part in the cooperative budget, and
+//! the `*_arc` guards work through the wrappers.
 
 mod common;
 
-use common::{HANG, XorShift, rt, spin_for, watchdog};
+use common::{HANG, HOG_LIMIT, XorShift, assert_ready_loop_yields, rt, spin_for, watchdog};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tasklane::sync::{Barrier, Mutex, RwLock};
+use tasklane::sync::{Barrier, Mutex, RwLock, Semaphore};
 use tasklane::task::JoinHandle;
 use tasklane::wait_for;
 
@@ -121,5 +123,86 @@ fn barrier_releases_each_generation_with_one_leader() {
             rt.block_on(h).unwrap();
         }
         assert_eq!(leaders.load(Ordering::SeqCst), 50);
+    });
+}
+
+#[test]
+fn an_always_free_mutex_yields_its_worker() {
+    assert_ready_loop_yields("Mutex::lock", |flag| async move {
+        let m = Mutex::new(0u64);
+        while !flag.load(Ordering::SeqCst) && *m.lock().await < HOG_LIMIT {
+            *m.lock().await += 1;
+        }
+        m.into_inner()
+    });
+}
+
+#[test]
+fn an_always_free_rwlock_yields_its_worker() {
+    assert_ready_loop_yields("RwLock::read/write", |flag| async move {
+        let l = RwLock::new(0u64);
+        while !flag.load(Ordering::SeqCst) && *l.read().await < HOG_LIMIT {
+            *l.write().await += 1;
+        }
+        l.into_inner()
+    });
+}
+
+#[test]
+fn an_always_free_semaphore_yields_its_worker() {
+    assert_ready_loop_yields("Semaphore::acquire", |flag| async move {
+        let s = Semaphore::new(1);
+        let mut n = 0;
+        while !flag.load(Ordering::SeqCst) && n < HOG_LIMIT {
+            drop(s.acquire().await);
+            n += 1;
+        }
+        n
+    });
+}
+
+#[test]
+fn a_barrier_of_one_yields_its_worker() {
+    assert_ready_loop_yields("Barrier::wait", |flag| async move {
+        let b = Barrier::new(1);
+        let mut n = 0;
+        while !flag.load(Ordering::SeqCst) && n < HOG_LIMIT {
+            assert!(b.wait().await.is_leader());
+            n += 1;
+        }
+        n
+    });
+}
+
+#[test]
+fn arc_guards_through_the_wrappers() {
+    let rt = rt(2);
+    rt.block_on(async {
+        let m = Arc::new(Mutex::new(1));
+        let g = m.lock_arc().await;
+        assert!(m.try_lock_arc().is_none());
+        // The guard owns its reference: it outlives this `Arc`.
+        let m2 = m.clone();
+        drop(m);
+        let waiter = tasklane::spawn(async move { *m2.lock_arc().await });
+        drop(g);
+        assert_eq!(waiter.await.unwrap(), 1);
+
+        let l = Arc::new(RwLock::new(String::from("a")));
+        let r1 = l.read_arc().await;
+        let r2 = l.try_read_arc().expect("readers share");
+        assert!(l.try_write_arc().is_none());
+        drop((r1, r2));
+        l.write_arc().await.push('b');
+        let up = l.upgradable_read_arc().await;
+        assert_eq!(&*up, "ab");
+        drop(up);
+
+        let s = Arc::new(Semaphore::new(1));
+        let p = s.acquire_arc().await;
+        assert!(s.try_acquire_arc().is_none());
+        assert_eq!(s.available_permits(), 0);
+        drop(p);
+        assert_eq!(s.available_permits(), 1);
     });
 }

@@ -2,15 +2,16 @@
 //! `Queue`, `PriorityQueue` and `LifoQueue`; tokio's `Notify`, `watch` and
 //! `broadcast`; a bounded channel and a oneshot channel.
 //!
-//! [`Mutex`], [`RwLock`], [`Barrier`], [`Semaphore`], the channel and the
-//! oneshot are re-exports of well-kept runtime-agnostic crates (smol-rs's
-//! `async-lock` and `async-channel`, and `futures-channel`'s oneshot): they
-//! wake through `Waker`s only, so they work on tasklane as on any runtime.
-//! [`Notify`], [`Event`], [`watch`], [`broadcast`] and the queues
-//! ([`Queue`], [`PriorityQueue`], [`LifoQueue`], with asyncio's `task_done`
-//! and `join`) are written here on smol-rs's `event-listener`; their waits
-//! take part in the cooperative budget, so a task that always finds them
-//! ready still yields its worker (the re-exported ones do not).
+//! [`Mutex`], [`RwLock`], [`Barrier`], [`Semaphore`] and the channel are
+//! well-kept runtime-agnostic crates (smol-rs's `async-lock` and
+//! `async-channel`), each wait wrapped in [`Budgeted`] so that it takes
+//! part in tasklane's cooperative budget; their guards and errors are those
+//! crates' own. The oneshot is `futures-channel`'s, re-exported (one value:
+//! it cannot keep a task busy). [`Notify`], [`Event`], [`watch`],
+//! [`broadcast`] and the queues ([`Queue`], [`PriorityQueue`],
+//! [`LifoQueue`], with asyncio's `task_done` and `join`) are written here;
+//! their waits take part in the budget too. So a task that always finds
+//! its lock, channel or queue ready still yields its worker.
 //! They are correct under tasklane's cancellation, which drops the pending
 //! future at a suspension point (tested in `tests/sync_cancel.rs`):
 //!
@@ -51,16 +52,20 @@
 //! });
 //! ```
 
-pub use async_channel::{
-    Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError, bounded, unbounded,
-};
+pub use async_channel::{RecvError, SendError, TryRecvError, TrySendError};
 pub use async_lock::{
-    Barrier, BarrierWaitResult, Mutex, MutexGuard, MutexGuardArc, RwLock, RwLockReadGuard,
-    RwLockReadGuardArc, RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard,
-    RwLockWriteGuardArc, Semaphore, SemaphoreGuard, SemaphoreGuardArc,
+    BarrierWaitResult, MutexGuard, MutexGuardArc, RwLockReadGuard, RwLockReadGuardArc,
+    RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc,
+    SemaphoreGuard, SemaphoreGuardArc,
 };
+pub use budget::Budgeted;
+pub use channel::{Receiver, Sender, bounded, unbounded};
+pub use locks::{Barrier, Mutex, RwLock, Semaphore};
 
 pub mod broadcast;
+mod budget;
+mod channel;
+mod locks;
 mod notify;
 mod queue;
 pub mod watch;
