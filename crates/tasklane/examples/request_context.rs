@@ -105,7 +105,11 @@ async fn handle(out: Log, me: u64) {
     })
     .await
     .unwrap();
-    log(&out, Some(me), &format!("response sent ({} bytes)", page.len()));
+    log(
+        &out,
+        Some(me),
+        &format!("response sent ({} bytes)", page.len()),
+    );
 }
 
 fn main() -> ExitCode {
@@ -129,7 +133,11 @@ fn main() -> ExitCode {
             r.expect("a request handler completes");
         }
         background.await.expect("the background task completes");
-        assert_eq!(REQUEST_ID.try_get(), None, "the accept loop has no request id");
+        assert_eq!(
+            REQUEST_ID.try_get(),
+            None,
+            "the accept loop has no request id"
+        );
     });
 
     let lines = out.lock().unwrap();
@@ -151,7 +159,9 @@ fn main() -> ExitCode {
     for n in 1..=REQUESTS {
         let got = per_request.get(&n).copied().unwrap_or(0);
         if got != LINES_PER_REQUEST {
-            wrong.push(format!("request {n} logged {got} lines, not {LINES_PER_REQUEST}"));
+            wrong.push(format!(
+                "request {n} logged {got} lines, not {LINES_PER_REQUEST}"
+            ));
         }
     }
     if background != 1 {

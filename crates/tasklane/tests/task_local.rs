@@ -231,7 +231,10 @@ fn every_spawn_path_inherits() {
         REQUEST_ID
             .scope(9, async {
                 let h = Handle::current();
-                assert_eq!(tasklane::spawn(async { REQUEST_ID.get() }).await.unwrap(), 9);
+                assert_eq!(
+                    tasklane::spawn(async { REQUEST_ID.get() }).await.unwrap(),
+                    9
+                );
                 let named = Builder::new().name("n").spawn(async { REQUEST_ID.get() });
                 assert_eq!(named.await.unwrap(), 9);
                 let on = Builder::new().spawn_on(async { REQUEST_ID.get() }, &h);
@@ -316,10 +319,13 @@ fn a_parent_s_later_scope_is_not_seen_by_a_spawned_child() {
                 });
                 // The parent sets new values, and lets the child run inside them.
                 REQUEST_ID
-                    .scope(2, USER.scope("later".into(), async {
-                        go_tx.send(()).unwrap();
-                        yield_now().await;
-                    }))
+                    .scope(
+                        2,
+                        USER.scope("later".into(), async {
+                            go_tx.send(()).unwrap();
+                            yield_now().await;
+                        }),
+                    )
                     .await;
                 assert_eq!(child.await.unwrap(), (1, None));
             })
@@ -341,23 +347,21 @@ fn a_cancelled_task_sees_its_values_in_catch_point_cleanup() {
     in_task_watched(async {
         // Inherited from the spawner, and from a scope inside the task.
         let (ready_tx, ready_rx) = oneshot::channel();
-        let inherited = REQUEST_ID
-            .scope(11, async {
-                tasklane::spawn(USER.scope("own".into(), async move {
-                    ready_tx.send(()).unwrap();
-                    match cancellable(sleep(LONG)).await {
-                        Ok(()) => panic!("not cancelled"),
-                        Err(c) => {
-                            // Cleanup with an await, then pass it on.
-                            yield_now().await;
-                            let seen = (REQUEST_ID.get(), USER.get());
-                            CLEANUP.lock().unwrap().push(seen);
-                            c.reraise().await
-                        }
+        let inherited = REQUEST_ID.sync_scope(11, || {
+            tasklane::spawn(USER.scope("own".into(), async move {
+                ready_tx.send(()).unwrap();
+                match cancellable(sleep(LONG)).await {
+                    Ok(()) => panic!("not cancelled"),
+                    Err(c) => {
+                        // Cleanup with an await, then pass it on.
+                        yield_now().await;
+                        let seen = (REQUEST_ID.get(), USER.get());
+                        CLEANUP.lock().unwrap().push(seen);
+                        c.reraise().await
                     }
-                }))
-            })
-            .await;
+                }
+            }))
+        });
         ready_rx.await.unwrap();
         yield_now().await;
         assert!(inherited.cancel());
@@ -386,15 +390,13 @@ fn destructors_of_an_aborted_task_see_its_values() {
         let (ready_tx, ready_rx) = oneshot::channel();
         let inherited = {
             let guard = ReadOnDrop(s.clone());
-            REQUEST_ID
-                .scope(21, async move {
-                    tasklane::spawn(async move {
-                        let _guard = guard;
-                        ready_tx.send(()).unwrap();
-                        sleep(LONG).await;
-                    })
+            REQUEST_ID.sync_scope(21, move || {
+                tasklane::spawn(async move {
+                    let _guard = guard;
+                    ready_tx.send(()).unwrap();
+                    sleep(LONG).await;
                 })
-                .await
+            })
         };
         let (ready2_tx, ready2_rx) = oneshot::channel();
         let guard = ReadOnDrop(s.clone());
@@ -421,12 +423,16 @@ fn a_value_is_dropped_once_its_scope_and_inheriting_tasks_are_gone() {
     let c = counts.clone();
     let (release_tx, release_rx) = oneshot::channel::<()>();
     let rt = rt(2);
-    let child = rt.block_on(SHARED.scope(Arc::new(DropCounter::new(&c)), async move {
-        tasklane::spawn(async move {
+    // The scope is a future `block_on` drives; its child outlives it.
+    let (child_tx, child_rx) = std::sync::mpsc::channel();
+    rt.block_on(SHARED.scope(Arc::new(DropCounter::new(&c)), async move {
+        let child = tasklane::spawn(async move {
             release_rx.await.unwrap();
-            SHARED.with(|s| Arc::strong_count(s))
-        })
+            SHARED.with(Arc::strong_count)
+        });
+        child_tx.send(child).unwrap();
     }));
+    let child = child_rx.recv().unwrap();
     // The scope is over; the running child still holds the value.
     assert_eq!(counts.drops(), 0);
     release_tx.send(()).unwrap();
@@ -453,7 +459,11 @@ fn spawning_from_outside_the_runtime_inside_sync_scope_inherits() {
     });
     assert_eq!((spawned, blocked_on), (77, 77));
     // Outside the scope again: nothing inherited.
-    assert_eq!(rt.block_on(rt.spawn(async { REQUEST_ID.try_get() })).unwrap(), None);
+    assert_eq!(
+        rt.block_on(rt.spawn(async { REQUEST_ID.try_get() }))
+            .unwrap(),
+        None
+    );
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! [`LocalKey`], the static a `task_local!` declares, and
 //! [`TaskLocalFuture`], a future running with a key set.
 
-use tasklane_sched::facade::locals::{self as context, Context, KeyId, Value};
 use std::error::Error;
 use std::fmt;
 use std::future::Future;
@@ -11,6 +10,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU8;
 use std::task::{Context as TaskContext, Poll};
+use tasklane_sched::facade::locals::{self as context, Context, KeyId, Value};
 
 /// A task-local key, declared by [`task_local!`](crate::task_local).
 ///
@@ -227,7 +227,9 @@ impl<T: Send + Sync + 'static> LocalKey<T> {
 
 impl<T: Send + Sync + 'static> fmt::Debug for LocalKey<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LocalKey").field("name", &self.name).finish()
+        f.debug_struct("LocalKey")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
