@@ -19,8 +19,7 @@
 //! `task/locals.rs`, where the protocol is); a thread-local pointer names
 //! the one in effect while a scope, or a task that inherited one, is
 //! polled. A spawn made where a context is in effect stores a reference to
-//! it in the new task's header and gives the task a vtable whose poll
-//! enters it; a spawn made where none is spawns the task as if task-locals
+//! it in the new task and gives the task a vtable whose poll enters it; a spawn made where none is spawns the task as if task-locals
 //! did not exist (one load of a process-wide flag, false until a
 //! task-local is first set, then one thread-local read). This module
 //! holds the keys and the scope future.
