@@ -16,6 +16,13 @@ pub use crate::task::cancel_within::{GraceSleep, GraceTimer, set_grace_timer};
 pub use crate::task::catch::{
     CatchCount, Claim, abort_current, catch_reraised, deliver, pass_reraised,
 };
+/// Task-local contexts, under the facade's `task_local!` (module docs of
+/// `task/locals.rs`).
+pub mod locals {
+    pub use crate::task::locals::{
+        Context, Entered, KeyId, Value, capture, is_current, with_value,
+    };
+}
 pub use crate::task::scope::{ScopeDriver, ScopePoll, ScopeSignal, SignalState, WaiterSlot};
 
 /// A fresh [`Origin::Scope`], unique in the process: the origin of one

@@ -40,6 +40,7 @@ mod shield;
 pub mod signal;
 pub mod sync;
 pub mod task;
+mod task_local;
 mod task_set;
 pub mod time;
 mod two_phase;

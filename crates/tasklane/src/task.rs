@@ -43,6 +43,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 pub use crate::group::{TaskOutput, Waitable};
+pub use crate::task_local::{AccessError, LocalKey, TaskLocalFuture};
 pub use tasklane_sched::task::{
     CancelCause, CancelWithin, Cancellable, Cancelled, JoinError, JoinHandle, Origin, Reraise,
     TaskDump, TaskId, TaskInfo, TaskRef, TaskSnapshot, TaskState, cancellable, current,

@@ -18,6 +18,7 @@ mod error;
 mod header;
 mod id;
 mod join;
+pub(crate) mod locals;
 mod raw;
 mod registry;
 pub(crate) mod scope;

@@ -7,6 +7,7 @@ use super::debug;
 use super::error::JoinError;
 use super::header::{Header, Vtable, flag};
 use super::id::TaskId;
+use super::locals;
 use super::snapshot::{DoneCallback, TaskSnapshot, clock};
 use super::state::{Outcome, ToIdle, ToRunning};
 use super::trace;
@@ -35,6 +36,11 @@ struct Cell<F: Future, S> {
     stage: UnsafeCell<Stage<F>>,
     /// The join-waker slot; ownership follows the `JOIN_WAKER` bit.
     join_waker: UnsafeCell<Option<Waker>>,
+    /// The task-local context the task inherited at its spawn
+    /// (`locals.rs`), if any: written at spawn, read-only after. Kept out
+    /// of the header, which is built in one piece and would outgrow the
+    /// size the compiler writes without a `memcpy`.
+    locals: Option<locals::Context>,
 }
 
 /// The future, then its output, then nothing.
@@ -44,14 +50,15 @@ enum Stage<F: Future> {
     Consumed,
 }
 
-/// The task type's vtable. A timed task (poll timing on, or instrumented
-/// for `tracing`) gets [`poll_timed`] as its poll, the others the plain
+/// The task type's vtable. A task that inherited a task-local context
+/// gets [`poll_in_context`] as its poll; a timed task (poll timing on, or
+/// instrumented for `tracing`) [`poll_timed`]; the others the plain
 /// [`poll`], whose only timing code is one flag test where the poll ends.
-fn vtable<F: Future + Send + 'static, S: Schedule>(timed: bool) -> &'static Vtable
+fn vtable<F: Future + Send + 'static, S: Schedule>(timed: bool, in_context: bool) -> &'static Vtable
 where
     F::Output: Send + 'static,
 {
-    // Two tables per task type that differ in `poll` only.
+    // Three tables per task type that differ in `poll` only.
     macro_rules! table {
         ($poll:expr) => {
             &Vtable {
@@ -66,7 +73,9 @@ where
             }
         };
     }
-    if timed {
+    if in_context {
+        table!(poll_in_context::<F, S>)
+    } else if timed {
         table!(poll_timed::<F, S>)
     } else {
         table!(poll::<F, S>)
@@ -99,7 +108,7 @@ where
     // the future and scheduler, not yet moved, are dropped as usual.
     let mut cell = unsafe {
         (&raw mut (*p).header).write(Header::new(
-            vtable::<F, S>(flags & flag::TIMED != 0),
+            vtable::<F, S>(flags & flag::TIMED != 0, false),
             TaskId::next(),
             name,
             location,
@@ -108,17 +117,38 @@ where
         (&raw mut (*p).scheduler).write(scheduler);
         (&raw mut (*p).stage).write(UnsafeCell::new(Stage::Running(future)));
         (&raw mut (*p).join_waker).write(UnsafeCell::new(None));
+        (&raw mut (*p).locals).write(None);
         // SAFETY: every field is initialised.
         cell.assume_init()
     };
     if let Some(trace) = super::trace::at_spawn(&cell.header) {
         // An instrumented task is timed: its polls enter its span.
         cell.header.set_trace(trace);
-        cell.header.vtable = vtable::<F, S>(true);
+        cell.header.vtable = vtable::<F, S>(true, false);
+    }
+    // One load of a process-wide flag until task-locals are first used.
+    if locals::in_use() {
+        inherit_locals(&mut cell);
     }
     // The pointer keeps the provenance of the whole box: every later access
     // to the cell is derived from it, never from a `&Header`.
     NonNull::from(Box::leak(cell)).cast::<Header>()
+}
+
+/// Gives a task being spawned the task-local context in effect on this
+/// thread, if there is one, and the vtable whose poll enters it.
+#[cold]
+#[inline(never)]
+fn inherit_locals<F, S>(cell: &mut Cell<F, S>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Schedule,
+{
+    if let Some(cx) = locals::capture() {
+        cell.locals = Some(cx);
+        cell.header.vtable = vtable::<F, S>(cell.header.is_timed(), true);
+    }
 }
 
 /// # Safety
@@ -270,6 +300,32 @@ unsafe fn poll_timed<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     timing::start(unsafe { ptr.as_ref() });
     // SAFETY: the caller's guarantees, passed on.
     unsafe { poll::<F, S>(ptr) };
+}
+
+/// The poll of a task that inherited a task-local context: the context is
+/// in effect for the whole poll, which covers the future's poll and, in the
+/// poll that ends the task, its drop (`locals.rs`, step 4). Then as
+/// [`poll_timed`] or [`poll`]. Tasks without a context get those in their
+/// vtable directly and pay nothing for it.
+///
+/// # Safety
+/// As [`poll`].
+unsafe fn poll_in_context<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: the caller's Notified reference keeps the task alive until
+    // the poll below, which may free it; the cell is not used after.
+    let cell = unsafe { cell::<F, S>(ptr) };
+    let timed = cell.header.is_timed();
+    // A clone on this stack: the poll may free the task (and its reference)
+    // while the context is still in effect.
+    let cx = cell.locals.clone();
+    let _entered = cx.as_ref().map(locals::Context::enter);
+    if timed {
+        // SAFETY: the caller's guarantees, passed on.
+        unsafe { poll_timed::<F, S>(ptr) };
+    } else {
+        // SAFETY: the caller's guarantees, passed on.
+        unsafe { poll::<F, S>(ptr) };
+    }
 }
 
 /// The clock of timed polls: started by `poll_timed`, stopped by `poll`.

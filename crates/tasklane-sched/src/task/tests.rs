@@ -584,3 +584,102 @@ fn futures_poll_once<T>(j: &mut JoinHandle<T>) -> Option<Result<T, JoinError>> {
         Poll::Pending => None,
     }
 }
+
+/// Pending once (waking itself), then ready.
+struct YieldOnce(bool);
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A task spawned where a task-local context is in effect runs each poll in
+/// it, after the spawner has left it; one spawned where none is runs in
+/// none; the context's values are freed once, with the task, and a value's
+/// destructor that reads the context finds it gone (never freed memory).
+#[test]
+fn a_task_inherits_the_context_in_effect_at_its_spawn() {
+    use super::locals::{Context, Value, with_value};
+    const KEY: usize = 1;
+    fn read() -> Option<u32> {
+        with_value(KEY, |v| v.and_then(|v| v.downcast_ref::<u32>()).copied())
+    }
+    /// Counts its drops, and those that saw a value of `KEY`.
+    struct ReadsOnDrop(Arc<AtomicUsize>, Arc<AtomicUsize>);
+    impl Drop for ReadsOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+            if with_value(KEY, |v| v.is_some()) {
+                self.1.fetch_add(1, SeqCst);
+            }
+        }
+    }
+    let (drops, drops_in_context) = (Arc::default(), Arc::default());
+    let s = TestSched::default();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (n, mut j) = {
+        let value: Value = Arc::new(7u32);
+        let cx = Context::set(None, KEY, value);
+        let cx = Context::set(
+            Some(&cx),
+            2,
+            Arc::new(ReadsOnDrop(
+                Arc::clone(&drops),
+                Arc::clone(&drops_in_context),
+            )),
+        );
+        let _entered = cx.enter();
+        assert_eq!(read(), Some(7));
+        let seen = seen.clone();
+        s.spawn(async move {
+            seen.lock().unwrap().push(read());
+            YieldOnce(false).await;
+            seen.lock().unwrap().push(read());
+        })
+    };
+    assert_eq!(read(), None, "the spawner left its context");
+    let (n2, mut j2) = s.spawn(async { read() });
+    n.run();
+    n2.run();
+    s.run_all();
+    assert_eq!(futures_poll_once(&mut j).map(|r| r.is_ok()), Some(true));
+    assert_eq!(futures_poll_once(&mut j2).map(|r| r.ok()), Some(Some(None)));
+    assert_eq!(*seen.lock().unwrap(), vec![Some(7), Some(7)]);
+    drop(j);
+    assert_eq!(drops.load(SeqCst), 1, "the values are freed with the task");
+    assert_eq!(drops_in_context.load(SeqCst), 0);
+
+    // A detached task is freed by the poll that ends it, inside its
+    // context: the values outlive the poll and are freed after it.
+    let saw = Arc::new(AtomicUsize::new(0));
+    let n = {
+        let cx = Context::set(
+            None,
+            KEY,
+            Arc::new(ReadsOnDrop(
+                Arc::clone(&drops),
+                Arc::clone(&drops_in_context),
+            )),
+        );
+        let _entered = cx.enter();
+        let saw = saw.clone();
+        let (n, j) = s.spawn(async move {
+            if with_value(KEY, |v| v.is_some()) {
+                saw.fetch_add(1, SeqCst);
+            }
+        });
+        j.detach();
+        n
+    };
+    n.run();
+    assert_eq!(saw.load(SeqCst), 1, "the detached task ran in its context");
+    assert_eq!(drops.load(SeqCst), 2);
+    assert_eq!(drops_in_context.load(SeqCst), 0);
+    assert_eq!(read(), None);
+}
