@@ -233,3 +233,23 @@ async fn under_the_test_macro() {
         .unwrap();
     assert_eq!(rc.get(), 2);
 }
+
+tasklane::task_local! {
+    static REQUEST: u32;
+}
+
+#[test]
+fn a_local_task_inherits_task_locals() {
+    let rt = ct();
+    let seen = rt.block_on(REQUEST.scope(7, async {
+        let rc = Rc::new(());
+        spawn_local(async move {
+            let _rc = rc;
+            tasklane::yield_now().await;
+            REQUEST.get()
+        })
+        .await
+        .unwrap()
+    }));
+    assert_eq!(seen, 7);
+}
