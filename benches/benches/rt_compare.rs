@@ -24,15 +24,13 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use futures_channel::oneshot;
-use tasklane_benches::current_thread::CurrentThreadRuntime;
+use tasklane_benches::current_thread::{
+    NUM_PINGS, NUM_SPAWN, NUM_YIELD, YIELD_TASKS, ct_ping_pong, ct_spawn_many_local, ct_yield_many,
+};
 use tasklane_benches::{
     BenchRuntime, Smol, Spawner, Tasklane, Tokio, compare, compare_current_thread,
 };
 
-const NUM_SPAWN: usize = 10_000;
-const YIELD_TASKS: usize = 200;
-const NUM_YIELD: usize = 1_000;
-const NUM_PINGS: usize = 1_000;
 const CHAIN_LEN: usize = 1_000;
 const NUM_REQUESTS: usize = 1_000;
 const THINK_REQUESTS: usize = 200;
@@ -227,98 +225,6 @@ fn request_reply_with_gap<R: BenchRuntime>(
     });
     // Dropping the sender ends the server task before the runtime goes.
     drop(req_tx);
-}
-
-// ------------------------------------------------------- current-thread
-
-/// `NUM_SPAWN` tasks spawned from inside `block_on` on a current-thread
-/// runtime; the last to finish completes the `block_on`.
-fn ct_spawn_many_local<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
-    let rt = R::start();
-    g.bench_function(R::NAME, |b| {
-        b.iter(|| {
-            let sp = rt.spawner();
-            rt.block_on(async move {
-                let rem = Arc::new(AtomicUsize::new(NUM_SPAWN));
-                let (tx, rx) = oneshot::channel::<()>();
-                let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
-                for _ in 0..NUM_SPAWN {
-                    let rem = rem.clone();
-                    let tx = tx.clone();
-                    sp.spawn_detached(async move {
-                        if rem.fetch_sub(1, Relaxed) == 1 {
-                            let _ = tx.lock().unwrap().take().unwrap().send(());
-                        }
-                    });
-                }
-                rx.await.unwrap();
-            });
-        });
-    });
-}
-
-/// `YIELD_TASKS` tasks spawned from inside `block_on`, each yielding
-/// `NUM_YIELD` times, on a current-thread runtime.
-fn ct_yield_many<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
-    let rt = R::start();
-    g.bench_function(R::NAME, |b| {
-        b.iter(|| {
-            let sp = rt.spawner();
-            rt.block_on(async move {
-                let rem = Arc::new(AtomicUsize::new(YIELD_TASKS));
-                let (tx, rx) = oneshot::channel::<()>();
-                let tx = Arc::new(std::sync::Mutex::new(Some(tx)));
-                for _ in 0..YIELD_TASKS {
-                    let rem = rem.clone();
-                    let tx = tx.clone();
-                    sp.spawn_detached(async move {
-                        for _ in 0..NUM_YIELD {
-                            <R::Spawner as Spawner>::yield_now().await;
-                        }
-                        if rem.fetch_sub(1, Relaxed) == 1 {
-                            let _ = tx.lock().unwrap().take().unwrap().send(());
-                        }
-                    });
-                }
-                rx.await.unwrap();
-            });
-        });
-    });
-}
-
-/// `NUM_PINGS` pairs of tasks exchanging a message each way over
-/// `futures_channel::oneshot`, on a current-thread runtime.
-fn ct_ping_pong<R: CurrentThreadRuntime>(g: &mut BenchmarkGroup<'_, WallTime>) {
-    let rt = R::start();
-    g.bench_function(R::NAME, |b| {
-        b.iter(|| {
-            let sp = rt.spawner();
-            rt.block_on(async move {
-                let rem = Arc::new(AtomicUsize::new(NUM_PINGS));
-                let (done_tx, done_rx) = oneshot::channel::<()>();
-                let done_tx = Arc::new(std::sync::Mutex::new(Some(done_tx)));
-                for _ in 0..NUM_PINGS {
-                    let rem = rem.clone();
-                    let done_tx = done_tx.clone();
-                    let partner_sp = sp.clone();
-                    sp.spawn_detached(async move {
-                        let (tx1, rx1) = oneshot::channel::<()>();
-                        let (tx2, rx2) = oneshot::channel::<()>();
-                        partner_sp.spawn_detached(async move {
-                            rx1.await.unwrap();
-                            tx2.send(()).unwrap();
-                        });
-                        tx1.send(()).unwrap();
-                        rx2.await.unwrap();
-                        if rem.fetch_sub(1, Relaxed) == 1 {
-                            let _ = done_tx.lock().unwrap().take().unwrap().send(());
-                        }
-                    });
-                }
-                done_rx.await.unwrap();
-            });
-        });
-    });
 }
 
 // ------------------------------------------------------------------ sync

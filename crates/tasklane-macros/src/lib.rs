@@ -66,6 +66,9 @@ const TEST_DEFAULT_WORKERS: usize = 2;
 ///   of `main`, and `tasklane::task::spawn_local` works. `"multi_thread"`
 ///   is the default. `worker_threads` cannot be given with
 ///   `"current_thread"`.
+/// - `seed = N`: the deterministic runtime with seed `N`
+///   (`tasklane::Builder::deterministic`; `TASKLANE_SEED` in the
+///   environment overrides it). `flavor` cannot be given with it.
 ///
 /// # Rules
 ///
@@ -126,6 +129,18 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `flavor = "current_thread"`: a current-thread runtime, every task on
 ///   the test's own thread (see `#[tasklane::main]`).
+/// - `seed = N`: the deterministic runtime (`tasklane::Builder::deterministic`)
+///   with seed `N` (`worker_threads` simulated workers, 2 by default).
+/// - `seeds = N`: the body runs once per seed `0..N`, each on a fresh
+///   deterministic runtime; the first seed that fails (a panic, or an
+///   `Err` returned) fails the test with a message naming it. With
+///   `TASKLANE_SEED=<seed>` in the environment, `seed` and `seeds` tests
+///   run that one seed instead: a failure replays.
+///
+/// ```ignore
+/// #[tasklane::test(seeds = 500)]
+/// async fn no_lost_update() { /* ... */ }
+/// ```
 ///
 /// # Rules
 ///
@@ -167,6 +182,10 @@ struct Config {
     worker_threads: Option<(usize, Span)>,
     /// `flavor = ".."`: the value and the literal's span.
     flavor: Option<(Flavor, Span)>,
+    /// `seed = N`: one seed of the deterministic runtime.
+    seed: Option<(u64, Span)>,
+    /// `seeds = N`: seeds `0..N` of the deterministic runtime, one run each.
+    seeds: Option<(u64, Span)>,
 }
 
 /// The runtime flavour asked for.
@@ -200,6 +219,13 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
 
     let mut errors = Errors::default();
     let config = parse_config(args, &mut errors);
+    if let (Kind::Main, Some((_, span))) = (kind, config.seeds) {
+        errors.push(syn::Error::new(
+            span,
+            "`seeds` is for `#[tasklane::test]` (a sweep reports the seed that fails); \
+             `#[tasklane::main]` takes one `seed`",
+        ));
+    }
 
     // Errors after which an expansion is still possible: it is emitted
     // beside them, so the body is still checked.
@@ -270,7 +296,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
 }
 
 /// The options the attributes accept.
-const OPTIONS: &str = "`worker_threads`, `flavor`";
+const OPTIONS: &str = "`worker_threads`, `flavor`, `seed`, `seeds`";
 
 /// Parses the options (`worker_threads = N`, `flavor = ".."`), reporting
 /// every problem into `errors`; the options that parsed are returned.
@@ -295,7 +321,10 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
                 .collect::<Vec<_>>()
                 .join("::"),
         };
-        let known = matches!(name.as_str(), "worker_threads" | "flavor");
+        let known = matches!(
+            name.as_str(),
+            "worker_threads" | "flavor" | "seed" | "seeds"
+        );
         if !known || path.get_ident().is_none() {
             errors.push(syn::Error::new_spanned(
                 path,
@@ -316,6 +345,8 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
             _ => {
                 let example = match name.as_str() {
                     "worker_threads" => "worker_threads = 4",
+                    "seed" => "seed = 42",
+                    "seeds" => "seeds = 500",
                     _ => "flavor = \"current_thread\"",
                 };
                 errors.push(syn::Error::new_spanned(
@@ -327,11 +358,27 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
         };
         let parsed = match name.as_str() {
             "worker_threads" => parse_workers(value).map(|n| config.worker_threads = Some(n)),
+            "seed" => parse_u64(value, "seed", false).map(|n| config.seed = Some(n)),
+            "seeds" => parse_u64(value, "seeds", true).map(|n| config.seeds = Some(n)),
             _ => parse_flavor(value).map(|f| config.flavor = Some(f)),
         };
         if let Err(e) = parsed {
             errors.push(e);
         }
+    }
+    if let (Some(_), Some((_, span))) = (config.seed, config.seeds) {
+        errors.push(syn::Error::new(
+            span,
+            "`seed` and `seeds` cannot both be given: `seed` runs one seed, `seeds = N` runs \
+             seeds 0..N",
+        ));
+    }
+    if let (Some((_, span)), Some(_)) = (config.flavor, config.seed.or(config.seeds)) {
+        errors.push(syn::Error::new(
+            span,
+            "`flavor` cannot be given with `seed` or `seeds`: they run the deterministic \
+             runtime",
+        ));
     }
     if let (Some((Flavor::CurrentThread, _)), Some((_, span))) =
         (config.flavor, config.worker_threads)
@@ -343,6 +390,38 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
         ));
     }
     config
+}
+
+/// The value of `seed = N` or `seeds = N`: an integer literal (positive for
+/// `seeds`).
+fn parse_u64(value: &Expr, name: &str, positive: bool) -> syn::Result<(u64, Span)> {
+    let mut value = value;
+    while let Expr::Group(g) = value {
+        value = &g.expr;
+    }
+    let bad = || {
+        syn::Error::new_spanned(
+            value,
+            format!("`{name}` must be an integer literal, as in `{name} = 42`"),
+        )
+    };
+    let Expr::Lit(ExprLit {
+        lit: Lit::Int(int), ..
+    }) = value
+    else {
+        return Err(bad());
+    };
+    if !matches!(int.suffix(), "" | "u64") {
+        return Err(bad());
+    }
+    let n: u64 = int.base10_parse().map_err(|_| bad())?;
+    if positive && n == 0 {
+        return Err(syn::Error::new_spanned(
+            int,
+            format!("`{name}` must be at least 1"),
+        ));
+    }
+    Ok((n, int.span()))
 }
 
 /// The value of `flavor = ".."`: `"current_thread"` or `"multi_thread"`.
@@ -442,18 +521,47 @@ fn expand_fn(kind: Kind, input: ItemFn, config: &Config) -> TokenStream2 {
     let (start, end) = last_stmt_span(&block);
     let start = Span::call_site().located_at(start);
     let end = Span::call_site().located_at(end);
-    let path = quote_spanned!(start=> ::tasklane::__private::block_on_and_shutdown);
-    let args = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, quote!(#builder, body));
-    let mut args = args;
-    args.set_span(end);
-
+    let seeds = match (config.seed, config.seeds) {
+        (Some((n, span)), _) => Some(quote_spanned!(span=> ::tasklane::__private::Seeds::One(#n))),
+        (None, Some((n, span))) => {
+            Some(quote_spanned!(span=> ::tasklane::__private::Seeds::Sweep(#n)))
+        }
+        (None, None) => None,
+    };
     let header = kind.header();
-    quote! {
-        #header
-        #(#attrs)*
-        #vis #sig {
-            let body = async move #block;
-            #path #args
+    match seeds {
+        None => {
+            let path = quote_spanned!(start=> ::tasklane::__private::block_on_and_shutdown);
+            let mut args = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote!(#builder, body),
+            );
+            args.set_span(end);
+            quote! {
+                #header
+                #(#attrs)*
+                #vis #sig {
+                    let body = async move #block;
+                    #path #args
+                }
+            }
+        }
+        Some(seeds) => {
+            // One body per seed: a closure that makes it.
+            let path = quote_spanned!(start=> ::tasklane::__private::run_seeds);
+            let mut args = proc_macro2::Group::new(
+                proc_macro2::Delimiter::Parenthesis,
+                quote!(#builder, #seeds, body),
+            );
+            args.set_span(end);
+            quote! {
+                #header
+                #(#attrs)*
+                #vis #sig {
+                    let body = || async move #block;
+                    #path #args
+                }
+            }
         }
     }
 }

@@ -73,6 +73,8 @@ pub mod __private {
     pub fn block_on_and_shutdown<F: Future>(builder: Builder, future: F) -> F::Output {
         crate::runtime::run_with(builder, "#[tasklane::main] / #[tasklane::test]", future)
     }
+
+    pub use crate::runtime::{SeedOutcome, Seeds, run_seeds};
 }
 
 /// The README's examples, compiled and run as doc tests.

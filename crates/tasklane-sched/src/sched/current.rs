@@ -52,28 +52,29 @@ use crate::sync::{Arc, Mutex, thread};
 use std::task::{Poll, Wake, Waker};
 use std::time::Instant;
 
-/// Where the current-thread worker's core waits between runs.
+/// Where the current-thread worker's core (or the deterministic
+/// scheduler's simulated workers' cores, `sim.rs`) waits between runs.
 pub(crate) struct CoreSlot {
-    core: Mutex<Option<Core>>,
+    cores: Mutex<Option<Vec<Core>>>,
     /// Threads in `block_on` waiting for the core.
     waiting: Mutex<Vec<thread::Thread>>,
 }
 
 impl CoreSlot {
-    pub(super) fn new(core: Core) -> CoreSlot {
+    pub(super) fn new(cores: Vec<Core>) -> CoreSlot {
         CoreSlot {
-            core: Mutex::new(Some(core)),
+            cores: Mutex::new(Some(cores)),
             waiting: Mutex::new(Vec::new()),
         }
     }
 
-    fn take(&self) -> Option<Core> {
-        self.core.lock().take()
+    fn take(&self) -> Option<Vec<Core>> {
+        self.cores.lock().take()
     }
 
-    /// Puts the core back and wakes every thread waiting for it.
-    fn put(&self, core: Core) {
-        *self.core.lock() = Some(core);
+    /// Puts the cores back and wakes every thread waiting for them.
+    pub(super) fn put(&self, cores: Vec<Core>) {
+        *self.cores.lock() = Some(cores);
         for t in std::mem::take(&mut *self.waiting.lock()) {
             t.unpark();
         }
@@ -82,7 +83,7 @@ impl CoreSlot {
 
 /// The waker of a current-thread `block_on`'s future.
 pub(crate) struct RootWaker {
-    woken: AtomicBool,
+    pub(super) woken: AtomicBool,
     /// The `block_on` thread waits in `thread::park`, without the core; a
     /// wake must unpark it (and only then: the thread that holds the core
     /// sleeps in its parker, which `notify_parked` reaches).
@@ -139,8 +140,8 @@ pub(super) fn block_on<T>(
                 waiting.push(me.clone());
             }
         }
-        if let Some(core) = slot.take() {
-            return run_with_core(shared, slot, core, &root.woken, None, &mut || {
+        if let Some(cores) = slot.take() {
+            return run_with_core(shared, slot, cores, &root.woken, None, &mut || {
                 poll_root(&mut cx)
             })
             .expect("no deadline");
@@ -167,11 +168,15 @@ pub(super) fn block_on<T>(
 fn run_with_core<T>(
     shared: &Arc<Shared>,
     slot: &CoreSlot,
-    core: Core,
+    cores: Vec<Core>,
     woken: &AtomicBool,
     deadline: Option<Instant>,
     poll_root: &mut dyn FnMut() -> Poll<T>,
 ) -> Option<T> {
+    if shared.sim.is_some() {
+        return super::sim::run(shared, slot, cores, woken, deadline, poll_root);
+    }
+    let core = cores.into_iter().next().expect("one worker");
     /// Gives the core back when the run ends or unwinds.
     struct Return<'a> {
         cx: Option<Context>,
@@ -181,7 +186,7 @@ fn run_with_core<T>(
         fn drop(&mut self) {
             if let Some(cx) = self.cx.take() {
                 cx.park_between_runs();
-                self.slot.put(cx.into_core());
+                self.slot.put(vec![cx.into_core()]);
             }
         }
     }
@@ -219,14 +224,14 @@ fn run_with_core<T>(
 /// thread, until the registry is empty or `deadline`.
 pub(super) fn wait_empty(shared: &Arc<Shared>, deadline: Option<Instant>) {
     let slot = shared.core.as_ref().expect("a current-thread scheduler");
-    let core = slot
+    let cores = slot
         .take()
         .expect("shutdown runs when no block_on holds the core");
     let root = StdArc::new(RootWaker::new(shared));
     shared
         .registry
         .set_removal_waker(Some(Waker::from(root.clone())));
-    let _ = run_with_core(shared, slot, core, &root.woken, deadline, &mut || {
+    let _ = run_with_core(shared, slot, cores, &root.woken, deadline, &mut || {
         if shared.registry.is_empty() {
             Poll::Ready(())
         } else {
@@ -240,12 +245,16 @@ pub(super) fn wait_empty(shared: &Arc<Shared>, deadline: Option<Instant>) {
 /// thread.
 pub(super) fn abort_queued(shared: &Arc<Shared>) {
     let slot = shared.core.as_ref().expect("a current-thread scheduler");
-    let Some(core) = slot.take() else { return };
-    let cx = Context::new(shared.clone(), 0, core);
-    let current = cx.make_current();
-    cx.leave();
-    drop(current);
-    cx.abort_queued();
+    let Some(cores) = slot.take() else { return };
+    let mut back = Vec::with_capacity(cores.len());
+    for (index, core) in cores.into_iter().enumerate() {
+        let cx = Context::new(shared.clone(), index, core);
+        let current = cx.make_current();
+        cx.leave();
+        drop(current);
+        cx.abort_queued();
+        back.push(cx.into_core());
+    }
     shared.drain_injector();
-    slot.put(cx.into_core());
+    slot.put(back);
 }

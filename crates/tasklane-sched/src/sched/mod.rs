@@ -18,6 +18,7 @@ mod lifo;
 mod metrics;
 mod monitor;
 mod park;
+mod sim;
 mod worker;
 
 pub use metrics::{RuntimeMetrics, WorkerMetrics};
@@ -92,6 +93,13 @@ pub struct Config {
     /// shutdown), and no task runs in between (`sched/current.rs`).
     /// `worker_threads` and `monitor` are ignored. Off by default.
     pub current_thread: bool,
+    /// A deterministic scheduler with this seed (`sched/sim.rs`):
+    /// `worker_threads` simulated workers, all on the thread inside
+    /// [`Scheduler::block_on`], every choice between them drawn from a
+    /// generator seeded here. No monitor, no slow-poll watch, no poll
+    /// timing (they read real clocks). Overrides `current_thread`. `None`
+    /// by default.
+    pub deterministic: Option<u64>,
 }
 
 impl Default for Config {
@@ -114,6 +122,7 @@ impl Default for Config {
             cancel_warn_after: Duration::from_secs(1),
             monitor: cfg!(not(tasklane_loom)),
             current_thread: false,
+            deterministic: None,
         }
     }
 }
@@ -157,6 +166,7 @@ impl fmt::Debug for Config {
             .field("slow_poll_threshold", &self.slow_poll_threshold)
             .field("monitor", &self.monitor)
             .field("current_thread", &self.current_thread)
+            .field("deterministic", &self.deterministic)
             .finish_non_exhaustive()
     }
 }
@@ -187,8 +197,11 @@ pub(crate) struct Shared {
     driver: Option<DriverSlot>,
     /// `None` when `Config::monitor` is off.
     monitor: Option<Monitor>,
-    /// The worker's queues between runs, on a current-thread scheduler.
+    /// The workers' queues between runs, on a current-thread (one worker)
+    /// or deterministic scheduler.
     core: Option<current::CoreSlot>,
+    /// The deterministic scheduler's generator and schedule digest.
+    sim: Option<sim::Sim>,
     shutdown: AtomicBool,
     pub(crate) config: RuntimeConfig,
 }
@@ -417,9 +430,23 @@ impl Handle {
         worker::with_current(|cx| cx.is_some_and(|cx| Arc::ptr_eq(&cx.shared, &self.shared)))
     }
 
-    /// Whether this is a current-thread scheduler (`Config::current_thread`).
+    /// Whether every task runs on the thread inside `block_on`: a
+    /// current-thread (`Config::current_thread`) or deterministic
+    /// (`Config::deterministic`) scheduler.
     pub fn is_current_thread(&self) -> bool {
         self.shared.core.is_some()
+    }
+
+    /// The deterministic scheduler's seed (`None` on the others).
+    pub fn seed(&self) -> Option<u64> {
+        self.shared.sim.as_ref().map(sim::Sim::seed)
+    }
+
+    /// On a deterministic scheduler, a hash of the sequence of polls so far
+    /// (each task named by the order of its first poll, so the same program
+    /// and seed give the same digest in any process); 0 on the others.
+    pub fn schedule_digest(&self) -> u64 {
+        self.shared.sim.as_ref().map_or(0, sim::Sim::digest)
     }
 
     /// Number of workers (1 on a current-thread scheduler, whose worker
@@ -497,13 +524,19 @@ impl Scheduler {
     ///
     /// If a thread cannot be spawned; the threads already started are
     /// stopped first.
-    pub fn new(config: Config) -> io::Result<Scheduler> {
-        let current_thread = config.current_thread;
+    pub fn new(mut config: Config) -> io::Result<Scheduler> {
+        let simulated = config.deterministic.is_some();
+        let current_thread = config.current_thread && !simulated;
         let n = if current_thread {
             1
         } else {
             config.worker_threads.max(1)
         };
+        if simulated {
+            // What reads a real clock would make the schedule depend on it.
+            config.slow_poll_threshold = Duration::MAX;
+            config.poll_timing = false;
+        }
         task::init_clock();
         let mut locals: Vec<LocalQueue<Notified>> =
             (0..n).map(|_| LocalQueue::new_fifo()).collect();
@@ -517,14 +550,23 @@ impl Scheduler {
             })
             .collect();
         let mut lifos: Vec<_> = remotes.iter().map(|r| r.lifo.clone()).collect();
-        // A current-thread scheduler keeps its one worker's queues for
-        // `block_on`; the thread loop below then has none to start.
-        let core = if current_thread {
-            let local = locals.pop().expect("one worker");
-            let lifo = lifos.pop().expect("one worker");
-            Some(current::CoreSlot::new(worker::Core::with_queues(
-                0, local, lifo,
-            )))
+        // A current-thread or deterministic scheduler keeps its workers'
+        // queues for `block_on`; the thread loop below then has none to
+        // start.
+        let core = if current_thread || simulated {
+            let cores = locals
+                .drain(..)
+                .zip(lifos.drain(..))
+                .enumerate()
+                .map(|(i, (local, lifo))| {
+                    let core = worker::Core::with_queues(i, local, lifo);
+                    match config.deterministic {
+                        Some(seed) => core.with_seed(sim::worker_seed(seed, i)),
+                        None => core,
+                    }
+                })
+                .collect();
+            Some(current::CoreSlot::new(cores))
         } else {
             None
         };
@@ -535,15 +577,20 @@ impl Scheduler {
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             remotes,
-            idle: Idle::new(n),
+            // The simulation sleeps as one worker, worker 0 (`sim.rs`).
+            idle: Idle::new(if simulated { 1 } else { n }),
             registry: Registry::new(4 * n),
             blocking: Pool::new(config.max_blocking_threads, config.blocking_keep_alive),
             driver: config.driver.map(DriverSlot::new),
             // One worker has nobody to hand work to: no monitor.
             // (The loom models drive it with one worker, to stay small.)
-            monitor: (config.monitor && !current_thread && (n > 1 || cfg!(tasklane_loom)))
-                .then(Monitor::new),
+            monitor: (config.monitor
+                && !current_thread
+                && !simulated
+                && (n > 1 || cfg!(tasklane_loom)))
+            .then(Monitor::new),
             core,
+            sim: config.deterministic.map(sim::Sim::new),
             shutdown: AtomicBool::new(false),
             config: RuntimeConfig {
                 spin_before_park: config.spin_before_park,
@@ -564,9 +611,9 @@ impl Scheduler {
             monitor: None,
             done: false,
         };
-        if current_thread {
-            // No thread: the core waits for `block_on`, its worker counted
-            // parked until then (`current.rs`).
+        if current_thread || simulated {
+            // No thread: the cores wait for `block_on`, worker 0 counted
+            // parked until then (`current.rs`, `sim.rs`).
             shared.idle.transition_worker_to_parked(0, false);
             return Ok(sched);
         }
@@ -655,7 +702,11 @@ impl Scheduler {
         let shared = &self.handle.shared;
         // 1. Cancel every live task but the shielded ones, so catch points
         //    can clean up; spawns stay open for that cleanup.
-        for t in shared.registry.drain() {
+        // In spawn order (ids grow), not in the registry's shard order: the
+        // same program then cancels in the same order every run.
+        let mut live = shared.registry.drain();
+        live.sort_unstable_by_key(|t| t.id());
+        for t in live {
             if !t.is_shielded() {
                 t.cancel_because(CancelCause::Shutdown);
             }
@@ -670,7 +721,8 @@ impl Scheduler {
             shared.registry.wait_empty(deadline);
         }
         // 3. Close: whatever is left outlived the grace and is aborted.
-        let (late, tally) = shared.registry.close();
+        let (mut late, tally) = shared.registry.close();
+        late.sort_unstable_by_key(|t| t.id());
         let mut stats = ShutdownStats {
             completed: tally.completed,
             cancelled: tally.cancelled,

@@ -146,6 +146,13 @@ pub(super) struct Core {
 }
 
 impl Core {
+    /// The same core with its steal-victim generator seeded from `seed`
+    /// (the deterministic scheduler's).
+    pub(super) fn with_seed(mut self, seed: u32) -> Core {
+        self.rng = seed | 1;
+        self
+    }
+
     pub(super) fn with_queues(
         index: usize,
         local: LocalQueue<Notified>,
@@ -240,6 +247,39 @@ impl Context {
         if let Some(d) = &self.shared.driver {
             d.maintain();
         }
+    }
+
+    /// Makes this thread this context's worker for one step of the
+    /// deterministic scheduler (`sim.rs`), which switches between its
+    /// simulated workers' contexts; no slow-poll watch.
+    pub(super) fn enter_step(&self) -> Current {
+        WORKER.with(|w| w.set(self));
+        Current(())
+    }
+
+    /// Whether this worker has a task of its own queued (LIFO slot or local
+    /// queue).
+    pub(super) fn has_local_work(&self) -> bool {
+        self.lifo.is_occupied() || !self.local.is_empty()
+    }
+
+    /// Whether this worker's local queue (what others may steal) holds a
+    /// task.
+    pub(super) fn has_queued_work(&self) -> bool {
+        !self.local.is_empty()
+    }
+
+    /// The deterministic scheduler's step: the task this worker would run
+    /// next, its own or stolen, as a worker thread finds it.
+    pub(super) fn next_or_steal(&self) -> Option<Notified> {
+        self.next_task().or_else(|| self.steal_once())
+    }
+
+    /// Polls `task` as `run_task` does, without the searching bookkeeping
+    /// (the simulated workers are never counted searching).
+    pub(super) fn run_simulated(&self, task: Notified) {
+        self.polls.set(self.polls.get().wrapping_add(1));
+        coop::with_budget(|| task.run());
     }
 
     /// Delivers an abort to every task still queued here (shutdown).
@@ -451,7 +491,7 @@ impl Context {
         steal_retry(|| self.shared.injector.steal_batch_and_pop(&self.local))
     }
 
-    fn park(&self, root: Option<&Root<'_>>) {
+    pub(super) fn park(&self, root: Option<&Root<'_>>) {
         let shared = &*self.shared;
         shared
             .idle

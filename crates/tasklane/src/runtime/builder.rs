@@ -35,6 +35,7 @@ pub struct Builder {
     debug: Option<bool>,
     cancel_warn_after: Duration,
     current_thread: bool,
+    deterministic: Option<u64>,
 }
 
 impl Default for Builder {
@@ -49,6 +50,7 @@ impl Default for Builder {
             debug: None,
             cancel_warn_after: Duration::from_secs(1),
             current_thread: false,
+            deterministic: None,
         }
     }
 }
@@ -79,6 +81,39 @@ impl Builder {
     /// ```
     pub fn current_thread(mut self) -> Builder {
         self.current_thread = true;
+        self
+    }
+
+    /// A deterministic runtime for tests: one OS thread, the one inside
+    /// [`Runtime::block_on`], simulates `worker_threads` workers (2 unless
+    /// set: not one per core, so that a seed means the same schedule on
+    /// every machine) with the real scheduler's queues, LIFO slots, steals
+    /// and wake paths, and every choice between them (which worker runs,
+    /// and so who steals from whom) is drawn from a generator seeded by
+    /// `seed`. The same seed and program give the same schedule
+    /// ([`Handle::schedule_digest`]); what comes from outside the runtime
+    /// (sockets, the blocking pool, other threads) is only as deterministic
+    /// as it is. As on a current-thread runtime, tasks run only inside
+    /// `block_on` (or shutdown), and [`task::spawn_local`](crate::task::spawn_local)
+    /// works.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let digest = |seed| {
+    ///     let rt = tasklane::Runtime::builder().deterministic(seed).build().unwrap();
+    ///     rt.block_on(async {
+    ///         let hs: Vec<_> = (0..4).map(|i| tasklane::spawn(async move { i })).collect();
+    ///         for h in hs {
+    ///             h.await.unwrap();
+    ///         }
+    ///     });
+    ///     rt.handle().schedule_digest()
+    /// };
+    /// assert_eq!(digest(7), digest(7));
+    /// ```
+    pub fn deterministic(mut self, seed: u64) -> Builder {
+        self.deterministic = Some(seed);
         self
     }
 
@@ -166,8 +201,9 @@ impl Builder {
         // worker count is one per core).
         let defaults = Config::default();
         let workers = match self.worker_threads {
-            _ if self.current_thread => 1,
+            _ if self.current_thread && self.deterministic.is_none() => 1,
             Some(0) => return Err(invalid("worker_threads must be at least 1")),
+            None if self.deterministic.is_some() => DETERMINISTIC_WORKERS,
             Some(n) => n,
             None => defaults.worker_threads,
         };
@@ -210,6 +246,7 @@ impl Builder {
             debug: self.debug.unwrap_or_else(debug_from_env),
             cancel_warn_after: self.cancel_warn_after,
             current_thread: self.current_thread,
+            deterministic: self.deterministic,
             ..defaults
         };
         let sched = Scheduler::new(config)?;
@@ -221,6 +258,10 @@ impl Builder {
         Ok(Runtime::from_parts(sched, cell))
     }
 }
+
+/// Simulated workers of a deterministic runtime unless `worker_threads`
+/// says otherwise.
+const DETERMINISTIC_WORKERS: usize = 2;
 
 /// `TASKLANE_DEBUG=1` (or `true`, `on`) turns debug mode on.
 fn debug_from_env() -> bool {

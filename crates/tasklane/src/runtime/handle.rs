@@ -58,6 +58,20 @@ impl Handle {
         &self.driver
     }
 
+    /// On a deterministic runtime ([`Builder::deterministic`](crate::Builder::deterministic)),
+    /// a hash of the sequence of polls so far, each task named by the order
+    /// of its first poll (the `block_on` future counts as one more): equal
+    /// across runs of the same program with the same seed. 0 on the other
+    /// runtimes.
+    pub fn schedule_digest(&self) -> u64 {
+        self.sched.schedule_digest()
+    }
+
+    /// The seed of a deterministic runtime; `None` on the others.
+    pub fn seed(&self) -> Option<u64> {
+        self.sched.seed()
+    }
+
     /// Spawns a task on this runtime.
     #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>

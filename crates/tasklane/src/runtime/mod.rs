@@ -14,6 +14,8 @@
 //! * `subscriber.rs`: the `tracing` subscriber handed from the thread that
 //!   builds a runtime to the runtime's threads.
 //! * `shutdown_report.rs`: [`ShutdownReport`].
+//! * `seeds.rs`: the seeds of `#[tasklane::test(seed/seeds)]` on the
+//!   deterministic runtime, and `TASKLANE_SEED`.
 
 mod builder;
 mod context;
@@ -27,6 +29,7 @@ mod run;
     reason = "named after the type it holds, as the other files here"
 )]
 mod runtime;
+mod seeds;
 mod shutdown_report;
 mod subscriber;
 
@@ -36,4 +39,5 @@ pub use handle::Handle;
 pub use run::run;
 pub(crate) use run::run_with;
 pub use runtime::{DEFAULT_GRACE, Runtime};
+pub use seeds::{SeedOutcome, Seeds, run_seeds};
 pub use shutdown_report::ShutdownReport;
