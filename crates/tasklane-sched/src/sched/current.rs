@@ -5,6 +5,11 @@
 //! the same task core, LIFO slot, local queue, injector, registry, driver
 //! and shutdown steps. What differs is who runs the loop, and when.
 //!
+//! The deterministic scheduler (`sim.rs`) shares everything here but the
+//! loop: its slot holds the cores of all its simulated workers, and a run
+//! steps them in the order its generator draws instead of running
+//! `worker::Context::run_loop`.
+//!
 //! # The core and the root
 //!
 //! The worker's queues and counters ([`Core`]) sit in [`CoreSlot`] between
