@@ -42,6 +42,7 @@ pub mod sync;
 pub mod task;
 mod task_local;
 mod task_set;
+pub mod testing;
 pub mod time;
 mod two_phase;
 
