@@ -13,6 +13,10 @@
 //! processes, files and observability) is written down in full in `docs/semantics.md`; the
 //! crate's layout is in `ARCHITECTURE.md`.
 //!
+//! [`testing`] has tools for testing code that runs on tasklane, such as
+//! [`testing::cancel_sweep`], which cancels a future at each of its awaits in
+//! turn; `docs/testing.md` is the chapter on testing.
+//!
 //! # Examples
 //!
 //! ```
@@ -80,3 +84,8 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The testing chapter's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/testing.md")]
+pub struct TestingDoctests;
