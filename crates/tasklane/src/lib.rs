@@ -13,6 +13,10 @@
 //! processes, files and observability) is written down in full in `docs/semantics.md`; the
 //! crate's layout is in `ARCHITECTURE.md`.
 //!
+//! [`testing`] has tools for testing code that runs on tasklane, such as
+//! [`testing::cancel_sweep`], which cancels a future at each of its awaits in
+//! turn; `docs/testing.md` is the chapter on testing.
+//!
 //! # Examples
 //!
 //! ```
@@ -42,6 +46,7 @@ pub mod sync;
 pub mod task;
 mod task_local;
 mod task_set;
+pub mod testing;
 pub mod time;
 mod two_phase;
 
@@ -81,3 +86,8 @@ pub mod __private {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The testing chapter's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/testing.md")]
+pub struct TestingDoctests;
