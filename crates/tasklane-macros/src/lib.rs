@@ -67,6 +67,11 @@ const TEST_DEFAULT_WORKERS: usize = 2;
 ///   is the default. `worker_threads` cannot be given with
 ///   `"current_thread"`.
 ///
+/// - `start_paused = true`: the runtime's clock starts paused
+///   (`tasklane::Builder::start_paused`): time stands still while any task
+///   can run and jumps to the next timer's deadline once every task is
+///   idle. `false` is the default. Any flavour.
+///
 /// # Rules
 ///
 /// The function must be `async` and have no generic parameters. When it is
@@ -127,6 +132,19 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - `flavor = "current_thread"`: a current-thread runtime, every task on
 ///   the test's own thread (see `#[tasklane::main]`).
 ///
+/// - `start_paused = true`: the test runs on a paused clock
+///   (`tasklane::Builder::start_paused`), on either flavour: a test that
+///   sleeps an hour takes milliseconds, and sees exact times.
+///
+/// ```ignore
+/// #[tasklane::test(start_paused = true)]
+/// async fn an_hour_at_once() {
+///     let start = tasklane::time::Instant::now();
+///     tasklane::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+/// }
+/// ```
+///
 /// # Rules
 ///
 /// The function must be `async`, take no arguments and have no generic
@@ -167,6 +185,8 @@ struct Config {
     worker_threads: Option<(usize, Span)>,
     /// `flavor = ".."`: the value and the literal's span.
     flavor: Option<(Flavor, Span)>,
+    /// `start_paused = true|false`: the value and the literal's span.
+    start_paused: Option<(bool, Span)>,
 }
 
 /// The runtime flavour asked for.
@@ -270,9 +290,10 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
 }
 
 /// The options the attributes accept.
-const OPTIONS: &str = "`worker_threads`, `flavor`";
+const OPTIONS: &str = "`worker_threads`, `flavor`, `start_paused`";
 
-/// Parses the options (`worker_threads = N`, `flavor = ".."`), reporting
+/// Parses the options (`worker_threads = N`, `flavor = ".."`,
+/// `start_paused = true`), reporting
 /// every problem into `errors`; the options that parsed are returned.
 fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
     let mut config = Config::default();
@@ -295,7 +316,10 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
                 .collect::<Vec<_>>()
                 .join("::"),
         };
-        let known = matches!(name.as_str(), "worker_threads" | "flavor");
+        let known = matches!(
+            name.as_str(),
+            "worker_threads" | "flavor" | "start_paused"
+        );
         if !known || path.get_ident().is_none() {
             errors.push(syn::Error::new_spanned(
                 path,
@@ -316,6 +340,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
             _ => {
                 let example = match name.as_str() {
                     "worker_threads" => "worker_threads = 4",
+                    "start_paused" => "start_paused = true",
                     _ => "flavor = \"current_thread\"",
                 };
                 errors.push(syn::Error::new_spanned(
@@ -327,6 +352,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
         };
         let parsed = match name.as_str() {
             "worker_threads" => parse_workers(value).map(|n| config.worker_threads = Some(n)),
+            "start_paused" => parse_bool(value).map(|b| config.start_paused = Some(b)),
             _ => parse_flavor(value).map(|f| config.flavor = Some(f)),
         };
         if let Err(e) = parsed {
@@ -367,6 +393,23 @@ fn parse_flavor(value: &Expr) -> syn::Result<(Flavor, Span)> {
         "current_thread" => Ok((Flavor::CurrentThread, s.span())),
         "multi_thread" => Ok((Flavor::MultiThread, s.span())),
         _ => Err(bad()),
+    }
+}
+
+/// The value of `start_paused = ..`: `true` or `false`.
+fn parse_bool(value: &Expr) -> syn::Result<(bool, Span)> {
+    let mut value = value;
+    while let Expr::Group(g) = value {
+        value = &g.expr;
+    }
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok((b.value, b.span)),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`start_paused` must be `true` or `false`",
+        )),
     }
 }
 
@@ -433,6 +476,11 @@ fn expand_fn(kind: Kind, input: ItemFn, config: &Config) -> TokenStream2 {
                 None => quote!(::tasklane::Builder::new()),
             }
         }
+    };
+
+    let builder = match config.start_paused {
+        Some((true, span)) => quote_spanned!(span=> #builder.start_paused(true)),
+        _ => builder,
     };
 
     // The call that yields the function's value is given the location of

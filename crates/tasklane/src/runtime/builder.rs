@@ -35,6 +35,7 @@ pub struct Builder {
     debug: Option<bool>,
     cancel_warn_after: Duration,
     current_thread: bool,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -49,6 +50,7 @@ impl Default for Builder {
             debug: None,
             cancel_warn_after: Duration::from_secs(1),
             current_thread: false,
+            start_paused: false,
         }
     }
 }
@@ -79,6 +81,38 @@ impl Builder {
     /// ```
     pub fn current_thread(mut self) -> Builder {
         self.current_thread = true;
+        self
+    }
+
+    /// Starts the runtime with its clock paused, as
+    /// [`time::pause`](crate::time::pause) would: time stands still while
+    /// any task can run and jumps to the next timer's deadline once every
+    /// task is idle, so tests of timeouts and intervals run in milliseconds
+    /// and see exact times. Works on every flavour, multi-thread included.
+    /// Off by default. `docs/semantics.md` ("Test time") has the rules.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tasklane::time::{Instant, sleep};
+    ///
+    /// let rt = tasklane::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .start_paused(true)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let a = tasklane::spawn(sleep(Duration::from_secs(30)));
+    ///     sleep(Duration::from_secs(10)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(10));
+    ///     a.await.unwrap();
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(30));
+    /// });
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
         self
     }
 
@@ -181,7 +215,7 @@ impl Builder {
         // Runtime threads keep this runtime current for their whole life.
         // No task can run before `cell` is filled below: tasks only exist
         // once a handle exists to spawn them.
-        let driver = Arc::new(RuntimeDriver::new(workers)?);
+        let driver = Arc::new(RuntimeDriver::new(workers, self.start_paused)?);
         let start_driver = driver.clone();
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             context::replace(Some(hook_cell.clone()));
