@@ -316,10 +316,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
                 .collect::<Vec<_>>()
                 .join("::"),
         };
-        let known = matches!(
-            name.as_str(),
-            "worker_threads" | "flavor" | "start_paused"
-        );
+        let known = matches!(name.as_str(), "worker_threads" | "flavor" | "start_paused");
         if !known || path.get_ident().is_none() {
             errors.push(syn::Error::new_spanned(
                 path,

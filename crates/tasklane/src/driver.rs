@@ -60,12 +60,12 @@
 //! tasks' allocations). [`RuntimeDriver::num_timers`] does not count the
 //! batched timers: each worker publishes its batch's length.
 
+use crate::time::clock::{Clock, VirtualKey};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use crate::time::clock::{Clock, VirtualKey};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 use tasklane_io::Reactor;

@@ -3,8 +3,8 @@
 //! hand, `resume` lets it run from where it got to. On the multi-thread
 //! runtime (two workers) and the current-thread one.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tasklane::time::{
@@ -40,7 +40,10 @@ where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    for (name, rt) in [("multi-thread", multi_thread()), ("current-thread", current_thread())] {
+    for (name, rt) in [
+        ("multi-thread", multi_thread()),
+        ("current-thread", current_thread()),
+    ] {
         let wall = std::time::Instant::now();
         rt.block_on(check());
         rt.block_on(rt.spawn(check())).unwrap();
@@ -171,7 +174,17 @@ fn timeouts_expire_in_virtual_time() {
         let start = Instant::now();
         assert!(wait_for(sleep(HOUR), 30 * SEC).await.is_err());
         assert_eq!(Instant::now() - start, 30 * SEC);
-        assert_eq!(wait_for(async { sleep(10 * SEC).await; 7 }, 30 * SEC).await, Ok(7));
+        assert_eq!(
+            wait_for(
+                async {
+                    sleep(10 * SEC).await;
+                    7
+                },
+                30 * SEC
+            )
+            .await,
+            Ok(7)
+        );
         assert_eq!(Instant::now() - start, 40 * SEC);
         assert!(timeout(SEC, sleep(HOUR)).await.is_err());
         assert_eq!(Instant::now() - start, 41 * SEC);
