@@ -363,3 +363,26 @@ async fn the_test_macro_starts_paused_on_current_thread() {
     h.await.unwrap();
     assert_eq!(Instant::now() - start, 2 * HOUR);
 }
+
+#[test]
+fn an_io_wait_does_not_hold_the_clock() {
+    // A task waiting on a socket is idle: with nothing else to run, the
+    // clock jumps to the timeout's deadline.
+    on_every_flavour(|| async {
+        let socket = tasklane::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let start = Instant::now();
+        let mut buf = [0u8; 16];
+        assert!(wait_for(socket.recv(&mut buf), 5 * SEC).await.is_err());
+        assert_eq!(Instant::now() - start, 5 * SEC);
+        // A datagram already there is seen before the clock jumps.
+        let peer = tasklane::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        peer.send_to(b"hi", socket.local_addr().unwrap())
+            .await
+            .unwrap();
+        let n = wait_for(socket.recv(&mut buf), 5 * SEC)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..n], b"hi");
+    });
+}
