@@ -70,6 +70,11 @@ const TEST_DEFAULT_WORKERS: usize = 2;
 ///   (`tasklane::Builder::deterministic`; `TASKLANE_SEED` in the
 ///   environment overrides it). `flavor` cannot be given with it.
 ///
+/// - `start_paused = true`: the runtime's clock starts paused
+///   (`tasklane::Builder::start_paused`): time stands still while any task
+///   can run and jumps to the next timer's deadline once every task is
+///   idle. `false` is the default. Any flavour.
+///
 /// # Rules
 ///
 /// The function must be `async` and have no generic parameters. When it is
@@ -142,6 +147,19 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// async fn no_lost_update() { /* ... */ }
 /// ```
 ///
+/// - `start_paused = true`: the test runs on a paused clock
+///   (`tasklane::Builder::start_paused`), on either flavour: a test that
+///   sleeps an hour takes milliseconds, and sees exact times.
+///
+/// ```ignore
+/// #[tasklane::test(start_paused = true)]
+/// async fn an_hour_at_once() {
+///     let start = tasklane::time::Instant::now();
+///     tasklane::time::sleep(std::time::Duration::from_secs(3600)).await;
+///     assert_eq!(start.elapsed(), std::time::Duration::from_secs(3600));
+/// }
+/// ```
+///
 /// # Rules
 ///
 /// The function must be `async`, take no arguments and have no generic
@@ -186,6 +204,8 @@ struct Config {
     seed: Option<(u64, Span)>,
     /// `seeds = N`: seeds `0..N` of the deterministic runtime, one run each.
     seeds: Option<(u64, Span)>,
+    /// `start_paused = true|false`: the value and the literal's span.
+    start_paused: Option<(bool, Span)>,
 }
 
 /// The runtime flavour asked for.
@@ -296,9 +316,10 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> TokenStream2 {
 }
 
 /// The options the attributes accept.
-const OPTIONS: &str = "`worker_threads`, `flavor`, `seed`, `seeds`";
+const OPTIONS: &str = "`worker_threads`, `flavor`, `start_paused`, `seed`, `seeds`";
 
-/// Parses the options (`worker_threads = N`, `flavor = ".."`), reporting
+/// Parses the options (`worker_threads = N`, `flavor = ".."`,
+/// `start_paused = true`), reporting
 /// every problem into `errors`; the options that parsed are returned.
 fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
     let mut config = Config::default();
@@ -323,7 +344,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
         };
         let known = matches!(
             name.as_str(),
-            "worker_threads" | "flavor" | "seed" | "seeds"
+            "worker_threads" | "flavor" | "start_paused" | "seed" | "seeds"
         );
         if !known || path.get_ident().is_none() {
             errors.push(syn::Error::new_spanned(
@@ -347,6 +368,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
                     "worker_threads" => "worker_threads = 4",
                     "seed" => "seed = 42",
                     "seeds" => "seeds = 500",
+                    "start_paused" => "start_paused = true",
                     _ => "flavor = \"current_thread\"",
                 };
                 errors.push(syn::Error::new_spanned(
@@ -360,6 +382,7 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
             "worker_threads" => parse_workers(value).map(|n| config.worker_threads = Some(n)),
             "seed" => parse_u64(value, "seed", false).map(|n| config.seed = Some(n)),
             "seeds" => parse_u64(value, "seeds", true).map(|n| config.seeds = Some(n)),
+            "start_paused" => parse_bool(value).map(|b| config.start_paused = Some(b)),
             _ => parse_flavor(value).map(|f| config.flavor = Some(f)),
         };
         if let Err(e) = parsed {
@@ -449,6 +472,23 @@ fn parse_flavor(value: &Expr) -> syn::Result<(Flavor, Span)> {
     }
 }
 
+/// The value of `start_paused = ..`: `true` or `false`.
+fn parse_bool(value: &Expr) -> syn::Result<(bool, Span)> {
+    let mut value = value;
+    while let Expr::Group(g) = value {
+        value = &g.expr;
+    }
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(b), ..
+        }) => Ok((b.value, b.span)),
+        _ => Err(syn::Error::new_spanned(
+            value,
+            "`start_paused` must be `true` or `false`",
+        )),
+    }
+}
+
 /// The value of `worker_threads = N`: a positive integer literal.
 fn parse_workers(value: &Expr) -> syn::Result<(usize, Span)> {
     // A literal passed through a `macro_rules!` fragment arrives wrapped in
@@ -512,6 +552,11 @@ fn expand_fn(kind: Kind, input: ItemFn, config: &Config) -> TokenStream2 {
                 None => quote!(::tasklane::Builder::new()),
             }
         }
+    };
+
+    let builder = match config.start_paused {
+        Some((true, span)) => quote_spanned!(span=> #builder.start_paused(true)),
+        _ => builder,
     };
 
     // The call that yields the function's value is given the location of

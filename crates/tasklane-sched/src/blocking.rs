@@ -11,6 +11,14 @@
 //! (`notified += 1`, `notify_one`), or starts a thread if fewer than the
 //! maximum run, or leaves it queued for the next thread that frees up. An
 //! idle thread that wakes consumes one `notified` if any.
+//!
+//! # Counted as activity
+//!
+//! Every job queued is counted as an activity of the scheduler
+//! (`Handle::is_idle`) from just before it is queued to just after it has
+//! run (or been dropped unrun): its run completes its join handle, which
+//! wakes the joining task, before the count drops. A paused clock therefore
+//! stands still while a blocking job is in flight.
 
 use crate::sched::{Shared, ThreadHooks};
 use crate::sync::{Arc, Condvar, Mutex, thread};
@@ -67,6 +75,8 @@ impl Pool {
             task.cancel_and_run();
             return;
         }
+        // Counted before anyone can run it; `ran` ends it (module docs).
+        shared.activity_begin();
         st.queue.push_back(task);
         if st.idle > st.notified {
             st.notified += 1;
@@ -78,7 +88,7 @@ impl Pool {
             let name = (shared.config.thread_name)(None);
             let spawned = thread::Builder::new().name(name).spawn(move || {
                 let _hooks = ThreadHooks::enter(&shared2.config);
-                shared2.blocking.run_thread();
+                shared2.blocking.run_thread(&shared2);
             });
             if spawned.is_err() {
                 // Out of threads: the job waits for a running thread, or, if
@@ -88,18 +98,22 @@ impl Pool {
                 if st.threads == 0 {
                     let jobs: Vec<_> = st.queue.drain(..).collect();
                     drop(st);
-                    jobs.into_iter().for_each(Notified::run);
+                    for job in jobs {
+                        job.run();
+                        shared.activity_end();
+                    }
                 }
             }
         }
     }
 
-    fn run_thread(&self) {
+    fn run_thread(&self, shared: &Shared) {
         let mut st = self.state.lock();
         loop {
             if let Some(task) = st.queue.pop_front() {
                 drop(st);
                 task.run();
+                shared.activity_end();
                 st = self.state.lock();
                 continue;
             }
@@ -128,7 +142,7 @@ impl Pool {
 
     /// Stops taking jobs, lets the threads finish what is queued (cancelled
     /// jobs end at once), and waits for them until `deadline`.
-    pub(crate) fn shutdown(&self, deadline: Option<Instant>) {
+    pub(crate) fn shutdown(&self, shared: &Shared, deadline: Option<Instant>) {
         let mut st = self.state.lock();
         st.shutdown = true;
         self.work.notify_all();
@@ -148,7 +162,10 @@ impl Pool {
         // Jobs still queued behind stuck threads never start.
         let left: Vec<Notified> = st.queue.drain(..).collect();
         drop(st);
-        left.into_iter().for_each(Notified::cancel_and_run);
+        for job in left {
+            job.cancel_and_run();
+            shared.activity_end();
+        }
     }
 }
 

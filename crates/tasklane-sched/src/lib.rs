@@ -15,6 +15,11 @@
 //! * the blocking pool behind [`Handle::spawn_blocking`].
 //! * observability: `tracing` spans and events for every task and slow-poll
 //!   warnings (`task/trace.rs`), [`Handle::metrics`].
+//! * [`Handle::is_idle`]: whether nothing the scheduler knows of can make a
+//!   task runnable (workers parked, queues empty, no blocking job or
+//!   [`activity`](Handle::activity_begin) in flight), for a driver whose
+//!   paused clock jumps only then; [`Driver::wants_idle_notice`] is how it
+//!   hears that the answer may have changed.
 //!
 //! The hidden module `facade` holds the cancellation-delivery plumbing the
 //! `tasklane` crate needs (`wait_for`, timeouts and cancel scopes, `shield`,

@@ -328,6 +328,11 @@ impl rt::Timer for Timer {
         Box::pin(HyperSleep(crate::time::sleep_until(deadline)))
     }
 
+    fn now(&self) -> Instant {
+        // The runtime's clock, so that hyper's deadlines follow a paused one.
+        crate::time::Instant::now().into_std()
+    }
+
     fn reset(&self, sleep: &mut Pin<Box<dyn rt::Sleep>>, new_deadline: Instant) {
         // Moving the timer in place keeps its allocation and its wheel slot.
         match sleep.as_mut().downcast_mut_pin::<HyperSleep>() {

@@ -8,10 +8,15 @@
 //! concurrency is structured by default; [`detach`](task::JoinHandle::detach)
 //! opts out.
 //!
+//! Tests can run on a paused clock ([`Builder::start_paused`],
+//! `#[tasklane::test(start_paused = true)]`, [`time::pause`]), on any
+//! runtime flavour: time stands still while a task can run and jumps to the
+//! next timer's deadline once every task is idle.
+//!
 //! The promised behaviour (the task lifecycle, cancellation and its catch
-//! points, shields and timeouts, groups, shutdown, timers, I/O, child
-//! processes, files and observability) is written down in full in `docs/semantics.md`; the
-//! crate's layout is in `ARCHITECTURE.md`.
+//! points, shields and timeouts, groups, shutdown, timers and test time,
+//! I/O, child processes, files and observability) is written down in full
+//! in `docs/semantics.md`; the crate's layout is in `ARCHITECTURE.md`.
 //!
 //! [`testing`] has tools for testing code that runs on tasklane, such as
 //! [`testing::cancel_sweep`], which cancels a future at each of its awaits in

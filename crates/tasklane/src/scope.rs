@@ -144,8 +144,8 @@ impl CancelScope {
     /// Sets the deadline, earlier or later: the scope is cancelled when it
     /// passes (at once, for one already past). Moving it has no effect
     /// once the scope was cancelled.
-    pub fn set_deadline(&self, deadline: Instant) {
-        *self.shared.deadline.lock() = Some(deadline);
+    pub fn set_deadline(&self, deadline: impl Into<Instant>) {
+        *self.shared.deadline.lock() = Some(deadline.into());
         self.shared.signal.notify();
     }
 

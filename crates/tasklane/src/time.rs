@@ -16,8 +16,34 @@
 //! timer. Deadlines more than [`MAX_DELAY`] (about 9 years) away are
 //! clamped to it rather than rejected.
 //!
-//! [`Instant`] is `std::time::Instant`: deadlines mix freely with the rest of
-//! the standard library.
+//! [`Instant`] is the runtime's clock: real time, or virtual time while the
+//! clock is paused. It converts to and from `std::time::Instant` for free,
+//! and the functions taking a deadline accept either.
+//!
+//! # Test time
+//!
+//! [`pause`] stops the current runtime's clock (or
+//! [`Builder::start_paused`](crate::Builder::start_paused) starts it
+//! stopped, on any flavour, multi-thread included). While paused, time
+//! stands still as long as any task can run; once every task is idle (every
+//! worker parked, nothing queued, no blocking job and no `block_on` poll in
+//! flight) the clock jumps straight to the next timer's deadline, so a test
+//! that sleeps an hour runs in milliseconds, and each timer fires at exactly
+//! its deadline. [`advance`] moves it by hand; [`resume`] lets it run at
+//! real speed again, from the virtual time reached. `docs/semantics.md`
+//! ("Test time") has the rules, and what becomes of I/O and blocking jobs.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tasklane::time::{Instant, sleep};
+//!
+//! let rt = tasklane::Runtime::builder().start_paused(true).build().unwrap();
+//! rt.block_on(async {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_secs(24 * 3600)).await; // at once
+//!     assert_eq!(start.elapsed(), Duration::from_secs(24 * 3600));
+//! });
+//! ```
 //!
 //! # Examples
 //!
@@ -35,7 +61,7 @@
 //! });
 //! ```
 
-use crate::driver::RuntimeDriver;
+use crate::driver::{Key, RuntimeDriver};
 use crate::runtime::Handle;
 use std::error::Error;
 use std::fmt;
@@ -45,13 +71,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tasklane_sched::coop;
-use tasklane_timer::TimerKey;
 
+pub(crate) mod clock;
+mod instant;
 mod timeout;
 
+pub use instant::Instant;
 pub use timeout::{Timeout, TimeoutHandle, WaitFor, timeout, timeout_at, timeout_with, wait_for};
-
-pub use std::time::Instant;
 
 /// The furthest ahead a timer can be set (about 9 years); later deadlines
 /// are clamped to it.
@@ -60,6 +86,83 @@ pub const MAX_DELAY: Duration =
 
 /// The timer resolution: deadlines round up to a multiple of it.
 pub use tasklane_timer::TICK;
+
+const OUTSIDE_CLOCK: &str = "tasklane::time: pause, resume and advance act on the current \
+     runtime's clock; call them from a task or from Runtime::block_on";
+
+/// Stops the current runtime's clock. Time then stands still while any
+/// task can run, and jumps to the next timer's deadline once every task is
+/// idle (module docs, "Test time"). Pausing a paused clock does nothing.
+///
+/// Works on every runtime flavour, multi-thread included.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::time::{Instant, pause, resume, sleep};
+///
+/// tasklane::run(async {
+///     pause();
+///     let start = Instant::now();
+///     sleep(Duration::from_secs(60)).await; // returns at once
+///     assert_eq!(start.elapsed(), Duration::from_secs(60));
+///     resume();
+/// });
+/// ```
+#[track_caller]
+pub fn pause() {
+    let driver = Handle::try_with_current(|h| h.driver().clone()).expect(OUTSIDE_CLOCK);
+    driver.pause();
+}
+
+/// Lets the current runtime's clock run again at real speed, from the
+/// virtual time it reached: [`Instant::now`] never goes back. Timers
+/// registered while it was paused keep their deadlines on the resumed
+/// clock. Resuming a running clock does nothing.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime.
+#[track_caller]
+pub fn resume() {
+    let driver = Handle::try_with_current(|h| h.driver().clone()).expect(OUTSIDE_CLOCK);
+    driver.resume();
+}
+
+/// Moves the paused clock forward by exactly `duration`, at once, whether
+/// or not tasks are busy, and wakes every timer due by then, in deadline
+/// order (each sees the clock at the new time when it runs); then yields
+/// once, so that they can run.
+///
+/// # Panics
+///
+/// Outside a tasklane runtime, or if the clock is not paused.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tasklane::time::{Instant, advance, pause};
+///
+/// tasklane::run(async {
+///     pause();
+///     let start = Instant::now();
+///     advance(Duration::from_millis(1500)).await;
+///     assert_eq!(Instant::now() - start, Duration::from_millis(1500));
+/// });
+/// ```
+pub async fn advance(duration: Duration) {
+    let driver = Handle::try_with_current(|h| h.driver().clone()).expect(OUTSIDE_CLOCK);
+    if driver.advance(duration).is_err() {
+        panic!("tasklane::time::advance: the clock is not paused; call time::pause() first");
+    }
+    crate::task::yield_now().await;
+}
 
 /// `now + d`, saturating far in the future (the wheel clamps it).
 pub(crate) fn deadline_after(d: Duration) -> Instant {
@@ -82,9 +185,9 @@ pub(crate) struct TimerEntry {
 enum EntryState {
     /// Not on the wheel: never polled, or reset since it fired.
     Idle,
-    /// On the wheel of this driver (the `Arc` keeps the wheel alive for the
-    /// drop that removes the entry).
-    Registered(Arc<RuntimeDriver>, TimerKey),
+    /// On the wheel (or the paused clock's map) of this driver (the `Arc`
+    /// keeps it alive for the drop that removes the entry).
+    Registered(Arc<RuntimeDriver>, Key),
     /// The deadline has passed.
     Fired,
 }
@@ -107,7 +210,7 @@ impl TimerEntry {
                 let registered = Handle::try_with_current(|h| {
                     let driver = h.driver();
                     driver
-                        .register(self.deadline, cx.waker(), h.sched())
+                        .register(self.deadline.into_std(), cx.waker(), h.sched())
                         .map(|key| (driver.clone(), key))
                 })
                 .expect(OUTSIDE_TIMER);
@@ -150,7 +253,7 @@ impl TimerEntry {
     /// is registered again on the next poll.
     pub(crate) fn reset(&mut self, deadline: Instant) {
         self.deadline = deadline;
-        match &self.state {
+        match &mut self.state {
             EntryState::Registered(driver, key) => {
                 // One already due leaves the wheel, so that `poll_expired_now`
                 // sees it due at the next poll rather than when the driver
@@ -158,7 +261,7 @@ impl TimerEntry {
                 if deadline <= Instant::now() {
                     driver.cancel(*key);
                     self.state = EntryState::Idle;
-                } else if !driver.reset(*key, deadline) {
+                } else if !driver.reset(key, deadline.into_std()) {
                     self.state = EntryState::Idle;
                 }
             }
@@ -222,8 +325,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     assert!(Instant::now() >= deadline);
 /// });
 /// ```
-pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(deadline)
+pub fn sleep_until(deadline: impl Into<Instant>) -> Sleep {
+    Sleep::new(deadline.into())
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -272,8 +375,8 @@ impl Sleep {
     ///     s.await;
     /// });
     /// ```
-    pub fn reset(&mut self, deadline: Instant) {
-        self.entry.reset(deadline);
+    pub fn reset(&mut self, deadline: impl Into<Instant>) {
+        self.entry.reset(deadline.into());
     }
 }
 
@@ -367,9 +470,9 @@ pub fn interval(period: Duration) -> Interval {
 }
 
 /// A stream of ticks every `period`, the first at `start`.
-pub fn interval_at(start: Instant, period: Duration) -> Interval {
+pub fn interval_at(start: impl Into<Instant>, period: Duration) -> Interval {
     Interval {
-        entry: TimerEntry::new(start),
+        entry: TimerEntry::new(start.into()),
         period: period.clamp(TICK, MAX_DELAY),
         missed: MissedTickBehavior::default(),
     }

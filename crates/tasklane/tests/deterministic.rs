@@ -198,3 +198,40 @@ fn local_tasks_timers_and_shutdown_on_the_deterministic_runtime() {
     let report = rt.shutdown(Duration::from_secs(5));
     assert_eq!(report.cancelled(), 1);
 }
+
+#[test]
+fn the_deterministic_clock_is_paused_and_timers_replay() {
+    use std::time::Duration;
+    use tasklane::time::{Instant, sleep};
+    let run = |seed| {
+        let rt = det(seed, 2);
+        let wall = std::time::Instant::now();
+        let order = rt.block_on(async {
+            let start = Instant::now();
+            let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let mut hs = Vec::new();
+            for i in 0..5u64 {
+                let log = log.clone();
+                hs.push(tasklane::spawn(async move {
+                    // An hour of sleeps, in steps that tie now and then.
+                    for step in 0..4 {
+                        sleep(Duration::from_secs(900 * ((i + step) % 3))).await;
+                        log.lock().unwrap().push((i, start.elapsed()));
+                    }
+                }));
+            }
+            for h in hs {
+                h.await.unwrap();
+            }
+            let v = log.lock().unwrap().clone();
+            v
+        });
+        assert!(wall.elapsed() < Duration::from_secs(30), "virtual hours");
+        (order, rt.handle().schedule_digest())
+    };
+    let a = run(3);
+    assert!(a.0.iter().any(|(_, t)| *t >= Duration::from_secs(3600)));
+    for _ in 0..5 {
+        assert_eq!(run(3), a, "timers fire at the same points every run");
+    }
+}

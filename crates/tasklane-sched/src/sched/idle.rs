@@ -1,9 +1,13 @@
-//! Which workers are asleep, and how many are searching for work.
+//! Which workers are asleep, how many are searching for work, and whether
+//! the whole scheduler is idle.
 //!
 //! # Protocol (no lost wake-up, no thundering herd)
 //!
-//! `state` packs two counts: workers *searching* (awake, without a task,
-//! looking for one) and workers *unparked* (not on the sleeper list).
+//! `state` packs three counts: workers *searching* (awake, without a task,
+//! looking for one), workers *unparked* (not on the sleeper list), and
+//! *activities*: other things in flight that can make a task runnable (a
+//! blocking-pool job, a multi-thread `block_on` polling its future; see
+//! "Idleness" below).
 //!
 //! Making work visible (push to a queue or the injector), then calling
 //! `worker_to_notify`:
@@ -31,6 +35,33 @@
 //! and was the last searcher wakes another if more work is visible in the
 //! queues (its `SeqCst` decrement, then the queue check, pair with the
 //! notifier's push, fence, read as above).
+//!
+//! # Idleness
+//!
+//! A paused clock advances only while nothing can make a task runnable
+//! (`Handle::is_idle`). Everything that can, and that the scheduler knows
+//! of, is counted in the one word: an awake worker in *unparked*, a
+//! blocking job from its submission to the end of its run and a
+//! multi-thread `block_on` from its waker's wake to its next park in
+//! *activities*. The word is read with one load, so "nobody unparked, no
+//! activity" is a true snapshot, never a mix of two moments. It stays true
+//! only if every hand-over of the right to run counts the receiver before
+//! the giver stops counting:
+//!
+//! 1. a thing that makes a task runnable (push, then `worker_to_notify`)
+//!    counts a woken worker as unparked before it returns, and the thing
+//!    itself is still counted then (a worker runs the waking poll while
+//!    unparked; a blocking job wakes its joiner inside its run; a
+//!    `block_on` future wakes tasks inside its poll);
+//! 2. an activity begins (`activity_begin`) before it is handed its work
+//!    and ends (`activity_end`) after the wakes it makes;
+//! 3. only then does the giver leave: a worker by
+//!    `transition_worker_to_parked`, an activity by `activity_end`.
+//!
+//! So the count is never zero while a task is runnable, except for a task
+//! woken by a thread the scheduler does not know (a plain thread sending
+//! on a channel): the answer errs only that way, and the queues are read
+//! too, to catch such a task once it is pushed.
 
 use crate::sync::Mutex;
 use crate::sync::atomic::{AtomicUsize, Ordering, fence};
@@ -38,6 +69,14 @@ use crate::sync::atomic::{AtomicUsize, Ordering, fence};
 const SEARCH_MASK: usize = 0xFFFF;
 const UNPARK_SHIFT: usize = 16;
 const UNPARK_ONE: usize = 1 << UNPARK_SHIFT;
+const UNPARK_MASK: usize = 0xFFFF;
+/// Activities (blocking jobs, `block_on`s) count from bit 32 up.
+const ACTIVITY_SHIFT: usize = 32;
+const ACTIVITY_ONE: usize = 1 << ACTIVITY_SHIFT;
+
+// Three counts in one word: the activities need the high half.
+const _: () = assert!(usize::BITS >= 64);
+const _: () = assert!(UNPARK_SHIFT + 16 <= ACTIVITY_SHIFT);
 
 pub(crate) struct Idle {
     state: AtomicUsize,
@@ -50,7 +89,7 @@ fn searching(s: usize) -> usize {
 }
 
 fn unparked(s: usize) -> usize {
-    s >> UNPARK_SHIFT
+    (s >> UNPARK_SHIFT) & UNPARK_MASK
 }
 
 impl Idle {
@@ -111,6 +150,28 @@ impl Idle {
     /// the monitor's read in its sleep protocol (`monitor.rs`).
     pub(crate) fn all_parked(&self) -> bool {
         unparked(self.state.load(Ordering::SeqCst)) == 0
+    }
+
+    /// Whether no worker is unparked and no activity is in flight, in one
+    /// load (module docs, "Idleness"). SeqCst: one side of the pair with
+    /// `transition_worker_to_parked` and `activity_end` of the thread that
+    /// makes the scheduler idle, which then reads this too.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.state.load(Ordering::SeqCst) >> UNPARK_SHIFT == 0
+    }
+
+    /// An activity that can make tasks runnable begins (module docs).
+    /// SeqCst: part of the counts' single total order.
+    pub(crate) fn activity_begin(&self) {
+        let prev = self.state.fetch_add(ACTIVITY_ONE, Ordering::SeqCst);
+        debug_assert!(prev >> ACTIVITY_SHIFT < usize::MAX >> (ACTIVITY_SHIFT + 1));
+    }
+
+    /// An activity ends, after the wakes it made. SeqCst: as
+    /// `activity_begin`.
+    pub(crate) fn activity_end(&self) {
+        let prev = self.state.fetch_sub(ACTIVITY_ONE, Ordering::SeqCst);
+        debug_assert!(prev >> ACTIVITY_SHIFT > 0, "activity_end without a begin");
     }
 
     /// Step 1 of going to sleep. The caller must then fence and re-check the

@@ -275,6 +275,24 @@ impl Shared {
             .is_some_and(|d| d.is_vacant_with_work())
     }
 
+    /// `Handle::is_idle`.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.idle.is_quiet() && !self.has_work()
+    }
+
+    /// An activity begins (`Handle::activity_begin`).
+    pub(crate) fn activity_begin(&self) {
+        self.idle.activity_begin();
+    }
+
+    /// An activity ends (`Handle::activity_end`).
+    pub(crate) fn activity_end(&self) {
+        self.idle.activity_end();
+        if let Some(d) = &self.driver {
+            d.notice_idle(|| self.is_idle());
+        }
+    }
+
     /// Whether any queue other workers can reach holds a task.
     fn has_work(&self) -> bool {
         !self.injector.is_empty() || self.remotes.iter().any(|r| !r.stealer.is_empty())
@@ -392,6 +410,51 @@ impl Handle {
     /// thread that is not a worker) while nobody is parked in it.
     pub fn wake_idle_worker(&self) {
         self.shared.notify_parked();
+    }
+
+    /// Whether the scheduler is idle: every worker parked, no task queued
+    /// in the injector or a worker's queue, no blocking job submitted and
+    /// unfinished, no activity begun and not ended
+    /// ([`activity_begin`](Self::activity_begin)). A paused clock asks
+    /// this before it jumps to the next timer.
+    ///
+    /// # Protocol
+    ///
+    /// The answer is a snapshot of one atomic word (the worker and activity
+    /// counts, `sched/idle.rs`, "Idleness") and then of the queues. It may
+    /// be stale, but only in the safe direction while it is asked by the
+    /// thread parked in the driver (the one that fires timers): a task made
+    /// runnable by a worker, a blocking job or a counted activity has a
+    /// worker counted unparked before its waker counts itself out, so
+    /// `true` means no task was runnable at the moment of the load. (A task
+    /// woken by a thread the scheduler does not know of is seen once it is
+    /// pushed to a queue.) The converse direction is the driver's to close:
+    /// whoever makes the scheduler idle while the driver is held by another
+    /// worker (a worker going to sleep, the end of a blocking job or of an
+    /// activity) calls [`Driver::unpark`] after its count update if
+    /// [`Driver::wants_idle_notice`] says so, and the driver then asks
+    /// again. Both sides update, then read, the same `SeqCst` word, so at
+    /// least one of them sees it idle.
+    pub fn is_idle(&self) -> bool {
+        self.shared.is_idle()
+    }
+
+    /// Counts one activity that can make tasks runnable and that the
+    /// scheduler does not run itself (the facade's multi-thread `block_on`,
+    /// from the wake of its future to its next park), so that
+    /// [`is_idle`](Self::is_idle) is false while it lasts. Pair with
+    /// [`activity_end`](Self::activity_end), called after the wakes the
+    /// activity makes. Blocking jobs are counted this way by the pool
+    /// itself.
+    pub fn activity_begin(&self) {
+        self.shared.idle.activity_begin();
+    }
+
+    /// Ends an activity counted by [`activity_begin`](Self::activity_begin),
+    /// and gives the driver its idle notice if that made the scheduler idle
+    /// (see [`is_idle`](Self::is_idle)).
+    pub fn activity_end(&self) {
+        self.shared.activity_end();
     }
 
     /// The monitor's one look at the workers (`sched/monitor.rs`), for the
@@ -755,7 +818,7 @@ impl Scheduler {
             current::abort_queued(shared);
         }
         shared.drain_injector();
-        shared.blocking.shutdown(deadline);
+        shared.blocking.shutdown(shared, deadline);
         stats
     }
 }

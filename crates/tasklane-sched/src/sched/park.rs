@@ -56,6 +56,16 @@ pub trait Driver: Send + Sync + 'static {
     /// stops. For work the driver batches per thread and must not leave
     /// waiting while the thread is busy or asleep. The default does nothing.
     fn maintain(&self) {}
+
+    /// Whether the driver wants an [`unpark`](Driver::unpark) whenever the
+    /// scheduler may have become idle while another worker holds it: a
+    /// paused clock, which advances only while every task is idle
+    /// (`Handle::is_idle`), then asks the scheduler again. Read on every
+    /// park that does not take the driver and at the end of every blocking
+    /// job, so it should be one relaxed load. The default is `false`.
+    fn wants_idle_notice(&self) -> bool {
+        false
+    }
 }
 
 /// The runtime's single driver, and who is inside it.
@@ -101,6 +111,16 @@ impl DriverSlot {
         abort_on_unwind(|| self.driver.maintain());
     }
 
+    /// Unparks the driver's holder if the driver asks to hear of idleness
+    /// ([`Driver::wants_idle_notice`]) and `is_idle` says the scheduler is
+    /// idle. Called by whoever may just have made it idle, after the count
+    /// update that did (the protocol is `Handle::is_idle`'s).
+    pub(crate) fn notice_idle(&self, is_idle: impl FnOnce() -> bool) {
+        if abort_on_unwind(|| self.driver.wants_idle_notice()) && is_idle() {
+            abort_on_unwind(|| self.driver.unpark());
+        }
+    }
+
     /// A busy worker collects ready events without blocking
     /// (`Driver::park(Some(ZERO))`), if no other worker holds the driver.
     pub(crate) fn poll_events(&self) {
@@ -130,8 +150,15 @@ impl Parker {
     /// Blocks until `unpark` (or, inside the driver, until an event: the
     /// driver computes its own timeout from its nearest deadline), or until
     /// `deadline` if one is given (the current-thread scheduler's shutdown
-    /// waits out its grace this way; workers pass `None`).
-    pub(crate) fn park(&self, driver: Option<&DriverSlot>, deadline: Option<Instant>) {
+    /// waits out its grace this way; workers pass `None`). `on_condvar` runs
+    /// when the thread is about to sleep on its condition variable because
+    /// another holds the driver (for the idle notice, `DriverSlot::notice_idle`).
+    pub(crate) fn park(
+        &self,
+        driver: Option<&DriverSlot>,
+        deadline: Option<Instant>,
+        on_condvar: impl FnOnce(&DriverSlot),
+    ) {
         // SeqCst on every transition of this word: it is tiny, off the hot
         // path, and the unparker must see PARKED_* after our last queue check.
         if self
@@ -141,11 +168,16 @@ impl Parker {
         {
             return;
         }
-        if let Some(d) = driver.filter(|d| d.try_acquire()) {
-            self.park_driver(d, deadline);
-            d.release();
-        } else {
-            self.park_condvar(deadline);
+        match driver {
+            Some(d) if d.try_acquire() => {
+                self.park_driver(d, deadline);
+                d.release();
+            }
+            Some(d) => {
+                on_condvar(d);
+                self.park_condvar(deadline);
+            }
+            None => self.park_condvar(deadline),
         }
     }
 

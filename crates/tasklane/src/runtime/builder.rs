@@ -36,6 +36,7 @@ pub struct Builder {
     cancel_warn_after: Duration,
     current_thread: bool,
     deterministic: Option<u64>,
+    start_paused: bool,
 }
 
 impl Default for Builder {
@@ -51,6 +52,7 @@ impl Default for Builder {
             cancel_warn_after: Duration::from_secs(1),
             current_thread: false,
             deterministic: None,
+            start_paused: false,
         }
     }
 }
@@ -84,6 +86,38 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused, as
+    /// [`time::pause`](crate::time::pause) would: time stands still while
+    /// any task can run and jumps to the next timer's deadline once every
+    /// task is idle, so tests of timeouts and intervals run in milliseconds
+    /// and see exact times. Works on every flavour, multi-thread included.
+    /// Off by default. `docs/semantics.md` ("Test time") has the rules.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tasklane::time::{Instant, sleep};
+    ///
+    /// let rt = tasklane::Runtime::builder()
+    ///     .worker_threads(2)
+    ///     .start_paused(true)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     let a = tasklane::spawn(sleep(Duration::from_secs(30)));
+    ///     sleep(Duration::from_secs(10)).await;
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(10));
+    ///     a.await.unwrap();
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(30));
+    /// });
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
     /// A deterministic runtime for tests: one OS thread, the one inside
     /// [`Runtime::block_on`], simulates `worker_threads` workers (2 unless
     /// set: not one per core, so that a seed means the same schedule on
@@ -93,9 +127,10 @@ impl Builder {
     /// `seed`. The same seed and program give the same schedule
     /// ([`Handle::schedule_digest`]); what comes from outside the runtime
     /// (sockets, the blocking pool, other threads) is only as deterministic
-    /// as it is. As on a current-thread runtime, tasks run only inside
-    /// `block_on` (or shutdown), and [`task::spawn_local`](crate::task::spawn_local)
-    /// works.
+    /// as it is. Its clock is paused ([`start_paused`](Self::start_paused)),
+    /// so timers fire at the same points of the schedule every run. As on a
+    /// current-thread runtime, tasks run only inside `block_on` (or
+    /// shutdown), and [`task::spawn_local`](crate::task::spawn_local) works.
     ///
     /// # Examples
     ///
@@ -217,7 +252,10 @@ impl Builder {
         // Runtime threads keep this runtime current for their whole life.
         // No task can run before `cell` is filled below: tasks only exist
         // once a handle exists to spawn them.
-        let driver = Arc::new(RuntimeDriver::new(workers)?);
+        // A deterministic runtime's clock is paused: real time would make
+        // its timers fire at points of the schedule that vary.
+        let paused = self.start_paused || self.deterministic.is_some();
+        let driver = Arc::new(RuntimeDriver::new(workers, paused)?);
         let start_driver = driver.clone();
         let on_start: tasklane_sched::ThreadHook = Arc::new(move || {
             context::replace(Some(hook_cell.clone()));

@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
@@ -144,11 +144,21 @@ impl<F: Future> Root<Pin<&mut F>> {
 
 /// Polls `future` on this thread until it is ready, parking in between
 /// (the multi-thread runtime: its workers run the tasks).
-pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+///
+/// The thread counts as an activity of the scheduler
+/// (`tasklane_sched::Handle::activity_begin`) while it polls and from a
+/// wake of its future to the next poll, so that a paused clock stands still
+/// meanwhile ([`Unparker`] has the protocol).
+pub(super) fn block_on<F: Future>(sched: &tasklane_sched::Handle, future: F) -> F::Output {
+    sched.activity_begin();
     let unparker = Arc::new(Unparker {
         thread: thread::current(),
-        notified: AtomicBool::new(false),
+        state: AtomicU8::new(POLLING),
+        sched: sched.clone(),
     });
+    // Ends the activity however this returns, unwinding out of a poll
+    // included.
+    let _done = Done(&unparker);
     let waker = Waker::from(unparker.clone());
     let mut cx = Context::from_waker(&waker);
     let future = pin!(future);
@@ -157,11 +167,36 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
         if let Poll::Ready(v) = root.poll(&mut cx) {
             return v;
         }
-        // Acquire: pairs with the Release in `wake_by_ref`, so whatever the
-        // waker published is visible to the next poll.
-        while !unparker.notified.swap(false, Ordering::Acquire) {
-            thread::park();
+        // SeqCst: the uncounting below is one side of the idle pair
+        // (`Handle::is_idle`); Acquire on failure: see what the waker that
+        // set NOTIFIED published.
+        if unparker
+            .state
+            .compare_exchange(POLLING, PARKED, Ordering::SeqCst, Ordering::Acquire)
+            .is_ok()
+        {
+            sched.activity_end();
+            // Acquire: pairs with the waker's Release store of NOTIFIED,
+            // made after it counted this thread again.
+            while unparker.state.load(Ordering::Acquire) != NOTIFIED {
+                thread::park();
+            }
         }
+        // Counted (never uncounted, or counted again by the waker).
+        unparker.state.store(POLLING, Ordering::Relaxed);
+    }
+}
+
+/// Ends a multi-thread `block_on`'s activity when it returns or unwinds.
+struct Done<'a>(&'a Unparker);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        // The thread is polling (POLLING, or NOTIFIED by a wake meanwhile):
+        // it is counted.
+        let prev = self.0.state.swap(DONE, Ordering::SeqCst);
+        debug_assert!(prev == POLLING || prev == NOTIFIED);
+        self.0.sched.activity_end();
     }
 }
 
@@ -176,11 +211,38 @@ pub(super) fn block_on_current_thread<F: Future>(
     sched.block_on(|cx| root.poll(cx))
 }
 
-/// The waker of a future driven by [`block_on`]: sets `notified` and
-/// unparks the thread, once per park.
+/// `Unparker::state`: the `block_on` thread polls (counted as an activity).
+const POLLING: u8 = 0;
+/// It sleeps in `thread::park`, not counted.
+const PARKED: u8 = 1;
+/// A waker is counting it again, to set `NOTIFIED`.
+const WAKING: u8 = 2;
+/// Woken: it will poll (counted).
+const NOTIFIED: u8 = 3;
+/// `block_on` returned; wakes do nothing.
+const DONE: u8 = 4;
+
+/// The waker of a future driven by [`block_on`].
+///
+/// # Protocol
+///
+/// The thread is counted as an activity of the scheduler in every state but
+/// `PARKED` (and `DONE`):
+///
+/// 1. after a `Pending` poll the thread moves `POLLING` → `PARKED` and only
+///    then ends its activity, and sleeps until it reads `NOTIFIED`; if a
+///    wake came during the poll (`NOTIFIED` already), it polls again, still
+///    counted;
+/// 2. a wake of a `PARKED` thread moves it to `WAKING`, begins an activity
+///    for it, then stores `NOTIFIED` and unparks it, so the thread is
+///    counted again before it can run, and before the waker (a worker's
+///    task, a blocking job) stops being counted itself;
+/// 3. a wake during a poll moves `POLLING` → `NOTIFIED`; any other wake
+///    (`WAKING`, `NOTIFIED`, `DONE`) does nothing.
 pub(crate) struct Unparker {
     thread: Thread,
-    notified: AtomicBool,
+    state: AtomicU8,
+    sched: tasklane_sched::Handle,
 }
 
 impl Wake for Unparker {
@@ -189,9 +251,28 @@ impl Wake for Unparker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // Release: see `block_on`.
-        if !self.notified.swap(true, Ordering::Release) {
-            self.thread.unpark();
+        let mut s = self.state.load(Ordering::Relaxed);
+        loop {
+            let next = match s {
+                PARKED => WAKING,
+                POLLING => NOTIFIED,
+                _ => return,
+            };
+            // Release: what the waker published before waking is seen by
+            // the next poll (with the thread's Acquire loads).
+            match self
+                .state
+                .compare_exchange(s, next, Ordering::AcqRel, Ordering::Relaxed)
+            {
+                Ok(PARKED) => {
+                    self.sched.activity_begin();
+                    self.state.store(NOTIFIED, Ordering::Release);
+                    self.thread.unpark();
+                    return;
+                }
+                Ok(_) => return,
+                Err(actual) => s = actual,
+            }
         }
     }
 }

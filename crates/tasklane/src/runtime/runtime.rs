@@ -93,7 +93,7 @@ impl Runtime {
         if self.sched.handle().is_current_thread() {
             park::block_on_current_thread(&self.sched, future)
         } else {
-            park::block_on(future)
+            park::block_on(self.sched.handle(), future)
         }
     }
 

@@ -121,7 +121,11 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///     assert!(timeout_at(at, sleep(Duration::from_secs(5))).await.is_err());
 /// });
 /// ```
-pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
+pub fn timeout_at<F: IntoFuture>(
+    deadline: impl Into<Instant>,
+    future: F,
+) -> Timeout<F::IntoFuture> {
+    let deadline = deadline.into();
     Timeout {
         future: Some(future.into_future()),
         timer: TimerEntry::new(deadline),
@@ -259,7 +263,8 @@ impl TimeoutHandle {
     /// `Timeout.reschedule`); a deadline already past expires the timeout
     /// at its next poll, which this wakes. Does nothing once the timeout
     /// has expired.
-    pub fn reschedule(&self, deadline: Instant) {
+    pub fn reschedule(&self, deadline: impl Into<Instant>) {
+        let deadline = deadline.into();
         let waker = {
             let mut d = self.shared.inner.lock();
             if d.expired {
@@ -304,7 +309,8 @@ impl<F> Timeout<F> {
     /// Moves the deadline, earlier or later (asyncio's
     /// `Timeout.reschedule`); one already past expires the timeout at its
     /// next poll. Does nothing once the timeout has expired.
-    pub fn reschedule(self: Pin<&mut Self>, deadline: Instant) {
+    pub fn reschedule(self: Pin<&mut Self>, deadline: impl Into<Instant>) {
+        let deadline = deadline.into();
         // SAFETY: only the unpinned fields are touched.
         let this = unsafe { self.get_unchecked_mut() };
         if this.driver.is_delivered() || this.timer.is_fired() {

@@ -1,0 +1,4 @@
+#[tasklane::test(start_paused)]
+async fn paused() {}
+
+fn main() {}

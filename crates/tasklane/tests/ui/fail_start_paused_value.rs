@@ -1,0 +1,2 @@
+#[tasklane::main(start_paused = "yes")]
+async fn main() {}
