@@ -223,8 +223,7 @@ fn the_deterministic_clock_is_paused_and_timers_replay() {
             for h in hs {
                 h.await.unwrap();
             }
-            let v = log.lock().unwrap().clone();
-            v
+            log.lock().unwrap().clone()
         });
         assert!(wall.elapsed() < Duration::from_secs(30), "virtual hours");
         (order, rt.handle().schedule_digest())
