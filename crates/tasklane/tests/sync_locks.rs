@@ -6,9 +6,13 @@
 
 mod common;
 
-use common::{HANG, HOG_LIMIT, XorShift, assert_ready_loop_yields, rt, spin_for, watchdog};
+use common::{
+    CountWake, HANG, HOG_LIMIT, XorShift, assert_ready_loop_yields, poll_once, poll_with, rt,
+    spin_for, watchdog,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 use tasklane::sync::{Barrier, Mutex, RwLock, Semaphore};
 use tasklane::task::JoinHandle;
@@ -205,4 +209,53 @@ fn arc_guards_through_the_wrappers() {
         drop(p);
         assert_eq!(s.available_permits(), 1);
     });
+}
+
+#[test]
+fn the_mutex_is_handed_to_waiters_in_the_order_they_asked() {
+    let m = Mutex::new(Vec::new());
+    let first = m.try_lock().expect("free");
+    let wakes: Vec<Arc<CountWake>> = (0..3).map(|_| Arc::new(CountWake::default())).collect();
+    let mut waiters: Vec<_> = (0..3).map(|_| m.lock()).collect();
+    for (w, wake) in waiters.iter_mut().zip(&wakes) {
+        assert!(poll_with(w, wake).is_pending());
+    }
+    drop(first);
+    // Handed to the first waiter, not freed: nobody can barge in.
+    assert_eq!(wakes[0].0.load(Ordering::SeqCst), 1);
+    assert!(m.try_lock().is_none());
+    for (i, w) in waiters.iter_mut().enumerate() {
+        let Poll::Ready(mut g) = poll_with(w, &wakes[i]) else {
+            panic!("waiter {i} was handed the mutex");
+        };
+        g.push(i);
+        drop(g);
+    }
+    assert_eq!(*m.try_lock().expect("free again"), [0, 1, 2]);
+}
+
+#[test]
+fn a_cancelled_waiter_never_keeps_the_mutex() {
+    let m = Mutex::new(0);
+    let held = m.try_lock().unwrap();
+    // Queued, then cancelled: it leaves the queue.
+    let mut gone = m.lock();
+    assert!(poll_once(&mut gone).is_pending());
+    drop(gone);
+    // Queued, handed the mutex, then cancelled before it saw it: the mutex
+    // passes on to the next waiter.
+    let mut granted = m.lock();
+    assert!(poll_once(&mut granted).is_pending());
+    let wake = Arc::new(CountWake::default());
+    let mut next = m.lock();
+    assert!(poll_with(&mut next, &wake).is_pending());
+    drop(held);
+    drop(granted);
+    assert_eq!(wake.0.load(Ordering::SeqCst), 1);
+    let Poll::Ready(g) = poll_with(&mut next, &wake) else {
+        panic!("the mutex was passed on");
+    };
+    drop(g);
+    drop(next);
+    assert!(m.try_lock().is_some(), "free once the last guard dropped");
 }

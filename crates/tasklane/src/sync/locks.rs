@@ -1,6 +1,7 @@
-//! [`Mutex`], [`RwLock`], [`Semaphore`] and [`Barrier`]: smol-rs's
-//! `async-lock` types, each wrapped so that its waits take part in the
-//! cooperative budget (`budget.rs`). The guards are `async-lock`'s.
+//! [`RwLock`], [`Semaphore`] and [`Barrier`]: smol-rs's `async-lock` types,
+//! each wrapped so that its waits take part in the cooperative budget
+//! (`budget.rs`). The guards are `async-lock`'s. (The mutex is tasklane's
+//! own, `mutex.rs`.)
 //!
 //! Each wrapper is `#[repr(transparent)]` over the `async-lock` type, so an
 //! `Arc` of the wrapper is an `Arc` of the wrapped lock with the same
@@ -8,12 +9,12 @@
 //! `async-lock` type, hand that same allocation over (`inner_arc`).
 
 use super::budget::Budgeted;
-use async_lock::futures::{Acquire, AcquireArc, BarrierWait, Lock, LockArc};
+use async_lock::futures::{Acquire, AcquireArc, BarrierWait};
 use async_lock::futures::{Read, UpgradableRead, Write};
 use async_lock::{
-    BarrierWaitResult, MutexGuard, MutexGuardArc, RwLockReadGuard, RwLockReadGuardArc,
-    RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc,
-    SemaphoreGuard, SemaphoreGuardArc,
+    BarrierWaitResult, RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard,
+    RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc, SemaphoreGuard,
+    SemaphoreGuardArc,
 };
 use std::fmt;
 use std::future::Future;
@@ -36,73 +37,9 @@ macro_rules! inner_arc {
     };
 }
 
-/// An async mutex (asyncio's `Lock`, tokio's `Mutex`): `lock().await`
-/// gives a guard that unlocks on drop. Fair: waiters get the lock in
-/// order. Cancel-safe: a `lock()` dropped before it returns holds nothing.
-#[repr(transparent)]
-#[derive(Default)]
-pub struct Mutex<T: ?Sized>(async_lock::Mutex<T>);
-
-impl<T> Mutex<T> {
-    /// An unlocked mutex around `value`.
-    pub const fn new(value: T) -> Mutex<T> {
-        Mutex(async_lock::Mutex::new(value))
-    }
-
-    /// The value, consuming the mutex.
-    pub fn into_inner(self) -> T {
-        self.0.into_inner()
-    }
-
-    inner_arc!(Mutex<T>, async_lock::Mutex<T>);
-
-    /// Locks through an `Arc`, for a guard that owns its reference.
-    pub fn lock_arc(self: &Arc<Self>) -> Budgeted<LockArc<T>> {
-        Budgeted(Self::inner_arc(self).lock_arc())
-    }
-
-    /// Locks through an `Arc` if the lock is free.
-    pub fn try_lock_arc(self: &Arc<Self>) -> Option<MutexGuardArc<T>> {
-        Self::inner_arc(self).try_lock_arc()
-    }
-}
-
-impl<T: ?Sized> Mutex<T> {
-    /// Waits for the lock.
-    pub fn lock(&self) -> Budgeted<Lock<'_, T>> {
-        Budgeted(self.0.lock())
-    }
-
-    /// Blocks the thread until the lock is free: for code outside tasks.
-    pub fn lock_blocking(&self) -> MutexGuard<'_, T> {
-        self.0.lock_blocking()
-    }
-
-    /// The lock, if it is free.
-    pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        self.0.try_lock()
-    }
-
-    /// The value, through an exclusive reference (no locking needed).
-    pub fn get_mut(&mut self) -> &mut T {
-        self.0.get_mut()
-    }
-}
-
-impl<T> From<T> for Mutex<T> {
-    fn from(value: T) -> Mutex<T> {
-        Mutex::new(value)
-    }
-}
-
-impl<T: fmt::Debug + ?Sized> fmt::Debug for Mutex<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// An async reader-writer lock: many readers or one writer; writers are
-/// not starved. Cancel-safe as [`Mutex`].
+/// not starved. Cancel-safe: a wait dropped before it returns holds
+/// nothing.
 #[repr(transparent)]
 #[derive(Default)]
 pub struct RwLock<T: ?Sized>(async_lock::RwLock<T>);

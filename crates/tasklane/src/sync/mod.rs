@@ -2,11 +2,14 @@
 //! `Queue`, `PriorityQueue` and `LifoQueue`; tokio's `Notify`, `watch` and
 //! `broadcast`; a bounded channel and a oneshot channel.
 //!
-//! [`Mutex`], [`RwLock`], [`Barrier`], [`Semaphore`] and the channel are
-//! well-kept runtime-agnostic crates (smol-rs's `async-lock` and
-//! `async-channel`), each wait wrapped in [`Budgeted`] so that it takes
-//! part in tasklane's cooperative budget; their guards and errors are those
-//! crates' own. The oneshot is `futures-channel`'s, re-exported (one value:
+//! [`RwLock`], [`Barrier`], [`Semaphore`] and the channel are well-kept
+//! runtime-agnostic crates (smol-rs's `async-lock` and `async-channel`),
+//! each wait wrapped in [`Budgeted`] so that it takes part in tasklane's
+//! cooperative budget; their guards and errors are those crates' own.
+//! [`Mutex`] is written here: first come, first served, handed over on
+//! unlock (`async-lock`'s lets an unlocking task take it straight back,
+//! which under contention between workers made it slower than tokio's:
+//! `docs/benchmarks.md`). The oneshot is `futures-channel`'s, re-exported (one value:
 //! it cannot keep a task busy). [`Notify`], [`Event`], [`watch`],
 //! [`broadcast`] and the queues ([`Queue`], [`PriorityQueue`],
 //! [`LifoQueue`], with asyncio's `task_done` and `join`) are written here;
@@ -54,18 +57,20 @@
 
 pub use async_channel::{RecvError, SendError, TryRecvError, TrySendError};
 pub use async_lock::{
-    BarrierWaitResult, MutexGuard, MutexGuardArc, RwLockReadGuard, RwLockReadGuardArc,
-    RwLockUpgradableReadGuard, RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc,
-    SemaphoreGuard, SemaphoreGuardArc,
+    BarrierWaitResult, RwLockReadGuard, RwLockReadGuardArc, RwLockUpgradableReadGuard,
+    RwLockUpgradableReadGuardArc, RwLockWriteGuard, RwLockWriteGuardArc, SemaphoreGuard,
+    SemaphoreGuardArc,
 };
 pub use budget::Budgeted;
 pub use channel::{Receiver, Sender, bounded, unbounded};
-pub use locks::{Barrier, Mutex, RwLock, Semaphore};
+pub use locks::{Barrier, RwLock, Semaphore};
+pub use mutex::{Lock, LockArc, Mutex, MutexGuard, MutexGuardArc};
 
 pub mod broadcast;
 mod budget;
 mod channel;
 mod locks;
+mod mutex;
 mod notify;
 mod queue;
 pub mod watch;
