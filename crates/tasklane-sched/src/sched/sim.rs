@@ -20,10 +20,14 @@
 //! another worker's local queue; a task in another's LIFO slot is that
 //! worker's alone) and, if it was woken, the root (the `block_on`
 //! future), polled as one of the workers drawn at random. One candidate is
-//! drawn uniformly with the scheduler's generator (SplitMix64). Which
-//! worker runs, and so who steals from whom and which queue each task
-//! ends in, follows from the draws; a schedule is a function of the seed
-//! and the program's own behaviour.
+//! drawn uniformly with the scheduler's generator (SplitMix64). The chosen
+//! worker takes the injector's first task one time in four when there is
+//! one (else the task its own loop would take), and each wake it makes goes
+//! to its LIFO slot or to the back of its queue at a draw of its own
+//! generator (seeded from the seed). Which worker runs, which queue is
+//! popped, who steals from whom and the order woken tasks run in follow
+//! from the draws; a schedule is a function of the seed and the program's
+//! own behaviour.
 //!
 //! # Idle
 //!
@@ -282,7 +286,14 @@ pub(super) fn run<T>(
         } else {
             let cx = &ret.cxs[pick];
             let current = cx.enter_step();
-            if let Some(task) = cx.next_or_steal() {
+            // Which queue is popped: now and then the injector first, as a
+            // worker thread does at its maintenance ticks and after a yield.
+            let first = if injector && state.rng.below(4) == 0 {
+                cx.steal_from_injector()
+            } else {
+                None
+            };
+            if let Some(task) = first.or_else(|| cx.next_or_steal()) {
                 let name = state.name_of(task.id().as_u64());
                 state.sweep(shared);
                 state.record(name);
