@@ -1,8 +1,9 @@
-//! `tasklane::sync::{Mutex, RwLock, Barrier, Semaphore}` (async-lock's,
-//! wrapped) under tasklane's cancellation: waits cut short or cancelled at
-//! random never leave a lock held, and a barrier releases its generation
-//! with one leader. Their waits take part in the cooperative budget, and
-//! the `*_arc` guards work through the wrappers.
+//! `tasklane::sync::{Mutex, RwLock, Barrier, Semaphore}` (the mutex
+//! tasklane's own, the others async-lock's, wrapped) under tasklane's
+//! cancellation: waits cut short or cancelled at random never leave a lock
+//! held, the mutex is handed to its waiters in order, and a barrier
+//! releases its generation with one leader. Their waits take part in the
+//! cooperative budget, and the `*_arc` guards work.
 
 mod common;
 
