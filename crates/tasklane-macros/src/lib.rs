@@ -418,33 +418,13 @@ fn parse_config(args: TokenStream2, errors: &mut Errors) -> Config {
 /// The value of `seed = N` or `seeds = N`: an integer literal (positive for
 /// `seeds`).
 fn parse_u64(value: &Expr, name: &str, positive: bool) -> syn::Result<(u64, Span)> {
-    let mut value = value;
-    while let Expr::Group(g) = value {
-        value = &g.expr;
-    }
-    let bad = || {
-        syn::Error::new_spanned(
-            value,
-            format!("`{name}` must be an integer literal, as in `{name} = 42`"),
-        )
-    };
-    let Expr::Lit(ExprLit {
-        lit: Lit::Int(int), ..
-    }) = value
-    else {
-        return Err(bad());
-    };
-    if !matches!(int.suffix(), "" | "u64") {
-        return Err(bad());
-    }
-    let n: u64 = int.base10_parse().map_err(|_| bad())?;
-    if positive && n == 0 {
-        return Err(syn::Error::new_spanned(
-            int,
-            format!("`{name}` must be at least 1"),
-        ));
-    }
-    Ok((n, int.span()))
+    let zero = format!("`{name}` must be at least 1");
+    parse_int(
+        value,
+        "u64",
+        &format!("`{name}` must be an integer literal, as in `{name} = 42`"),
+        positive.then_some(zero.as_str()),
+    )
 }
 
 /// The value of `flavor = ".."`: `"current_thread"` or `"multi_thread"`.
@@ -491,33 +471,45 @@ fn parse_bool(value: &Expr) -> syn::Result<(bool, Span)> {
 
 /// The value of `worker_threads = N`: a positive integer literal.
 fn parse_workers(value: &Expr) -> syn::Result<(usize, Span)> {
+    parse_int(
+        value,
+        "usize",
+        "`worker_threads` must be a positive integer literal, as in `worker_threads = 4`",
+        Some("`worker_threads` must be at least 1"),
+    )
+}
+
+/// An integer literal, unsuffixed or with `suffix`; `not_int` is the error
+/// for anything else, `zero` (if given) the error for 0.
+fn parse_int<N>(
+    value: &Expr,
+    suffix: &str,
+    not_int: &str,
+    zero: Option<&str>,
+) -> syn::Result<(N, Span)>
+where
+    N: std::str::FromStr + Default + PartialEq,
+    N::Err: std::fmt::Display,
+{
     // A literal passed through a `macro_rules!` fragment arrives wrapped in
     // an invisible group.
     let mut value = value;
     while let Expr::Group(g) = value {
         value = &g.expr;
     }
-    let not_int = || {
-        syn::Error::new_spanned(
-            value,
-            "`worker_threads` must be a positive integer literal, as in `worker_threads = 4`",
-        )
-    };
+    let bad = || syn::Error::new_spanned(value, not_int);
     let Expr::Lit(ExprLit {
         lit: Lit::Int(int), ..
     }) = value
     else {
-        return Err(not_int());
+        return Err(bad());
     };
-    if !matches!(int.suffix(), "" | "usize") {
-        return Err(not_int());
+    if !(int.suffix().is_empty() || int.suffix() == suffix) {
+        return Err(bad());
     }
-    let n: usize = int.base10_parse().map_err(|_| not_int())?;
-    if n == 0 {
-        return Err(syn::Error::new_spanned(
-            int,
-            "`worker_threads` must be at least 1",
-        ));
+    let n: N = int.base10_parse().map_err(|_| bad())?;
+    if let Some(zero) = zero.filter(|_| n == N::default()) {
+        return Err(syn::Error::new_spanned(int, zero));
     }
     Ok((n, int.span()))
 }

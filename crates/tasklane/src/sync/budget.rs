@@ -1,10 +1,12 @@
 //! [`Budgeted`]: a wait on a runtime-agnostic primitive that takes part in
 //! the cooperative budget (`tasklane_sched::coop`).
 //!
-//! The locks, the semaphore, the barrier and the channel are smol-rs's
-//! (`async-lock`, `async-channel`); they know nothing of tasklane's budget,
-//! so a task that always finds them ready would never yield its worker.
-//! Each of their waits is wrapped here: the poll first asks the budget (an
+//! The reader-writer lock, the semaphore, the barrier and the channel are
+//! smol-rs's (`async-lock`, `async-channel`); they know nothing of
+//! tasklane's budget, so a task that always finds them ready would never
+//! yield its worker. Each of their waits is wrapped here, and so is the
+//! mutex's (`mutex.rs`), which charges its wait the same way: the poll
+//! first asks the budget (an
 //! exhausted budget makes it return `Pending` after waking the task, so the
 //! worker runs others first), then polls the wait, and charges one unit if
 //! it completed. Nothing is taken from the primitive on the `Pending` the

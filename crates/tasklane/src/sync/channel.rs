@@ -11,6 +11,51 @@ use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+/// What both ends of the channel tell of it, forwarded to `async-channel`.
+macro_rules! channel_state {
+    () => {
+        /// Closes the channel; returns `true` if this call closed it.
+        pub fn close(&self) -> bool {
+            self.0.close()
+        }
+
+        /// Whether the channel is closed.
+        pub fn is_closed(&self) -> bool {
+            self.0.is_closed()
+        }
+
+        /// Whether no value is queued.
+        pub fn is_empty(&self) -> bool {
+            self.0.is_empty()
+        }
+
+        /// Whether a bounded channel is full.
+        pub fn is_full(&self) -> bool {
+            self.0.is_full()
+        }
+
+        /// Values queued.
+        pub fn len(&self) -> usize {
+            self.0.len()
+        }
+
+        /// The bound, if any.
+        pub fn capacity(&self) -> Option<usize> {
+            self.0.capacity()
+        }
+
+        /// Receivers alive.
+        pub fn receiver_count(&self) -> usize {
+            self.0.receiver_count()
+        }
+
+        /// Senders alive.
+        pub fn sender_count(&self) -> usize {
+            self.0.sender_count()
+        }
+    };
+}
+
 /// A channel holding at most `capacity` values: `send` waits while it is
 /// full.
 ///
@@ -49,45 +94,7 @@ impl<T> Sender<T> {
         self.0.send_blocking(value)
     }
 
-    /// Closes the channel; returns `true` if this call closed it.
-    pub fn close(&self) -> bool {
-        self.0.close()
-    }
-
-    /// Whether the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
-
-    /// Whether no value is queued.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether a bounded channel is full.
-    pub fn is_full(&self) -> bool {
-        self.0.is_full()
-    }
-
-    /// Values queued.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The bound, if any.
-    pub fn capacity(&self) -> Option<usize> {
-        self.0.capacity()
-    }
-
-    /// Receivers alive.
-    pub fn receiver_count(&self) -> usize {
-        self.0.receiver_count()
-    }
-
-    /// Senders alive.
-    pub fn sender_count(&self) -> usize {
-        self.0.sender_count()
-    }
+    channel_state!();
 }
 
 impl<T> Clone for Sender<T> {
@@ -124,45 +131,7 @@ impl<T> Receiver<T> {
         self.0.recv_blocking()
     }
 
-    /// Closes the channel; returns `true` if this call closed it.
-    pub fn close(&self) -> bool {
-        self.0.close()
-    }
-
-    /// Whether the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
-
-    /// Whether no value is queued.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Whether a bounded channel is full.
-    pub fn is_full(&self) -> bool {
-        self.0.is_full()
-    }
-
-    /// Values queued.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// The bound, if any.
-    pub fn capacity(&self) -> Option<usize> {
-        self.0.capacity()
-    }
-
-    /// Receivers alive.
-    pub fn receiver_count(&self) -> usize {
-        self.0.receiver_count()
-    }
-
-    /// Senders alive.
-    pub fn sender_count(&self) -> usize {
-        self.0.sender_count()
-    }
+    channel_state!();
 }
 
 impl<T> Clone for Receiver<T> {
