@@ -22,9 +22,9 @@
 //! future), polled as one of the workers drawn at random. One candidate is
 //! drawn uniformly with the scheduler's generator (SplitMix64). The chosen
 //! worker takes the injector's first task one time in four when there is
-//! one (else the task its own loop would take), and each wake it makes goes
-//! to its LIFO slot or to the back of its queue at a draw of its own
-//! generator (seeded from the seed). Which worker runs, which queue is
+//! one (else the task its own loop would take), and after the poll the task
+//! its last wake put in the LIFO slot stays there or goes to the back of
+//! the queue, at a draw. Which worker runs, which queue is
 //! popped, who steals from whom and the order woken tasks run in follow
 //! from the draws; a schedule is a function of the seed and the program's
 //! own behaviour.
@@ -300,6 +300,12 @@ pub(super) fn run<T>(
                 sim.digest
                     .store(state.digest, std::sync::atomic::Ordering::Relaxed);
                 cx.run_simulated(task);
+            }
+            // Where the last wake of that poll goes: the LIFO slot, or (half
+            // the time) the back of the queue. Drawn here, after the poll,
+            // so that the workers' own wake path pays nothing for it.
+            if state.rng.below(2) == 0 {
+                cx.demote_lifo();
             }
             drop(current);
         }

@@ -78,10 +78,6 @@ pub(crate) struct Context {
     /// The last task polled yielded (was re-queued by its own wake).
     yielded: Cell<bool>,
     rng: Cell<u32>,
-    /// A simulated worker of the deterministic scheduler (`sim.rs`): where
-    /// a woken task goes (LIFO slot or the back of the queue) is drawn
-    /// from this worker's generator, seeded from the seed.
-    simulated: bool,
     /// Polls so far, published to this worker's metrics every
     /// [`MAINTENANCE_INTERVAL`] ticks and before parking (a plain cell: the poll
     /// path pays one increment).
@@ -208,7 +204,6 @@ impl Drop for Current {
 
 impl Context {
     pub(super) fn new(shared: Arc<Shared>, index: usize, core: Core) -> Context {
-        let simulated = shared.sim.is_some();
         Context {
             shared,
             index,
@@ -219,7 +214,6 @@ impl Context {
             searching: Cell::new(false),
             yielded: Cell::new(false),
             rng: Cell::new(core.rng),
-            simulated,
             polls: Cell::new(core.polls),
         }
     }
@@ -279,6 +273,14 @@ impl Context {
     /// next, its own or stolen, as a worker thread finds it.
     pub(super) fn next_or_steal(&self) -> Option<Notified> {
         self.next_task().or_else(|| self.steal_once())
+    }
+
+    /// Moves the task in the LIFO slot, if any, to the back of the local
+    /// queue (the deterministic scheduler's draw of where a wake goes).
+    pub(super) fn demote_lifo(&self) {
+        if let Some(t) = self.lifo.take() {
+            self.local.push(t);
+        }
     }
 
     /// The injector's next task, if it has one (the deterministic
@@ -553,11 +555,6 @@ impl Context {
             self.local.push(task);
             self.yielded.set(true);
             others_waiting
-        } else if self.simulated && self.next_rand() & 1 == 0 {
-            // The deterministic scheduler's draw: this wake goes to the
-            // back of the queue rather than to the LIFO slot.
-            self.local.push(task);
-            true
         } else {
             match self.lifo.put(task) {
                 Some(prev) => {
