@@ -7,9 +7,9 @@
 //! each wait wrapped in [`Budgeted`] so that it takes part in tasklane's
 //! cooperative budget; their guards and errors are those crates' own.
 //! [`Mutex`] is written here: first come, first served, handed over on
-//! unlock (`async-lock`'s lets an unlocking task take it straight back,
-//! which under contention between workers made it slower than tokio's:
-//! `docs/benchmarks.md`). The oneshot is `futures-channel`'s, re-exported (one value:
+//! unlock, so a task that unlocks cannot take it straight back while
+//! others wait (`async-lock`'s can; `docs/benchmarks.md` compares them
+//! under contention). The oneshot is `futures-channel`'s, re-exported (one value:
 //! it cannot keep a task busy). [`Notify`], [`Event`], [`watch`],
 //! [`broadcast`] and the queues ([`Queue`], [`PriorityQueue`],
 //! [`LifoQueue`], with asyncio's `task_done` and `join`) are written here;
