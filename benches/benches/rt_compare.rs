@@ -13,7 +13,9 @@
 //! - `TASKLANE_BENCH_MEASUREMENT_SECS`: measurement time (default 5);
 //! - `TASKLANE_BENCH_WARMUP_SECS`: warm-up time (default 1);
 //! - `TASKLANE_SPIN_US`: tasklane only, spin before parking in µs (default
-//!   the runtime's own).
+//!   the runtime's own);
+//! - `TASKLANE_YIELD=off`: tasklane only, no yield before parking
+//!   (`tasklane_benches::tasklane_builder`).
 
 use std::future::Future;
 use std::sync::atomic::AtomicUsize;

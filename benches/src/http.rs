@@ -23,10 +23,7 @@ async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
 /// If the runtime cannot be built or the listener registered.
 pub fn serve_tasklane(listener: std::net::TcpListener, workers: usize) {
     use tasklane::hyper::Io;
-    let rt = tasklane::Runtime::builder()
-        .worker_threads(workers)
-        .build()
-        .expect("runtime");
+    let rt = crate::tasklane_builder(workers).build().expect("runtime");
     rt.block_on(rt.spawn(async move {
         let listener = tasklane::net::TcpListener::from_std(listener).expect("listener");
         loop {

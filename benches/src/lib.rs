@@ -142,28 +142,44 @@ pub struct Tasklane {
 #[derive(Debug, Clone, Copy)]
 pub struct TasklaneSpawner;
 
+/// A multi-thread tasklane runtime builder with `workers` workers and the
+/// benches' overrides from the environment, whose effects
+/// `docs/benchmarks.md` measures:
+///
+/// - `TASKLANE_SPIN_US`: how long an idle worker spins before it parks;
+/// - `TASKLANE_SLOW_POLL=off`: no slow-poll watch;
+/// - `TASKLANE_YIELD=off`: no yield before parking.
+///
+/// # Panics
+///
+/// If `TASKLANE_SPIN_US` is not a number.
+pub fn tasklane_builder(workers: usize) -> tasklane::Builder {
+    let mut builder = tasklane::Runtime::builder().worker_threads(workers);
+    if let Ok(v) = std::env::var("TASKLANE_SPIN_US") {
+        let us: u64 = v
+            .trim()
+            .parse()
+            .expect("TASKLANE_SPIN_US is a number of microseconds");
+        builder = builder.spin_before_park(std::time::Duration::from_micros(us));
+    }
+    if std::env::var("TASKLANE_SLOW_POLL").is_ok_and(|v| v == "off") {
+        builder = builder.slow_poll_threshold(std::time::Duration::MAX);
+    }
+    if std::env::var("TASKLANE_YIELD").is_ok_and(|v| v == "off") {
+        builder = builder.yield_before_park(false);
+    }
+    builder
+}
+
 impl BenchRuntime for Tasklane {
     const NAME: &'static str = "tasklane";
     type Spawner = TasklaneSpawner;
     type JoinHandle = Unwrap<tasklane::task::JoinHandle<()>>;
 
     fn start(workers: usize) -> Self {
-        let mut builder = tasklane::Runtime::builder().worker_threads(workers);
-        // TASKLANE_SPIN_US overrides how long an idle worker spins before it
-        // parks (docs/benchmarks.md measures the choice).
-        if let Ok(v) = std::env::var("TASKLANE_SPIN_US") {
-            let us: u64 = v
-                .trim()
-                .parse()
-                .expect("TASKLANE_SPIN_US is a number of microseconds");
-            builder = builder.spin_before_park(std::time::Duration::from_micros(us));
-        }
-        // TASKLANE_SLOW_POLL=off turns the slow-poll watch off (its cost is
-        // measured in docs/benchmarks.md, "Observability").
-        if std::env::var("TASKLANE_SLOW_POLL").is_ok_and(|v| v == "off") {
-            builder = builder.slow_poll_threshold(std::time::Duration::MAX);
-        }
-        let rt = builder.build().expect("build tasklane runtime");
+        let rt = tasklane_builder(workers)
+            .build()
+            .expect("build tasklane runtime");
         Tasklane { rt }
     }
 

@@ -88,8 +88,16 @@ fn one_worker_with(driver: &Arc<TestDriver>) -> Scheduler {
 fn idle_workers_park_in_the_driver_and_wake_through_it() {
     let driver = Arc::new(TestDriver::default());
     // One worker: it always gets the driver when it sleeps, so every task
-    // from outside must reach it through `Driver::unpark`.
-    let mut sched = one_worker_with(&driver);
+    // from outside must reach it through `Driver::unpark`. Without the
+    // yield before parking, which could catch every spawn below while the
+    // worker is still awake and leave the driver's wake-up untested.
+    let mut sched = Scheduler::new(Config {
+        worker_threads: 1,
+        driver: Some(Box::new(Handle(driver.clone()))),
+        yield_before_park: false,
+        ..Config::default()
+    })
+    .unwrap();
     // Wait until the worker is asleep inside the driver.
     while driver.parks.load(SeqCst) == 0 {
         std::thread::yield_now();

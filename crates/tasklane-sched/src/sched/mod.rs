@@ -58,6 +58,11 @@ pub struct Config {
     pub blocking_keep_alive: Duration,
     /// How long an idle worker keeps looking for work before it parks.
     pub spin_before_park: Duration,
+    /// An idle worker of a multi-thread scheduler offers its core to
+    /// other threads once (`sched_yield`) before it sleeps, and does not
+    /// sleep if work came meanwhile (`park.rs`). On by default; ignored by
+    /// the current-thread and deterministic schedulers.
+    pub yield_before_park: bool,
     /// What idle workers block in; `None` parks them on condition variables.
     pub driver: Option<Box<dyn Driver>>,
     /// Run at the start of every runtime thread.
@@ -113,6 +118,7 @@ impl Default for Config {
             max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
             blocking_keep_alive: Duration::from_secs(10),
             spin_before_park: DEFAULT_SPIN_BEFORE_PARK,
+            yield_before_park: true,
             driver: None,
             on_thread_start: None,
             on_thread_stop: None,
@@ -161,6 +167,7 @@ impl fmt::Debug for Config {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("spin_before_park", &self.spin_before_park)
+            .field("yield_before_park", &self.yield_before_park)
             .field("driver", &self.driver.is_some())
             .field("poll_timing", &self.poll_timing)
             .field("slow_poll_threshold", &self.slow_poll_threshold)
@@ -173,6 +180,8 @@ impl fmt::Debug for Config {
 
 pub(crate) struct RuntimeConfig {
     pub(crate) spin_before_park: Duration,
+    /// `Config::yield_before_park`, already false where it is ignored.
+    pub(crate) yield_before_park: bool,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
     pub(crate) thread_name: StdArc<dyn Fn(Option<usize>) -> String + Send + Sync>,
@@ -657,6 +666,7 @@ impl Scheduler {
             shutdown: AtomicBool::new(false),
             config: RuntimeConfig {
                 spin_before_park: config.spin_before_park,
+                yield_before_park: config.yield_before_park && !current_thread && !simulated,
                 on_thread_start: config.on_thread_start,
                 on_thread_stop: config.on_thread_stop,
                 thread_name: config.thread_name,

@@ -8,6 +8,21 @@
 //! and wakes whichever way the thread sleeps; a park that finds `NOTIFIED`
 //! consumes it and returns at once, so an unpark that comes before the park
 //! is never lost.
+//!
+//! # Yielding first
+//!
+//! A multi-thread worker with nothing to do offers its core once
+//! (`sched_yield`) before it sleeps, then looks for the token again. The
+//! worker is already counted parked (`idle.rs`), so work that comes
+//! during the yield is announced as to any sleeper; if the notifier picks
+//! this worker, its swap to `NOTIFIED` finds the state `EMPTY` (no system
+//! call on either side) and the park returns at once. Where threads outnumber cores (a client on
+//! the same machine, other processes), the thread waiting behind the
+//! worker is often the one that makes its next work, and a sleep would
+//! cost a context switch each way plus a cross-core wake-up; where the
+//! core is free, the yield returns at once and costs one system call.
+//! The cost and the gain are measured in `docs/benchmarks.md`
+//! ("Yielding before parking").
 
 use crate::panic::abort_on_unwind;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -153,20 +168,23 @@ impl Parker {
     /// waits out its grace this way; workers pass `None`). `on_condvar` runs
     /// when the thread is about to sleep on its condition variable because
     /// another holds the driver (for the idle notice, `DriverSlot::notice_idle`).
+    /// With `yield_first`, the thread yields its core once before it
+    /// sleeps (module docs).
     pub(crate) fn park(
         &self,
         driver: Option<&DriverSlot>,
         deadline: Option<Instant>,
+        yield_first: bool,
         on_condvar: impl FnOnce(&DriverSlot),
     ) {
-        // SeqCst on every transition of this word: it is tiny, off the hot
-        // path, and the unparker must see PARKED_* after our last queue check.
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
+        if self.take_token() {
             return;
+        }
+        if yield_first {
+            crate::sync::yield_thread();
+            if self.take_token() {
+                return;
+            }
         }
         match driver {
             Some(d) if d.try_acquire() => {
@@ -179,6 +197,15 @@ impl Parker {
             }
             None => self.park_condvar(deadline),
         }
+    }
+
+    /// Consumes an unpark that came before the sleep, if there is one.
+    fn take_token(&self) -> bool {
+        // SeqCst on every transition of this word: it is tiny, off the hot
+        // path, and the unparker must see PARKED_* after our last queue check.
+        self.state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 
     fn park_driver(&self, d: &DriverSlot, deadline: Option<Instant>) {

@@ -528,10 +528,12 @@ impl Context {
             // Another worker holds the driver: if this park makes the
             // scheduler idle, a paused clock there must hear of it
             // (`Handle::is_idle`).
-            me.parker
-                .park(shared.driver.as_ref(), root.and_then(|r| r.deadline), |d| {
-                    d.notice_idle(|| shared.is_idle())
-                });
+            me.parker.park(
+                shared.driver.as_ref(),
+                root.and_then(|r| r.deadline),
+                shared.config.yield_before_park,
+                |d| d.notice_idle(|| shared.is_idle()),
+            );
             crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);

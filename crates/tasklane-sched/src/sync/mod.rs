@@ -73,6 +73,15 @@ macro_rules! loom_thread_local {
 #[cfg(tasklane_loom)]
 pub(crate) use loom_thread_local as thread_local;
 
+/// Offers the thread's core to another runnable thread (`sched_yield`).
+/// Under loom nothing: the yield is a hint to the OS scheduler, not a step
+/// of any protocol, and the models need no extra interleavings for it.
+#[inline]
+pub(crate) fn yield_thread() {
+    #[cfg(not(tasklane_loom))]
+    std::thread::yield_now();
+}
+
 /// A spin-wait hint; under loom a yield, so the model sees progress.
 #[inline]
 pub(crate) fn spin_hint() {

@@ -30,6 +30,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     slow_poll_threshold: Duration,
     spin_before_park: Duration,
+    yield_before_park: bool,
     poll_timing: bool,
     /// `None`: as `TASKLANE_DEBUG` says.
     debug: Option<bool>,
@@ -47,6 +48,7 @@ impl Default for Builder {
             max_blocking_threads: tasklane_sched::DEFAULT_MAX_BLOCKING_THREADS,
             slow_poll_threshold: tasklane_sched::DEFAULT_SLOW_POLL_THRESHOLD,
             spin_before_park: tasklane_sched::DEFAULT_SPIN_BEFORE_PARK,
+            yield_before_park: true,
             poll_timing: false,
             debug: None,
             cancel_warn_after: Duration::from_secs(1),
@@ -189,6 +191,21 @@ impl Builder {
         self
     }
 
+    /// Whether an idle worker offers its core to other threads once
+    /// (`sched_yield`) before it sleeps, and skips the sleep if work came
+    /// meanwhile (default: yes, on the multi-thread runtime; the
+    /// current-thread and deterministic runtimes never do). Where threads
+    /// outnumber cores (a load generator or a client on the same machine,
+    /// other processes) that saves a sleep and a wake-up per idle moment;
+    /// where the core is free, it costs one system call. A thread that
+    /// hands work to the runtime and blocks for the answer, one request at
+    /// a time, can see longer round trips with it (docs/benchmarks.md,
+    /// "Yielding before parking").
+    pub fn yield_before_park(mut self, on: bool) -> Builder {
+        self.yield_before_park = on;
+        self
+    }
+
     /// Measures each task's time spent running, shown by `Handle::tasks()`
     /// ([`TaskSnapshot::running_time`](crate::task::TaskSnapshot::running_time)).
     /// Off by default: it reads the CPU's time-stamp counter twice per
@@ -277,6 +294,7 @@ impl Builder {
             }),
             max_blocking_threads: self.max_blocking_threads,
             spin_before_park: self.spin_before_park,
+            yield_before_park: self.yield_before_park,
             on_thread_start: Some(on_start),
             on_thread_stop: Some(on_stop),
             poll_timing: self.poll_timing,
