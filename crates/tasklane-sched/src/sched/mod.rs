@@ -58,10 +58,11 @@ pub struct Config {
     pub blocking_keep_alive: Duration,
     /// How long an idle worker keeps looking for work before it parks.
     pub spin_before_park: Duration,
-    /// An idle worker of a multi-thread scheduler offers its core to
-    /// other threads once (`sched_yield`) before it sleeps, and does not
-    /// sleep if work came meanwhile (`park.rs`). On by default; ignored by
-    /// the current-thread and deterministic schedulers.
+    /// An idle worker of a multi-thread scheduler whose last sleep ended
+    /// on an I/O or timer event offers its core to other threads once
+    /// (`sched_yield`) before it sleeps again, and does not sleep if work
+    /// came meanwhile (`park.rs`, "Yielding first"). On by default;
+    /// ignored by the current-thread and deterministic schedulers.
     pub yield_before_park: bool,
     /// What idle workers block in; `None` parks them on condition variables.
     pub driver: Option<Box<dyn Driver>>,

@@ -11,18 +11,26 @@
 //!
 //! # Yielding first
 //!
-//! A multi-thread worker with nothing to do offers its core once
-//! (`sched_yield`) before it sleeps, then looks for the token again. The
-//! worker is already counted parked (`idle.rs`), so work that comes
-//! during the yield is announced as to any sleeper; if the notifier picks
-//! this worker, its swap to `NOTIFIED` finds the state `EMPTY` (no system
-//! call on either side) and the park returns at once. Where threads outnumber cores (a client on
-//! the same machine, other processes), the thread waiting behind the
-//! worker is often the one that makes its next work, and a sleep would
-//! cost a context switch each way plus a cross-core wake-up; where the
-//! core is free, the yield returns at once and costs one system call.
-//! The cost and the gain are measured in `docs/benchmarks.md`
-//! ("Yielding before parking").
+//! A park may offer the core once (`sched_yield`) before it sleeps, then
+//! look for the token again. The worker is already counted parked
+//! (`idle.rs`), so work that comes during the yield is announced as to
+//! any sleeper; if the notifier picks this worker, its swap to `NOTIFIED`
+//! finds the state `EMPTY` (no system call on either side) and the park
+//! returns at once.
+//!
+//! A multi-thread worker asks for the yield when its previous park ended
+//! on the driver's own account (readiness or a timer, not an unpark):
+//! its work is coming from outside the process, from a peer that may be
+//! waiting for this very core (a client on the same machine, where
+//! threads outnumber cores). Yielding lets that peer run first, and the
+//! next wait then finds its events without sleeping: the sleep and the
+//! wake-up it saves cost a context switch each way and a cross-core
+//! interrupt. Work handed over by this process's own threads is left
+//! alone: a thread that gives the runtime work and blocks for each answer
+//! was measured to lose from the yield, which kept the worker on that
+//! thread's core. Where the core is free the yield returns at once, one
+//! system call. The measurements are in `docs/benchmarks.md` ("Yielding
+//! before parking").
 
 use crate::panic::abort_on_unwind;
 use crate::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -169,33 +177,40 @@ impl Parker {
     /// when the thread is about to sleep on its condition variable because
     /// another holds the driver (for the idle notice, `DriverSlot::notice_idle`).
     /// With `yield_first`, the thread yields its core once before it
-    /// sleeps (module docs).
+    /// sleeps (module docs). Returns whether the park ended on the
+    /// driver's own account (an event or its timeout) rather than by an
+    /// unpark.
     pub(crate) fn park(
         &self,
         driver: Option<&DriverSlot>,
         deadline: Option<Instant>,
         yield_first: bool,
         on_condvar: impl FnOnce(&DriverSlot),
-    ) {
+    ) -> bool {
         if self.take_token() {
-            return;
+            return false;
         }
         if yield_first {
             crate::sync::yield_thread();
             if self.take_token() {
-                return;
+                return false;
             }
         }
         match driver {
             Some(d) if d.try_acquire() => {
-                self.park_driver(d, deadline);
+                let by_driver = self.park_driver(d, deadline);
                 d.release();
+                by_driver
             }
             Some(d) => {
                 on_condvar(d);
                 self.park_condvar(deadline);
+                false
             }
-            None => self.park_condvar(deadline),
+            None => {
+                self.park_condvar(deadline);
+                false
+            }
         }
     }
 
@@ -208,20 +223,21 @@ impl Parker {
             .is_ok()
     }
 
-    fn park_driver(&self, d: &DriverSlot, deadline: Option<Instant>) {
+    /// Sleeps in the driver; returns whether it woke without an unpark.
+    fn park_driver(&self, d: &DriverSlot, deadline: Option<Instant>) -> bool {
         if let Err(actual) =
             self.state
                 .compare_exchange(EMPTY, PARKED_DRIVER, Ordering::SeqCst, Ordering::SeqCst)
         {
             debug_assert_eq!(actual, NOTIFIED);
             self.state.store(EMPTY, Ordering::SeqCst);
-            return;
+            return false;
         }
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         abort_on_unwind(|| d.driver.park(timeout));
         // Whether we were unparked or the driver returned for an event, the
         // token (if any) is consumed here.
-        self.state.swap(EMPTY, Ordering::SeqCst);
+        self.state.swap(EMPTY, Ordering::SeqCst) == PARKED_DRIVER
     }
 
     fn park_condvar(&self, deadline: Option<Instant>) {

@@ -26,7 +26,8 @@
 //! 3. The local queue, then a batch from the injector.
 //! 4. Searching (if fewer than half the workers already are): steal a batch
 //!    from the other workers and the injector, spinning for up to the
-//!    configured spin time before parking.
+//!    configured spin time before parking (which first yields the core
+//!    once if the last park ended on an I/O or timer event: `park.rs`).
 //!
 //! # Shutdown
 //!
@@ -82,6 +83,10 @@ pub(crate) struct Context {
     /// [`MAINTENANCE_INTERVAL`] ticks and before parking (a plain cell: the poll
     /// path pays one increment).
     polls: Cell<u64>,
+    /// Whether this worker's last park ended on the driver's own account
+    /// (readiness or a timer, not an unpark): its next park then yields
+    /// the core first, if the runtime allows (`park.rs`, "Yielding first").
+    woke_by_driver: Cell<bool>,
 }
 
 /// The coarse clock ticked during a poll on this thread (the task core
@@ -215,6 +220,7 @@ impl Context {
             yielded: Cell::new(false),
             rng: Cell::new(core.rng),
             polls: Cell::new(core.polls),
+            woke_by_driver: Cell::new(false),
         }
     }
 
@@ -528,12 +534,13 @@ impl Context {
             // Another worker holds the driver: if this park makes the
             // scheduler idle, a paused clock there must hear of it
             // (`Handle::is_idle`).
-            me.parker.park(
+            let by_driver = me.parker.park(
                 shared.driver.as_ref(),
                 root.and_then(|r| r.deadline),
-                shared.config.yield_before_park,
+                shared.config.yield_before_park && self.woke_by_driver.get(),
                 |d| d.notice_idle(|| shared.is_idle()),
             );
+            self.woke_by_driver.set(by_driver);
             crate::task::watch::restart();
         }
         shared.idle.transition_worker_from_parked(self.index);

@@ -191,16 +191,16 @@ impl Builder {
         self
     }
 
-    /// Whether an idle worker offers its core to other threads once
-    /// (`sched_yield`) before it sleeps, and skips the sleep if work came
-    /// meanwhile (default: yes, on the multi-thread runtime; the
-    /// current-thread and deterministic runtimes never do). Where threads
-    /// outnumber cores (a load generator or a client on the same machine,
-    /// other processes) that saves a sleep and a wake-up per idle moment;
-    /// where the core is free, it costs one system call. A thread that
-    /// hands work to the runtime and blocks for the answer, one request at
-    /// a time, can see longer round trips with it (docs/benchmarks.md,
-    /// "Yielding before parking").
+    /// Whether an idle worker whose last sleep ended on an I/O or timer
+    /// event offers its core to other threads once (`sched_yield`) before
+    /// it sleeps again, and skips the sleep if work came meanwhile
+    /// (default: yes, on the multi-thread runtime; the current-thread and
+    /// deterministic runtimes never do). Where threads outnumber cores (a
+    /// load generator or a client on the same machine, other processes)
+    /// the peer that makes the worker's next I/O often waits for that very
+    /// core, and the yield saves a sleep and a wake-up; where the core is
+    /// free, it costs one system call (docs/benchmarks.md, "Yielding
+    /// before parking").
     pub fn yield_before_park(mut self, on: bool) -> Builder {
         self.yield_before_park = on;
         self
