@@ -16,7 +16,10 @@
 //! (`idle.rs`), so work that comes during the yield is announced as to
 //! any sleeper; if the notifier picks this worker, its swap to `NOTIFIED`
 //! finds the state `EMPTY` (no system call on either side) and the park
-//! returns at once.
+//! returns at once. During the yield the state is still `EMPTY`, so the
+//! monitor sees the worker awake; a yield that outlasts a monitor tick
+//! can make it look stuck, which costs at most a needless wake-up of a
+//! sleeper (`monitor.rs`).
 //!
 //! A multi-thread worker asks for the yield when its previous park ended
 //! on the driver's own account (readiness or a timer, not an unpark):
