@@ -401,3 +401,83 @@ impl<T: fmt::Debug> fmt::Debug for MutexGuardArc<T> {
         fmt::Debug::fmt(&**self, f)
     }
 }
+
+// Outside any runtime, so that miri can run them (CI's miri step): the
+// unsafe code above is the guards' access to the value and the hand-off.
+#[cfg(test)]
+mod tests {
+    use super::Mutex;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    #[test]
+    fn contended_increments_from_threads_are_all_kept() {
+        let (threads, per_thread) = if cfg!(miri) { (3, 20) } else { (4, 2_000) };
+        let m = Arc::new(Mutex::new(0u64));
+        let joins: Vec<_> = (0..threads)
+            .map(|_| {
+                let m = m.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..per_thread {
+                        futures_lite::future::block_on(async { *m.lock().await += 1 });
+                    }
+                })
+            })
+            .collect();
+        for j in joins {
+            j.join().unwrap();
+        }
+        assert_eq!(*m.try_lock().expect("free at the end"), threads * per_thread);
+    }
+
+    #[test]
+    fn an_arc_guard_moves_to_another_thread_and_unlocks_there() {
+        let m = Arc::new(Mutex::new(vec![1]));
+        let guard = m.try_lock_arc().expect("free");
+        assert!(m.try_lock().is_none(), "locked while the guard lives");
+        std::thread::spawn(move || {
+            let mut guard = guard;
+            guard.push(2);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(*m.try_lock().expect("unlocked by the drop"), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_waiter_dropped_before_the_hand_off_does_not_keep_the_lock() {
+        let m = Mutex::new(5);
+        let held = m.try_lock().expect("free");
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let mut waiting = pin!(m.lock());
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            // Dropped while queued: its place must not receive the lock.
+        }
+        drop(held);
+        assert_eq!(*m.try_lock().expect("nobody left to hand to"), 5);
+    }
+
+    #[test]
+    fn a_waiter_dropped_after_the_hand_off_passes_the_lock_on() {
+        let m = Mutex::new(0);
+        let held = m.try_lock().expect("free");
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = Box::pin(m.lock());
+        let mut second = Box::pin(m.lock());
+        assert!(first.as_mut().poll(&mut cx).is_pending());
+        assert!(second.as_mut().poll(&mut cx).is_pending());
+        // The unlock hands the lock to `first`, which is dropped before it
+        // polls again: the lock must go on to `second`.
+        drop(held);
+        drop(first);
+        match second.as_mut().poll(&mut cx) {
+            Poll::Ready(mut g) => *g += 1,
+            Poll::Pending => panic!("the hand-off was lost with the dropped waiter"),
+        }
+        drop(second);
+        assert_eq!(*m.try_lock().expect("free again"), 1);
+    }
+}
