@@ -429,7 +429,10 @@ mod tests {
         for j in joins {
             j.join().unwrap();
         }
-        assert_eq!(*m.try_lock().expect("free at the end"), threads * per_thread);
+        assert_eq!(
+            *m.try_lock().expect("free at the end"),
+            threads * per_thread
+        );
     }
 
     #[test]
