@@ -75,13 +75,16 @@ fn block_on_handle<T>(h: tasklane_sched::task::JoinHandle<T>) -> T {
 use std::future::Future;
 
 /// A scheduler with one worker parking in `driver`.
-fn one_worker_with(driver: &Arc<TestDriver>) -> Scheduler {
-    Scheduler::new(Config {
+fn one_worker_config(driver: &Arc<TestDriver>) -> Config {
+    Config {
         worker_threads: 1,
         driver: Some(Box::new(Handle(driver.clone()))),
         ..Config::default()
-    })
-    .unwrap()
+    }
+}
+
+fn one_worker_with(driver: &Arc<TestDriver>) -> Scheduler {
+    Scheduler::new(one_worker_config(driver)).unwrap()
 }
 
 #[test]
@@ -92,10 +95,8 @@ fn idle_workers_park_in_the_driver_and_wake_through_it() {
     // yield before parking, which could catch every spawn below while the
     // worker is still awake and leave the driver's wake-up untested.
     let mut sched = Scheduler::new(Config {
-        worker_threads: 1,
-        driver: Some(Box::new(Handle(driver.clone()))),
         yield_before_park: false,
-        ..Config::default()
+        ..one_worker_config(&driver)
     })
     .unwrap();
     // Wait until the worker is asleep inside the driver.

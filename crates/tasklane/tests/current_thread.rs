@@ -102,27 +102,7 @@ fn timers_and_wait_for_work() {
 
 #[test]
 fn tcp_round_trip_on_one_thread() {
-    use futures_io::{AsyncRead, AsyncWrite};
-    use std::pin::Pin;
-
-    async fn read_exact(s: &mut tasklane::net::TcpStream, buf: &mut [u8]) {
-        let mut at = 0;
-        while at < buf.len() {
-            let n = std::future::poll_fn(|cx| Pin::new(&mut *s).poll_read(cx, &mut buf[at..]))
-                .await
-                .unwrap();
-            assert_ne!(n, 0, "early end of stream");
-            at += n;
-        }
-    }
-    async fn write_all(s: &mut tasklane::net::TcpStream, mut buf: &[u8]) {
-        while !buf.is_empty() {
-            let n = std::future::poll_fn(|cx| Pin::new(&mut *s).poll_write(cx, buf))
-                .await
-                .unwrap();
-            buf = &buf[n..];
-        }
-    }
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
 
     let rt = ct();
     watchdog("echo over loopback", HANG, move || {
@@ -134,14 +114,14 @@ fn tcp_round_trip_on_one_thread() {
             let server = tasklane::spawn(async move {
                 let (mut s, _) = listener.accept().await.unwrap();
                 let mut buf = vec![0u8; 64 * 1024];
-                read_exact(&mut s, &mut buf).await;
-                write_all(&mut s, &buf).await;
+                s.read_exact(&mut buf).await.unwrap();
+                s.write_all(&buf).await.unwrap();
             });
             let mut c = tasklane::net::TcpStream::connect(addr).await.unwrap();
             let data: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
-            write_all(&mut c, &data).await;
+            c.write_all(&data).await.unwrap();
             let mut back = vec![0u8; data.len()];
-            read_exact(&mut c, &mut back).await;
+            c.read_exact(&mut back).await.unwrap();
             assert_eq!(back, data);
             server.await.unwrap();
         })

@@ -237,9 +237,7 @@ fn the_deterministic_clock_is_paused_and_timers_replay() {
 
 #[test]
 fn real_sockets_work_on_the_deterministic_runtime() {
-    use futures_io::{AsyncRead, AsyncWrite};
-    use std::future::poll_fn;
-    use std::pin::Pin;
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
     // The schedule around socket readiness depends on the kernel, not on
     // the seed; the program still runs, and gets its bytes back.
     let rt = det(11, 2);
@@ -251,28 +249,13 @@ fn real_sockets_work_on_the_deterministic_runtime() {
         let server = tasklane::spawn(async move {
             let (mut s, _) = listener.accept().await.unwrap();
             let mut buf = [0u8; 5];
-            let mut at = 0;
-            while at < buf.len() {
-                let n = poll_fn(|cx| Pin::new(&mut s).poll_read(cx, &mut buf[at..]))
-                    .await
-                    .unwrap();
-                at += n;
-            }
-            poll_fn(|cx| Pin::new(&mut s).poll_write(cx, &buf))
-                .await
-                .unwrap();
+            s.read_exact(&mut buf).await.unwrap();
+            s.write_all(&buf).await.unwrap();
         });
         let mut c = tasklane::net::TcpStream::connect(addr).await.unwrap();
-        poll_fn(|cx| Pin::new(&mut c).poll_write(cx, b"hello"))
-            .await
-            .unwrap();
+        c.write_all(b"hello").await.unwrap();
         let mut back = [0u8; 5];
-        let mut at = 0;
-        while at < back.len() {
-            at += poll_fn(|cx| Pin::new(&mut c).poll_read(cx, &mut back[at..]))
-                .await
-                .unwrap();
-        }
+        c.read_exact(&mut back).await.unwrap();
         server.await.unwrap();
         back
     });
