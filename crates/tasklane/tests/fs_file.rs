@@ -5,13 +5,15 @@ mod common;
 mod fsutil;
 mod netutil;
 
-use common::{poll_once, rt};
+use common::{Gate, poll_once, rt};
 use fsutil::TempDir;
 use futures_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use netutil::pattern;
 use std::io::SeekFrom;
 use std::os::fd::AsRawFd;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
+use tasklane::Runtime;
 use tasklane::fs::{self, File, OpenOptions};
 
 /// The OS offset of the file's descriptor (where the next pool job reads).
@@ -20,6 +22,30 @@ fn os_offset(f: &File) -> u64 {
     let off = unsafe { libc::lseek(f.as_raw_fd(), 0, libc::SEEK_CUR) };
     assert!(off >= 0);
     off as u64
+}
+
+/// Holds the runtime's blocking pool (built with one thread) until the gate
+/// opens, so a file job started meanwhile stays queued: a poll that needs one
+/// is then Pending whatever the timing. Call from `block_on`'s thread.
+fn hold_pool() -> (Arc<Gate>, tasklane::task::JoinHandle<()>) {
+    let gate = Gate::new();
+    let (started_tx, started_rx) = mpsc::channel();
+    let g = gate.clone();
+    let holder = tasklane::spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        g.wait();
+    });
+    started_rx.recv().unwrap();
+    (gate, holder)
+}
+
+/// A two-worker runtime whose blocking pool has one thread, for `hold_pool`.
+fn rt_one_pool_thread() -> Runtime {
+    Runtime::builder()
+        .worker_threads(2)
+        .max_blocking_threads(1)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -177,7 +203,7 @@ fn cancelled_reads_lose_no_data() {
     let path = dir.join("data");
     let data = pattern(4, 1_000_000);
     std::fs::write(&path, &data).unwrap();
-    rt(2).block_on(async {
+    rt_one_pool_thread().block_on(async {
         let mut f = File::open(&path).await.unwrap();
         let mut got = Vec::new();
         let mut cancelled = 0;
@@ -186,12 +212,16 @@ fn cancelled_reads_lose_no_data() {
             let mut buf = vec![0u8; 1 + (i * 7919) % 100_000];
             i += 1;
             if i.is_multiple_of(3) {
-                // Start a read, abandon it at its first suspension point.
+                // Start a read, abandon it at its first suspension point,
+                // with the pool held so a job it starts cannot finish first.
                 // A read that completes at once (from the read-ahead) is no
                 // cancellation: its bytes count.
+                let (gate, holder) = hold_pool();
                 let mut read = Box::pin(f.read(&mut buf));
                 let done = poll_once(&mut read);
                 drop(read);
+                gate.open();
+                holder.await.unwrap();
                 match done {
                     std::task::Poll::Pending => cancelled += 1,
                     std::task::Poll::Ready(n) => got.extend_from_slice(&buf[..n.unwrap()]),
@@ -212,29 +242,31 @@ fn cancelled_reads_lose_no_data() {
     });
 }
 
+/// The pool's one thread is held while `write_all` is polled, so its first
+/// chunk is accepted and queued and the second must wait for it: the write is
+/// cancelled with exactly one chunk in flight, whatever the timing.
 #[test]
 fn a_cancelled_write_all_leaves_whole_chunks() {
     let dir = TempDir::new("fs-file");
     let path = dir.join("data");
     let data = pattern(5, 5 * 1024 * 1024);
-    rt(2).block_on(async {
+    rt_one_pool_thread().block_on(async {
         let mut f = File::create(&path).await.unwrap();
+        let (gate, holder) = hold_pool();
         {
             let mut write = Box::pin(f.write_all(&data));
             assert!(
                 poll_once(&mut write).is_pending(),
-                "5 MiB takes several jobs"
+                "the second chunk waits for the first, which the held pool cannot run"
             );
         } // cancelled here
+        gate.open();
+        holder.await.unwrap();
         f.flush().await.unwrap(); // waits for the chunk in flight
         let written = std::fs::read(&path).unwrap();
         const CHUNK: usize = 2 * 1024 * 1024;
-        assert!(
-            written.len().is_multiple_of(CHUNK) && !written.is_empty(),
-            "{} bytes: not whole chunks",
-            written.len()
-        );
-        assert!(written == data[..written.len()], "not a prefix of the data");
+        assert_eq!(written.len(), CHUNK, "the one chunk in flight, whole");
+        assert!(written == data[..CHUNK], "not a prefix of the data");
     });
 }
 
