@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{Log, entries, log, push, rt, spin_until};
+use common::{Log, entries, log, push, rt, spin_until, yield_until};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -236,10 +236,12 @@ fn a_reraise_with_only_a_sibling_catch_point_ends_the_task() {
 fn wait_leaves_the_waited_tasks_running_when_its_awaiter_is_cancelled() {
     let rt = rt(2);
     let finished = Arc::new(AtomicBool::new(false));
+    // The child runs on until the test lets it, after its awaiter is gone.
+    let (open, gate) = futures_channel::oneshot::channel::<()>();
     let child = rt.spawn({
         let finished = finished.clone();
         async move {
-            sleep(Duration::from_millis(50)).await;
+            gate.await.unwrap();
             finished.store(true, Ordering::SeqCst);
             5
         }
@@ -254,6 +256,7 @@ fn wait_leaves_the_waited_tasks_running_when_its_awaiter_is_cancelled() {
     });
     assert!(awaiter.cancel());
     assert!(rt.block_on(awaiter).unwrap_err().is_cancelled());
+    open.send(()).unwrap();
     spin_until("child finished", || {
         child_ref.state() == TaskState::Completed
     });
@@ -273,6 +276,7 @@ fn wait_on_borrowed_handles_keeps_them_with_their_owner() {
         ];
         let (done, pending) = wait(&mut tasks, ReturnWhen::FirstCompleted, None).await;
         assert_eq!((done.len(), pending.len()), (1, 1));
+        yield_until(|| tasks[1].state() == TaskState::Suspended).await;
         // Cancelled while waiting again: the handles stay in `tasks`.
         let r = wait_for(
             wait(&mut tasks, ReturnWhen::AllCompleted, None),

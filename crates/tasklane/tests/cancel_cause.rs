@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{rt, spin_until};
+use common::{rt, spin_until, yield_until};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 use tasklane::TaskGroup;
@@ -106,12 +108,17 @@ fn a_group_failure_names_the_failing_child_to_siblings_and_owner() {
     let h = rt.spawn(async move {
         let mut group = TaskGroup::<(), &'static str>::new();
         let sibling_tx = tx.clone();
+        // The failing child waits until the sibling is in the poll that
+        // reaches its catch point, so the sibling's body always runs.
+        let started = Arc::new(AtomicBool::new(false));
+        let s = started.clone();
         group.spawn(async move {
+            s.store(true, Ordering::SeqCst);
             catcher(sibling_tx).await;
             Ok(())
         });
-        let failing = group.spawn(async {
-            sleep(Duration::from_millis(10)).await;
+        let failing = group.spawn(async move {
+            yield_until(|| started.load(Ordering::SeqCst)).await;
             Err("boom")
         });
         let owner_saw = cancellable(sleep(LONG)).await.unwrap_err().cause();

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Counts, DropCounter, in_task, yield_until};
+use common::{Counts, DropCounter, in_task, in_task_on, paused_rt, yield_until};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,9 +20,11 @@ const LONG: Duration = Duration::from_secs(60);
 /// Generous upper bound for a short wait on a loaded machine.
 const GENEROUS: Duration = Duration::from_secs(3);
 
+/// On the paused clock, so the 5 ms cleanups always end inside the 30 ms
+/// grace and the grace is exactly 30 ms.
 #[test]
 fn the_report_counts_each_child_and_names_the_aborted() {
-    in_task(async {
+    in_task_on(&paused_rt(2), async {
         let mut group = TaskGroup::<&'static str, &'static str>::new();
         let counts = Counts::new();
         // Children waiting where the cancellation will find them.
@@ -83,7 +85,7 @@ fn the_report_counts_each_child_and_names_the_aborted() {
         assert_eq!(report.dropped(), 1, "{report}");
         assert_eq!(report.dropped_names(), ["stubborn"]);
         assert_eq!(counts.drops(), 1, "the aborted child was dropped");
-        assert!(took >= 30 * MS && took < GENEROUS, "took {took:?}");
+        assert_eq!(took, 30 * MS, "the grace, on the paused clock");
     });
 }
 

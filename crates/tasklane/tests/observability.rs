@@ -182,8 +182,13 @@ fn the_dump_lists_exactly_the_live_tasks() {
                     .spawn(std::future::pending::<()>())
             })
             .collect();
-        // Let each live task be polled once (they then stay suspended).
-        while h.tasks().iter().any(|t| t.polls() == 0) {
+        // Let each live task be polled once (they then stay suspended); the
+        // poll count goes up as a poll starts, so wait for the state too.
+        while h
+            .tasks()
+            .iter()
+            .any(|t| t.polls() == 0 || t.state() != task::TaskState::Suspended)
+        {
             tasklane::yield_now().await;
         }
         live

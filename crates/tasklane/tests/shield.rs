@@ -220,19 +220,22 @@ fn a_panic_in_shielded_work_is_resumed_in_the_awaiter() {
 
 /// Graceful shutdown cancels the task awaiting a shield, but not the
 /// shielded task: it waits for it (within the grace), and counts it
-/// completed.
+/// completed. The shielded work waits at a catch point until a thread has
+/// seen its awaiter cancelled, so it is still running when the shutdown
+/// begins, however slowly the test thread gets there.
 #[test]
 fn shutdown_waits_for_shielded_work_without_cancelling_it() {
     let rt = Runtime::builder().worker_threads(2).build().unwrap();
     let reached = flag();
     let finished = flag();
     let (started_tx, started_rx) = oneshot::channel::<()>();
+    let (open_tx, open_rx) = oneshot::channel::<()>();
     let awaiter = rt.spawn({
         let (reached, finished) = (reached.clone(), finished.clone());
         async move {
             shield(async move {
                 started_tx.send(()).unwrap();
-                if cancellable(sleep(100 * MS)).await.is_err() {
+                if cancellable(open_rx).await.is_err() {
                     reached.store(true, Ordering::SeqCst);
                 }
                 finished.store(true, Ordering::SeqCst);
@@ -244,7 +247,13 @@ fn shutdown_waits_for_shielded_work_without_cancelling_it() {
     spin_until("awaiter suspended", || {
         awaiter.state() == TaskState::Suspended
     });
+    let task = awaiter.task_ref();
+    let opener = std::thread::spawn(move || {
+        spin_until("awaiter cancelled", || task.state() == TaskState::Cancelled);
+        open_tx.send(()).unwrap();
+    });
     let report = rt.shutdown(Duration::from_secs(10));
+    opener.join().unwrap();
     assert!(
         finished.load(Ordering::SeqCst),
         "waited for the shielded work"

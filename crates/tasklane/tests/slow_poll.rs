@@ -15,7 +15,7 @@ use tracing::Level;
 fn a_slow_poll_is_reported_once_by_name_and_a_polite_task_is_not() {
     let cap = Capture::default();
     cap.run(|| {
-        let rt = rt(2, Duration::from_millis(50));
+        let rt = rt(2, Duration::from_millis(100));
         rt.block_on(async {
             let blocker = task::Builder::new().name("blocker").spawn(async {
                 // One poll that blocks its worker for 200 ms.

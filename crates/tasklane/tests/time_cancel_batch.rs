@@ -139,9 +139,11 @@ fn a_batched_cancel_racing_its_deadline_is_harmless() {
                     let polled = Pin::new(&mut short).poll(&mut Context::from_waker(&waker));
                     assert_eq!(polled, Poll::Pending);
                     drop(short);
-                    // Let the deadline pass while the batch holds the key.
-                    let until = std::time::Instant::now() + Duration::from_millis(1);
-                    while std::time::Instant::now() < until {
+                    // Let the deadline pass while the batch holds the key,
+                    // and give the other worker time to wake and fire it
+                    // (on a loaded machine that can take many ms).
+                    let until = std::time::Instant::now() + Duration::from_millis(20);
+                    while std::time::Instant::now() < until && count.0.load(Ordering::SeqCst) == 0 {
                         std::hint::spin_loop();
                     }
                     let start = std::time::Instant::now();

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{in_task, yield_until};
+use common::{in_task, in_task_on, paused_rt, yield_until};
 use std::future::{Future, pending};
 use std::pin::pin;
 use std::sync::Arc;
@@ -66,9 +66,10 @@ fn rescheduled_later_it_does_not_fire_at_the_old_deadline() {
     });
 }
 
+/// On the paused clock: the old deadline cannot pass while the test moves it.
 #[test]
 fn rescheduled_later_while_pending_it_does_not_fire_at_the_old_deadline() {
-    in_task(async {
+    in_task_on(&paused_rt(2), async {
         let start = Instant::now();
         let started = Arc::new(AtomicUsize::new(0));
         let s = started.clone();
@@ -166,9 +167,12 @@ fn rescheduling_after_expiry_does_nothing() {
 /// 60 ms, each well within the 100 ms idle limit, then stop: the handler
 /// reads them all and times out 100 ms after the last one, not 100 ms
 /// after it started.
+///
+/// On the paused clock, so a stalled thread cannot stretch the gap between
+/// two messages past the idle limit.
 #[test]
 fn an_idle_timeout_rescheduled_on_every_message() {
-    in_task(async {
+    in_task_on(&paused_rt(2), async {
         const IDLE: Duration = Duration::from_millis(100);
         let (tx, rx) = tasklane::sync::bounded::<u32>(16);
         let producer = tasklane::spawn(async move {

@@ -199,6 +199,7 @@ fn a_timeout_on_a_join_handle_leaves_the_task_running() {
         }
     });
     rt.block_on(started_rx).unwrap();
+    spin_until("first poll over", || h.state() == TaskState::Suspended);
     let (mut h, tx) = in_task_on(&rt, async move {
         assert!(wait_for(&mut h, 10 * MS).await.is_err());
         assert!(wait_for(&mut h, MS).await.is_err());

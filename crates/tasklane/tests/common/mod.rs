@@ -20,6 +20,17 @@ pub(crate) fn rt(workers: usize) -> Runtime {
         .expect("runtime builds")
 }
 
+/// A runtime with `workers` worker threads on the paused clock: time jumps
+/// to the next deadline when every task is idle, so the order in which
+/// short and long timers fire does not depend on how loaded the machine is.
+pub(crate) fn paused_rt(workers: usize) -> Runtime {
+    Runtime::builder()
+        .worker_threads(workers)
+        .start_paused(true)
+        .build()
+        .expect("runtime builds")
+}
+
 /// Counts shared between a test and the futures or values it hands out.
 #[derive(Debug, Default)]
 pub(crate) struct Counts {
