@@ -9,7 +9,7 @@ use common::{Counts, DropCounter, in_task, yield_until};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tasklane::task::cancellable;
+use tasklane::task::{CancelCause, cancellable};
 use tasklane::time::{Instant, sleep};
 
 const MS: Duration = Duration::from_millis(1);
@@ -106,8 +106,9 @@ fn a_zero_grace_aborts_at_once() {
             }
         });
         yield_until(|| started.load(Ordering::SeqCst)).await;
-        let out = h.cancel_within(Duration::ZERO).await;
-        assert!(out.unwrap_err().is_cancelled());
+        let err = h.cancel_within(Duration::ZERO).await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert_eq!(err.cancel_cause(), Some(CancelCause::Aborted));
         assert!(
             !reached_cleanup.load(Ordering::SeqCst),
             "an abort never reaches a catch point"

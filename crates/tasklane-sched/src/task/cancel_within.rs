@@ -33,8 +33,10 @@ impl<T> JoinHandle<T> {
     /// points may clean up with awaits), then aborts it if it has not, and
     /// returns its result: the runtime's two-phase shutdown for one task.
     ///
-    /// The cancel is made at once, when this is called; a zero `grace`
-    /// aborts at once too. The result is that of awaiting the handle: the
+    /// The cancel is made at once, when this is called. A zero `grace`
+    /// aborts at once instead, without the cooperative cancel first, so no
+    /// catch point sees it (with both, another worker could deliver the
+    /// cancel between the two). The result is that of awaiting the handle: the
     /// task's value if it completed (before the cancel reached it, or by
     /// swallowing it), or a [`JoinError`] that `is_cancelled()` (it ended
     /// cancelled, or was aborted), or its panic. An aborted task that is
@@ -49,10 +51,11 @@ impl<T> JoinHandle<T> {
     ///
     /// The `tasklane` crate's `task` module has a runnable example.
     pub fn cancel_within(self, grace: Duration) -> CancelWithin<T> {
-        self.cancel();
         let aborted = grace.is_zero();
         if aborted {
             self.abort();
+        } else {
+            self.cancel();
         }
         CancelWithin {
             handle: self,
