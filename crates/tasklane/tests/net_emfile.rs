@@ -14,6 +14,8 @@ use futures_lite::io::AsyncReadExt;
 use netutil::within;
 use std::fs::File;
 use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use tasklane::net::TcpListener;
 use tasklane::time::sleep;
@@ -104,7 +106,7 @@ fn accept_out_of_descriptors_fails_then_recovers() {
     }
 
     // The error comes back, twice (an immediate retry fails the same way).
-    let listener = std::sync::Arc::new(listener);
+    let listener = Arc::new(listener);
     for attempt in 0..2 {
         let err = rt
             .block_on(within("accept out of descriptors", listener.accept()))
@@ -116,13 +118,14 @@ fn accept_out_of_descriptors_fails_then_recovers() {
     // process uses next to no CPU: nothing spins on the listener's
     // readiness.
     let l = listener.clone();
+    let failures = Arc::new(AtomicU32::new(0));
+    let f = failures.clone();
     let acceptor = rt.spawn(async move {
-        let mut failures = 0u32;
         loop {
             match l.accept().await {
-                Ok(conn) => return (conn, failures),
+                Ok(conn) => return (conn, f.load(Ordering::SeqCst)),
                 Err(e) if is_emfile(&e) => {
-                    failures += 1;
+                    f.fetch_add(1, Ordering::SeqCst);
                     sleep(BACKOFF).await;
                 }
                 Err(e) => panic!("accept: unexpected error {e:?}"),
@@ -142,7 +145,12 @@ fn accept_out_of_descriptors_fails_then_recovers() {
         "the process used {cpu:?} of CPU in {wall:?}: something spins"
     );
 
-    // Free the descriptors: the pending connection is accepted, and works.
+    // Free the descriptors once the acceptor has met EMFILE (a loaded
+    // machine may not have run it yet): the pending connection is then
+    // accepted, and works.
+    common::spin_until("the acceptor meets EMFILE", || {
+        failures.load(Ordering::SeqCst) >= 1
+    });
     drop(hoard);
     let ((mut conn, from), failures) = rt
         .block_on(within("accept after recovery", acceptor))
