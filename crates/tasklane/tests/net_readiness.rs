@@ -80,7 +80,7 @@ fn try_write_until_full_then_writable() {
         let mut written = 0usize;
         // The kernel may free or grow send space between the fill and the
         // poll; then the socket is rightly writable, and is filled again.
-        let mut writable = loop {
+        let writable = loop {
             loop {
                 match c.try_write(&chunk) {
                     Ok(n) => written += n,
