@@ -2,8 +2,10 @@
 //! its own list of live tasks, or the real [`Registry`]), event and drop
 //! counters, a counting join waker, a [`Gate`] that a task awaits and another
 //! thread opens, a [`YieldOnce`], an [`EventDriver`] (a scheduler `Driver`
-//! that wakes tasks from inside its `park`), a [`Countdown`] of tasks still
-//! to run on the real scheduler with [`spawn_leaf`], and the model runner.
+//! that wakes tasks from inside its `park`), a [`PausedClockDriver`] (one
+//! that plays a paused clock, for the idle notice), a [`Countdown`] of tasks
+//! still to run on the real scheduler with [`spawn_leaf`], and the model
+//! runner.
 //!
 //! # Orderings
 //!
@@ -638,6 +640,163 @@ impl Driver for EventDriver {
         s.unparked = true;
         drop(s);
         self.0.cvar.notify_one();
+    }
+}
+
+/// A scheduler [`Driver`] that plays a paused clock (`tasklane`'s runtime
+/// driver while the clock is paused, `crates/tasklane/src/driver.rs`, "The
+/// clock"): one virtual timer, on a clock that moves only while the
+/// scheduler is idle.
+///
+/// A task registers the timer by awaiting [`sleep`](Self::sleep) (its waker
+/// goes into the one slot; a later poll replaces it) and completes once the
+/// timer fired. A blocking [`park`](Driver::park), made only by the worker
+/// that holds the driver, asks the scheduler `Handle::is_idle` (through
+/// `Handle::current_worker`, as the real driver does): idle with the timer
+/// registered, the clock jumps to its deadline, the timer fires (its waker
+/// is woken on this worker's thread) and the park returns; otherwise the
+/// park blocks until an [`unpark`](Driver::unpark), as the real one blocks
+/// without a timeout, and returns at that first wake without firing (the
+/// worker then parks again, and the driver asks again). The timer thus
+/// fires only if whoever makes the scheduler idle while this park blocks
+/// gives the idle notice ([`wants_idle_notice`](Driver::wants_idle_notice)
+/// is `true`): a lost notice leaves the holder asleep and the timer
+/// unfired.
+///
+/// `unpark` leaves a token that ends the current blocking park or the next;
+/// every blocking park that returns consumes it (the worker looks at its
+/// queues again after any park, so a token is never needed twice). A park
+/// with a timeout never blocks and fires nothing: the scheduler passes only
+/// `Some(ZERO)` (a busy worker's look), and nothing is due at the clock's
+/// current time, which moves only in a blocking park.
+/// [`wants_holder`](Driver::wants_holder) keeps its default `false`: the
+/// hand-over of the driver by a busy worker is not what this double is for,
+/// and every worker that runs out of tasks parks, taking the driver if it is
+/// free.
+///
+/// `is_idle` is asked before the driver's lock is taken, as the real driver
+/// asks it before it looks at its token: the notice must work through the
+/// scheduler's `SeqCst` word, and a lock held across both would add an
+/// ordering the real driver does not have. The state sits behind a loom
+/// mutex and the blocking park on a loom condition variable (what the
+/// reactor's eventfd and wait queue do). A clone is the same driver: the
+/// scheduler owns one (boxed), the tasks and the model keep others.
+#[derive(Clone)]
+pub struct PausedClockDriver(Arc<PausedShared>);
+
+struct PausedShared {
+    state: Mutex<PausedState>,
+    cvar: Condvar,
+}
+
+#[derive(Default)]
+struct PausedState {
+    /// The waker of the task waiting for the timer, until it fires.
+    timer: Option<Waker>,
+    /// The timer fired: a wait is ready.
+    fired: bool,
+    /// An unpark no blocking park has consumed yet.
+    unparked: bool,
+    /// Timers fired by a park (0 or 1).
+    fires: usize,
+    /// Blocking parks that found the scheduler busy: each waits for a
+    /// notice (or another unpark) before the clock may move.
+    busy_waits: usize,
+}
+
+impl PausedClockDriver {
+    /// A paused clock with no timer.
+    pub fn new() -> PausedClockDriver {
+        PausedClockDriver(Arc::new(PausedShared {
+            state: Mutex::new(PausedState::default()),
+            cvar: Condvar::new(),
+        }))
+    }
+
+    /// `Ready` once the timer fired; otherwise stores the task's waker in the
+    /// timer's slot (replacing any earlier one) and returns `Pending`.
+    pub fn poll_elapsed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut s = self.0.state.lock().unwrap();
+        if s.fired {
+            return Poll::Ready(());
+        }
+        s.timer = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// [`poll_elapsed`](Self::poll_elapsed) as a future: a sleep on the
+    /// paused clock, which only an idle scheduler lets end.
+    pub async fn sleep(&self) {
+        std::future::poll_fn(|cx| self.poll_elapsed(cx)).await;
+    }
+
+    /// How many times a park fired the timer.
+    pub fn fires(&self) -> usize {
+        self.0.state.lock().unwrap().fires
+    }
+
+    /// How many blocking parks found the scheduler busy and waited.
+    pub fn busy_waits(&self) -> usize {
+        self.0.state.lock().unwrap().busy_waits
+    }
+
+    /// Whether the timer's slot holds a waker (a task still waiting).
+    pub fn has_waiter(&self) -> bool {
+        self.0.state.lock().unwrap().timer.is_some()
+    }
+}
+
+impl Default for PausedClockDriver {
+    fn default() -> PausedClockDriver {
+        PausedClockDriver::new()
+    }
+}
+
+impl fmt::Debug for PausedClockDriver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PausedClockDriver").finish_non_exhaustive()
+    }
+}
+
+impl Driver for PausedClockDriver {
+    fn park(&self, timeout: Option<Duration>) {
+        if timeout.is_some() {
+            return;
+        }
+        // Only a worker parks in the driver (the real one asks the same way).
+        let idle = tasklane_sched::Handle::current_worker().is_some_and(|h| h.is_idle());
+        let mut s = self.0.state.lock().unwrap();
+        if idle && let Some(waker) = s.timer.take() {
+            // The clock jumps to the deadline: fire, on this worker's thread,
+            // and return (the `Driver::park` contract). The token, if any,
+            // is served by this return too.
+            s.fired = true;
+            s.fires += 1;
+            s.unparked = false;
+            drop(s);
+            waker.wake();
+            return;
+        }
+        if !idle {
+            s.busy_waits += 1;
+        }
+        // Busy (the notice will come), or idle with no timer (only a task,
+        // and so a wake of some worker, can register one).
+        while !s.unparked {
+            s = self.0.cvar.wait(s).unwrap();
+        }
+        s.unparked = false;
+    }
+
+    fn unpark(&self) {
+        let mut s = self.0.state.lock().unwrap();
+        s.unparked = true;
+        drop(s);
+        self.0.cvar.notify_one();
+    }
+
+    fn wants_idle_notice(&self) -> bool {
+        true
     }
 }
 
