@@ -28,10 +28,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
-use tasklane_sched::Driver;
 use tasklane_sched::task::{
     self, JoinError, JoinHandle, Notified, Registry, Schedule, TaskOptions, TaskRef,
 };
+use tasklane_sched::{Config, Driver};
 
 /// Runs `f` under [`model`] and checks that its executions returned exactly
 /// the outcomes in `expected`, each at least once: no branch of a model's
@@ -846,6 +846,25 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             return out;
         }
         loom::thread::park();
+    }
+}
+
+/// Joins a task of the real scheduler on the model's thread with
+/// [`block_on`]: a lost wake-up leaves the workers asleep and this blocked,
+/// which loom reports as a deadlock.
+pub fn join<T>(handle: JoinHandle<T>) -> T {
+    block_on(handle).expect("the task completed")
+}
+
+/// The real scheduler's config for a model with a mock driver: `workers`
+/// workers that park at once (no spin, which would only add schedule
+/// points).
+pub fn driver_config(workers: usize, driver: impl Driver + 'static) -> Config {
+    Config {
+        worker_threads: workers,
+        spin_before_park: Duration::ZERO,
+        driver: Some(Box::new(driver)),
+        ..Config::default()
     }
 }
 

@@ -12,22 +12,11 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use loom_tests::mock;
 use std::time::Duration;
-use tasklane_sched::task::{JoinHandle, TaskOptions};
+use tasklane_sched::task::TaskOptions;
 use tasklane_sched::{Config, Handle, Scheduler};
 
 fn config(workers: usize, driver: &mock::EventDriver) -> Config {
-    Config {
-        worker_threads: workers,
-        spin_before_park: Duration::ZERO,
-        driver: Some(Box::new(driver.clone())),
-        ..Config::default()
-    }
-}
-
-/// Joins `handle` on the model's main thread: a lost wake-up leaves the
-/// workers asleep and this blocked, which loom reports as a deadlock.
-fn join<T>(handle: JoinHandle<T>) -> T {
-    mock::block_on(handle).expect("the task completed")
+    mock::driver_config(workers, driver.clone())
 }
 
 /// Spawns a task from outside once the event work is done and joins it: a
@@ -42,7 +31,7 @@ fn spawn_after(handle: &Handle) {
         },
         TaskOptions::new(),
     );
-    join(h);
+    mock::join(h);
     // Relaxed: the join ordered the task's store before this load.
     assert!(ran.load(Relaxed));
 }
@@ -76,7 +65,7 @@ fn tasks_await_event(workers: usize, tasks: usize, then_spawn: bool) -> usize {
         .collect();
     driver.fire();
     for (i, h) in handles.into_iter().enumerate() {
-        assert_eq!(join(h), i);
+        assert_eq!(mock::join(h), i);
     }
     if then_spawn {
         spawn_after(sched.handle());
@@ -106,8 +95,8 @@ fn woken_task_spawns(workers: usize) -> usize {
         TaskOptions::new(),
     );
     driver.fire();
-    let second = join(first);
-    assert_eq!(join(second), 7);
+    let second = mock::join(first);
+    assert_eq!(mock::join(second), 7);
     let fired = driver.fired();
     shut_down(sched, &driver);
     fired

@@ -24,22 +24,11 @@
 
 use loom_tests::mock;
 use std::time::Duration;
-use tasklane_sched::task::{JoinHandle, TaskOptions};
+use tasklane_sched::task::TaskOptions;
 use tasklane_sched::{Config, Scheduler};
 
 fn config(workers: usize, driver: &mock::PausedClockDriver) -> Config {
-    Config {
-        worker_threads: workers,
-        spin_before_park: Duration::ZERO,
-        driver: Some(Box::new(driver.clone())),
-        ..Config::default()
-    }
-}
-
-/// Joins `handle` on the model's main thread: a lost idle notice leaves
-/// the workers asleep and this blocked, which loom reports as a deadlock.
-fn join<T>(handle: JoinHandle<T>) -> T {
-    mock::block_on(handle).expect("the task completed")
+    mock::driver_config(workers, driver.clone())
 }
 
 /// Shuts down: every worker stops (the threads are joined), nothing is
@@ -66,7 +55,7 @@ fn task_sleeps(workers: usize) -> bool {
         },
         TaskOptions::new(),
     );
-    assert_eq!(join(task), 7);
+    assert_eq!(mock::join(task), 7);
     let blocked = clock.busy_waits() > 0;
     shut_down(sched, &clock);
     blocked
@@ -94,7 +83,7 @@ fn woken_in_activity(workers: usize) -> bool {
     handle.activity_begin();
     gate.open();
     handle.activity_end();
-    assert_eq!(join(task), 7);
+    assert_eq!(mock::join(task), 7);
     let blocked = clock.busy_waits() > 0;
     shut_down(sched, &clock);
     blocked
