@@ -5,7 +5,7 @@
 //! `tokio`, `smol`), so results land in
 //! `target/criterion/<workload>/<runtime>/new/estimates.json`. These are
 //! regression/comparison benchmarks of scheduler internals, not a measure of
-//! real-world performance. A full run with the defaults takes about 2 minutes.
+//! real-world performance.
 //!
 //! Environment (command-line flags such as `--measurement-time` override):
 //! - `TASKLANE_BENCH_WORKERS`: worker threads per runtime (default 2);

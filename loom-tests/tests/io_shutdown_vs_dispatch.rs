@@ -155,8 +155,8 @@ fn shutdown_vs_dispatch_vs_poll(wake: bool) {
 }
 
 /// Three threads, `shutdown(false)` (deregistration by the source's
-/// owner). 4 preemptions (36 306 executions, 2 to 4 s here; unbounded it
-/// is 257 007 executions and about 26 s, and passes).
+/// owner). 4 preemptions (36 306 executions; unbounded it
+/// is 257 007 executions, and passes).
 #[test]
 fn io_shutdown_vs_dispatch_vs_poll() {
     mock::model(Some(4), || shutdown_vs_dispatch_vs_poll(false));

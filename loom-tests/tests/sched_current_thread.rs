@@ -65,7 +65,7 @@ fn ct_root_woken_from_another_thread() {
 
 /// Another thread spawns a task (through the injector) while `block_on`
 /// parks; the task, run by `block_on`'s thread, wakes the root. Unbounded
-/// preemptions (about 170 000 executions, some seconds).
+/// preemptions (about 170 000 executions).
 #[test]
 fn ct_task_queued_from_another_thread() {
     mock::model(None, || {

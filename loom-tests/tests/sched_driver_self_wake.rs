@@ -103,8 +103,8 @@ fn woken_task_spawns(workers: usize) -> usize {
 }
 
 /// One worker, one task, then a spawn from outside. Preemption bound 3
-/// (439 586 executions, about 35 s; bound 4 explores 3 203 973 in about
-/// three minutes and passes; unbounded it runs for more than five minutes).
+/// (439 586 executions; bound 4 explores 3 203 973 and passes; unbounded
+/// it runs for more than five minutes).
 #[test]
 fn sched_driver_self_wake_one_task() {
     mock::model_outcomes(Some(3), &[0, 1], || tasks_await_event(1, 1, true));
@@ -113,15 +113,14 @@ fn sched_driver_self_wake_one_task() {
 /// One worker, two tasks: a park that fires both wakers queues the first in
 /// the LIFO slot, then pushes it to the local queue for the second and
 /// notifies, and the only sleeper is the worker itself (`notify_own`).
-/// Then a spawn from outside. Preemption bound 3 (1 637 847 executions,
-/// about 100 s).
+/// Then a spawn from outside. Preemption bound 3 (1 637 847 executions).
 #[test]
 fn sched_driver_self_wake_two_tasks() {
     mock::model_outcomes(Some(3), &[0, 1, 2], || tasks_await_event(1, 2, true));
 }
 
 /// One worker; the woken task spawns a second one from the worker.
-/// Preemption bound 3 (257 619 executions, about 13 s; unbounded it runs for
+/// Preemption bound 3 (257 619 executions; unbounded it runs for
 /// more than five minutes).
 #[test]
 fn sched_driver_self_wake_spawns() {
@@ -129,7 +128,7 @@ fn sched_driver_self_wake_spawns() {
 }
 
 /// Two workers (three threads with the main one), one task, then a spawn
-/// from outside. Preemption bound 1 (103 176 executions, about 7 s; bound 2
+/// from outside. Preemption bound 1 (103 176 executions; bound 2
 /// runs for more than three minutes).
 #[test]
 fn sched_driver_self_wake_one_task_two_workers() {
@@ -139,15 +138,15 @@ fn sched_driver_self_wake_one_task_two_workers() {
 /// Two workers, two tasks: the worker in the driver that fires both wakers
 /// notifies either itself (`notify_own`) or the other worker, asleep on its
 /// condition variable (`unpark`). No spawn afterwards, to afford the bound:
-/// preemption bound 2 (1 261 202 executions, about 110 s).
+/// preemption bound 2 (1 261 202 executions).
 #[test]
 fn sched_driver_self_wake_two_tasks_two_workers() {
     mock::model_outcomes(Some(2), &[0, 1, 2], || tasks_await_event(2, 2, false));
 }
 
 /// Two workers; the woken task spawns a second one from the worker.
-/// Preemption bound 1 (49 872 executions, about 4 s; bound 2 explores
-/// 2 400 684 in about 170 s and passes).
+/// Preemption bound 1 (49 872 executions; bound 2 explores
+/// 2 400 684 and passes).
 #[test]
 fn sched_driver_self_wake_spawns_two_workers() {
     mock::model_outcomes(Some(1), &[0, 1], || woken_task_spawns(2));

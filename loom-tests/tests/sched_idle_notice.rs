@@ -91,8 +91,8 @@ fn woken_in_activity(workers: usize) -> bool {
 
 /// Two workers (three threads with the main one): the worker that runs the
 /// task is, in some executions, not the one in the driver, and it must give
-/// the notice when it goes to sleep. Preemption bound 2 (66 815 executions,
-/// about 6 s; bound 3 explores 2 709 803 in about 220 s and passes).
+/// the notice when it goes to sleep. Preemption bound 2 (66 815
+/// executions; bound 3 explores 2 709 803 and passes).
 #[test]
 fn sched_idle_notice_worker_sleeps() {
     mock::model_outcomes(Some(2), &[false, true], || task_sleeps(2));
@@ -100,8 +100,8 @@ fn sched_idle_notice_worker_sleeps() {
 
 /// One worker: it runs the task woken in the activity and goes back into
 /// the driver while the activity is still counted; the end of the activity
-/// must give the notice. Preemption bound 3 (45 088 executions, about 3 s;
-/// bound 4 explores 489 446 in about 31 s and passes).
+/// must give the notice. Preemption bound 3 (45 088 executions;
+/// bound 4 explores 489 446 and passes).
 #[test]
 fn sched_idle_notice_activity_end() {
     mock::model_outcomes(Some(3), &[false, true], || woken_in_activity(1));
@@ -109,7 +109,7 @@ fn sched_idle_notice_activity_end() {
 
 /// Two workers: the notice that ends the wait comes from the end of the
 /// activity or from the worker that ran the task, whichever makes the
-/// scheduler idle. Preemption bound 2 (106 769 executions, about 9 s).
+/// scheduler idle. Preemption bound 2 (106 769 executions).
 #[test]
 fn sched_idle_notice_activity_end_two_workers() {
     mock::model_outcomes(Some(2), &[false, true], || woken_in_activity(2));

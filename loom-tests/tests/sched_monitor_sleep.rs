@@ -12,7 +12,7 @@ use tasklane_sched::{Config, Scheduler};
 
 /// One worker; a model thread plays the monitor's sleep step; the main
 /// thread spawns a task that checks the monitor is awake while it runs,
-/// awaits it, and shuts down. Preemption bound 3.
+/// awaits it, and shuts down. Preemption bound 2.
 #[test]
 fn sched_monitor_sleep() {
     mock::model(Some(2), || {

@@ -307,12 +307,11 @@ fn twenty_thousand_random_cancellations() {
 /// Here the first delivery runs on one worker and the second is steered to
 /// the other (by holding each worker in turn with a blocking task).
 ///
-/// Found here: a catch point first polled during a delivering poll records
-/// that poll's serial (`Cancellable::born`), and the serial is counted per
-/// thread, so a later delivery on another thread whose counter happens to
-/// have the same value is not taken by it; with no catch point claiming it,
-/// the task is dropped as cancelled. `cancel_catch.rs`'s
-/// `each_cancel_is_one_delivery` fails now and then for the same reason.
+/// What it guards: a catch point first polled during a delivering poll
+/// records that poll's serial (`Cancellable::born`) and skips that delivery
+/// only. Were the serial counted per thread, a later delivery on another
+/// thread whose counter had the same value would be skipped too, and with
+/// no catch point claiming it the task would be dropped as cancelled.
 #[test]
 fn a_reentered_catch_point_receives_a_cancel_delivered_on_another_worker() {
     let rt = rt(2);
@@ -418,10 +417,11 @@ fn repeated_swallowed_cancellations_all_reach_the_catch_point() {
 /// cancelled, so the delivering poll finds the old catch point's future
 /// ready and the loop re-enters a new catch point in that same poll.
 ///
-/// Observed: no catch point gets it (the old one completes, "completion
-/// wins"; the new one was first polled during the delivering poll, so it is
-/// skipped), and the task is dropped as cancelled although it never left
-/// its catch points.
+/// What it guards: the old catch point completes ("completion wins"), and
+/// the new one, first polled during the delivering poll, does not take the
+/// delivery there but re-arms it, so it receives it at the next poll.
+/// Without the re-arm no catch point would get it, and the task would be
+/// dropped as cancelled although it never left its catch points.
 #[test]
 fn a_cancel_racing_a_wake_still_reaches_the_next_catch_point() {
     let rt = rt(1);

@@ -1,9 +1,10 @@
 //! Readiness while one worker is stuck in a long poll and the other is
 //! idle. With no timer pending, the worker that leaves the driver to run a
 //! task does not hand the driver over at once (doing so on every I/O
-//! wake-up cost 15–40% on `tcp_echo`); the monitor does, once the poll has
-//! lasted a tick (docs/semantics.md, "A worker stuck in a poll"), so the
-//! readiness reaches the reader while the other worker is still stuck.
+//! wake-up slows I/O-bound loads down, docs/benchmarks.md); the monitor
+//! does, once the poll has lasted a tick (docs/semantics.md, "A worker
+//! stuck in a poll"), so the readiness reaches the reader while the other
+//! worker is still stuck.
 //! (tokio waits for the stuck worker here.)
 
 mod common;

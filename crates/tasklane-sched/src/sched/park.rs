@@ -87,8 +87,9 @@ pub trait Driver: Send + Sync + 'static {
     /// scheduler may have become idle while another worker holds it: a
     /// paused clock, which advances only while every task is idle
     /// (`Handle::is_idle`), then asks the scheduler again. Read on every
-    /// park that does not take the driver and at the end of every blocking
-    /// job, so it should be one relaxed load. The default is `false`.
+    /// park that does not take the driver and at the end of every activity
+    /// (a blocking job, or the facade's `block_on` poll), so it should be
+    /// one relaxed load. The default is `false`.
     fn wants_idle_notice(&self) -> bool {
         false
     }

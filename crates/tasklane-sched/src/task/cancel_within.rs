@@ -42,12 +42,12 @@ impl<T> JoinHandle<T> {
     /// cancelled, or was aborted), or its panic. An aborted task that is
     /// inside a long poll ends when that poll returns; this waits for it.
     /// Dropping the future before it resolves drops the handle, which
-    /// leaves the task cancelled but not aborted.
+    /// leaves the task cancelled but (with a non-zero grace) not aborted.
     ///
     /// # Panics
     ///
-    /// The future panics when polled if no timer was installed (no
-    /// `tasklane` runtime was built in this process).
+    /// With a non-zero grace, the future panics when polled if no timer
+    /// was installed (no `tasklane` runtime was built in this process).
     ///
     /// The `tasklane` crate's `task` module has a runnable example.
     pub fn cancel_within(self, grace: Duration) -> CancelWithin<T> {
@@ -73,7 +73,7 @@ pub struct CancelWithin<T> {
     grace: Duration,
     /// The grace timer, made at the first poll.
     timer: Option<GraceSleep>,
-    /// The grace ran out and the task was aborted.
+    /// The task was aborted: the grace ran out, or it was zero.
     aborted: bool,
 }
 

@@ -319,7 +319,7 @@ impl Builder {
 /// says otherwise.
 const DETERMINISTIC_WORKERS: usize = 2;
 
-/// `TASKLANE_DEBUG=1` (or `true`, `on`) turns debug mode on.
+/// `TASKLANE_DEBUG=1` (or `true`, `on`, `yes`) turns debug mode on.
 fn debug_from_env() -> bool {
     std::env::var("TASKLANE_DEBUG").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "on" | "yes"))
 }

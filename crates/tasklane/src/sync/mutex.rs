@@ -2,16 +2,17 @@
 //!
 //! # Protocol
 //!
-//! `locked` says the mutex is held. Taking a free mutex is one CAS on it.
-//! Everything else happens under the `waiters` lock (a `parking_lot`
-//! mutex, held for a few instructions, never across a wake):
+//! The `state` word's `HELD` bit says the mutex is held. Taking a free
+//! mutex is one CAS on it. Everything else happens under the `waiters`
+//! lock (a `parking_lot` mutex, held for a few instructions, never across
+//! a wake):
 //!
 //! - A `lock()` that finds it held takes a slot in the slab with its waker,
-//!   joins the back of the FIFO queue and sets `queued` in `locked`'s word,
-//!   after a second look at `locked` under the lock (so an unlock that
-//!   saw no waiter has freed it, and the second look takes it).
+//!   joins the back of the FIFO queue and sets `QUEUED` in `state`, after a
+//!   second look at `HELD` under the lock (so an unlock that saw no waiter
+//!   has freed it, and the second look takes it).
 //! - Unlocking with nobody queued is one CAS of the word from `HELD` to
-//!   free. With the `queued` bit set, the unlock takes the lock, pops the
+//!   free. With the `QUEUED` bit set, the unlock takes the lock, pops the
 //!   front waiter, marks its slot `granted` and wakes it after the lock is
 //!   released: the mutex passes to it without ever being free (no barging:
 //!   a task that unlocks and locks again queues behind the waiters), and
