@@ -31,6 +31,14 @@ impl Drop for Enter {
     }
 }
 
+/// The pointer of the task being polled on this thread, as it was entered:
+/// with the whole cell's provenance, unlike a `&Header` from
+/// [`with_header`], so it may become a counted reference.
+#[inline]
+pub(super) fn ptr() -> Option<NonNull<Header>> {
+    CURRENT.with(|c| c.get())
+}
+
 /// Calls `f` with the header of the task being polled on this thread.
 pub(crate) fn with_header<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
     CURRENT.with(|c| {

@@ -58,7 +58,11 @@ use std::sync::atomic::Ordering;
 ///
 /// No method may unwind: the task has already been marked queued when
 /// `schedule` or `yield_now` runs, so losing the `Notified` half-way would
-/// strand it. A panic escaping them aborts the process.
+/// strand it, and `release` runs half-way through the task's completion.
+/// A panic escaping any of them aborts the process.
+///
+/// `release` must return only the reference the registry holds to the
+/// task it is given (the task core checks, and drops any other).
 pub trait Schedule: Send + Sync + 'static {
     /// The task was woken (or cancelled) while idle: queue it.
     fn schedule(&self, task: Notified);
@@ -400,12 +404,15 @@ impl TaskRef {
 
     /// The task being polled on this thread, if any.
     pub fn current() -> Option<TaskRef> {
-        current::with_header(|h| {
-            h.map(|h| {
-                h.state.ref_inc();
-                // SAFETY: the reference was just added for it.
-                unsafe { TaskRef::from_raw(NonNull::from(h)) }
-            })
+        current::ptr().map(|ptr| {
+            // SAFETY: the pointer is set only while the task is polled (or
+            // its future dropped), and the poller holds a reference.
+            unsafe { ptr.as_ref() }.state.ref_inc();
+            // SAFETY: the reference was just added for it, and `ptr` is the
+            // one the task was entered with (the whole cell's provenance,
+            // which `cell` and `dealloc` need), not one made from a
+            // `&Header`.
+            unsafe { TaskRef::from_raw(ptr) }
         })
     }
 

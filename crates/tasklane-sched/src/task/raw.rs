@@ -277,7 +277,7 @@ unsafe fn poll_future<F: Future, S: Schedule>(
         })
     }));
     if trace::watch::after_poll(header) {
-        cell.scheduler.clock_ticked_during_poll();
+        abort_on_unwind(|| cell.scheduler.clock_ticked_during_poll());
     }
     match polled {
         Ok(Poll::Pending) => None,
@@ -460,9 +460,17 @@ unsafe fn complete<F: Future, S: Schedule>(ptr: NonNull<Header>, outcome: Outcom
     // with the poller's in one subtraction.
     // SAFETY: a borrowed view; ManuallyDrop keeps the count unchanged.
     let this = ManuallyDrop::new(unsafe { TaskRef::from_raw(ptr) });
-    let released = cell.scheduler.release(&this).map_or(0, |r| {
-        mem::forget(r);
-        1
+    // The registry's reference is released with the poller's below, so it
+    // must be this task's: a `Schedule` that returned another task's would
+    // otherwise free this one early. Any other is dropped as it is.
+    let released = abort_on_unwind(|| cell.scheduler.release(&this)).map_or(0, |r| {
+        if r.raw == ptr {
+            mem::forget(r);
+            1
+        } else {
+            drop(r);
+            0
+        }
     });
     if !snapshot.is_join_interested() {
         // Nobody will read the output; dropping it may panic, which must

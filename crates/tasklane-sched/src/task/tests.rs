@@ -683,3 +683,68 @@ fn a_task_inherits_the_context_in_effect_at_its_spawn() {
     assert_eq!(drops_in_context.load(SeqCst), 0);
     assert_eq!(read(), None);
 }
+
+/// A `TaskRef::current()` taken inside a poll outlives it: cancelling the
+/// idle task through it reaches the scheduler through the cell, and
+/// dropping it last frees the cell. Under miri this checks that the
+/// reference carries the whole cell's provenance, not just the header's.
+#[test]
+fn a_current_task_ref_cancels_and_frees_its_task() {
+    let s = TestSched::default();
+    let slot = Arc::new(Mutex::new(None));
+    let (g, p) = gate();
+    let sl = slot.clone();
+    let (n, j) = s.spawn(async move {
+        *sl.lock().unwrap() = TaskRef::current();
+        g.await
+    });
+    n.run();
+    let me = slot
+        .lock()
+        .unwrap()
+        .take()
+        .expect("a task is current in its poll");
+    assert_eq!(me.id(), j.id());
+    assert!(me.cancel());
+    assert_eq!(s.run_all(), 1);
+    assert_eq!(j.state(), TaskState::Cancelled);
+    assert_eq!(p.drops.load(SeqCst), 1);
+    drop(j);
+    drop(p);
+    // The last reference: frees the cell.
+    drop(me);
+}
+
+/// A scheduler whose `release` hands back another task's reference.
+#[derive(Clone)]
+struct WrongRelease(Arc<Mutex<Option<TaskRef>>>);
+
+impl Schedule for WrongRelease {
+    fn schedule(&self, _task: Notified) {}
+    fn release(&self, _task: &TaskRef) -> Option<TaskRef> {
+        self.0.lock().unwrap().take()
+    }
+}
+
+/// The task core releases the registry's reference together with the
+/// poller's only if `release` returned this task's own: a wrong one is
+/// dropped as it is, and the task stays alive for its handle (under miri,
+/// a use after free otherwise).
+#[test]
+fn a_release_that_returns_another_task_frees_nothing_early() {
+    let other = TestSched::default();
+    let (other_n, other_j) = other.spawn(async { 2 });
+    let other_ref = other.registry.lock().unwrap()[0].clone();
+    let wrong = WrongRelease(Arc::new(Mutex::new(Some(other_ref))));
+    let (n, j, r) = new(async { 1 }, wrong.clone(), TaskOptions::new());
+    drop(r);
+    n.run();
+    assert!(j.is_finished());
+    assert!(wrong.0.lock().unwrap().is_none(), "release was asked");
+    let w = Arc::new(CountWaker::default());
+    let mut j = j;
+    assert!(matches!(poll_join(&mut j, &w), Poll::Ready(Ok(1))));
+    other_n.run();
+    let mut other_j = other_j;
+    assert!(matches!(poll_join(&mut other_j, &w), Poll::Ready(Ok(2))));
+}
