@@ -14,6 +14,11 @@
 //!   task ends panicked, its `JoinError` says why), and a drop there leaks
 //!   the future rather than drop it, with a `tracing` ERROR: dropping an
 //!   `Rc` away from home could race its clones still at home.
+//!
+//! The future is boxed, outside the task's own allocation. A leaked future
+//! is pinned and was never dropped, so its memory must stay valid for ever
+//! (something may still point into it, as an intrusive waiter list does);
+//! the task's allocation is freed when the task ends, its box is not.
 
 use crate::runtime::Handle;
 use std::future::Future;
@@ -33,20 +38,22 @@ fn this_thread() -> ThreadId {
 /// A `!Send` future that may only be polled and dropped on `home`.
 pub(crate) struct LocalFuture<F> {
     home: ThreadId,
-    future: ManuallyDrop<F>,
+    /// Boxed so that a leak (a drop away from home) leaves it in place:
+    /// see the module docs.
+    future: ManuallyDrop<Pin<Box<F>>>,
 }
 
 // SAFETY: the future inside is only ever polled or dropped on `home`: `poll`
 // panics elsewhere before touching it, and `drop` leaks it elsewhere. The
-// wrapper itself (a thread id and a pointer-free `ManuallyDrop`) may move
-// between threads.
+// wrapper itself (a thread id and the box's pointer, never followed away
+// from home) may move between threads.
 unsafe impl<F> Send for LocalFuture<F> {}
 
 impl<F> LocalFuture<F> {
     pub(crate) fn new(future: F) -> LocalFuture<F> {
         LocalFuture {
             home: this_thread(),
-            future: ManuallyDrop::new(future),
+            future: ManuallyDrop::new(Box::pin(future)),
         }
     }
 }
@@ -61,9 +68,7 @@ impl<F: Future> Future for LocalFuture<F> {
              spawned it: a current-thread runtime with local tasks must be driven (block_on, \
              shutdown, drop) on that thread"
         );
-        // SAFETY: structural pinning of `future`: it is never moved out of
-        // the wrapper, and `drop` drops it in place (or never).
-        unsafe { self.map_unchecked_mut(|s| &mut *s.future) }.poll(cx)
+        self.get_mut().future.as_mut().poll(cx)
     }
 }
 
@@ -73,6 +78,7 @@ impl<F> Drop for LocalFuture<F> {
             // SAFETY: dropped once, here, at home; never touched again.
             unsafe { ManuallyDrop::drop(&mut self.future) };
         } else {
+            // The box is never freed: the pinned future stays where it is.
             tracing::error!(
                 target: "tasklane::spawn_local",
                 "a local task's future outlived the thread that runs its runtime and is leaked: \
