@@ -18,7 +18,10 @@
 //!    the poll of a task that has one). Only [`Context::enter`] changes it,
 //!    and its [`Entered`] guard, which borrows the context, puts the
 //!    previous pointer back when it is dropped (also on unwind), so the
-//!    pointers nest like the stack frames that own their targets.
+//!    pointers nest like the stack frames that own their targets. That
+//!    holds only if every guard is dropped, in the reverse order of the
+//!    `enter`s, which the borrow cannot enforce: `enter` is `unsafe` and
+//!    each caller keeps its guard in a local.
 //! 3. `enter` also sets `IN_USE`, once per process, before it changes
 //!    `CURRENT`. A spawn reads `IN_USE` first (Relaxed): false means no
 //!    context was ever entered on this thread (a thread always sees its own
@@ -143,8 +146,16 @@ impl Context {
 
     /// Makes this the context in effect on this thread until the guard is
     /// dropped.
+    ///
+    /// # Safety
+    ///
+    /// The guard must be dropped, not forgotten, and guards must be dropped
+    /// in the reverse order of their `enter`s: the thread's current context
+    /// is a plain pointer that each drop puts back, so a forgotten guard,
+    /// or one dropped out of order, would leave it pointing at a context
+    /// that may since have been freed. (The guard cannot leave the thread.)
     #[inline]
-    pub fn enter(&self) -> Entered<'_> {
+    pub unsafe fn enter(&self) -> Entered<'_> {
         if !IN_USE.load(Ordering::Relaxed) {
             IN_USE.store(true, Ordering::Relaxed);
         }

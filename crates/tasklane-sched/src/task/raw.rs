@@ -318,7 +318,9 @@ unsafe fn poll_in_context<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // A clone on this stack: the poll may free the task (and its reference)
     // while the context is still in effect.
     let cx = cell.locals.clone();
-    let _entered = cx.as_ref().map(locals::Context::enter);
+    // SAFETY: the guard is a local of this function, dropped at its end
+    // after every guard entered inside the poll.
+    let _entered = cx.as_ref().map(|cx| unsafe { cx.enter() });
     if timed {
         // SAFETY: the caller's guarantees, passed on.
         unsafe { poll_timed::<F, S>(ptr) };

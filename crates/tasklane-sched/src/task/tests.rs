@@ -634,7 +634,8 @@ fn a_task_inherits_the_context_in_effect_at_its_spawn() {
                 Arc::clone(&drops_in_context),
             )),
         );
-        let _entered = cx.enter();
+        // SAFETY: a local guard, dropped in order at the end of the block.
+        let _entered = unsafe { cx.enter() };
         assert_eq!(read(), Some(7));
         let seen = seen.clone();
         s.spawn(async move {
@@ -667,7 +668,8 @@ fn a_task_inherits_the_context_in_effect_at_its_spawn() {
                 Arc::clone(&drops_in_context),
             )),
         );
-        let _entered = cx.enter();
+        // SAFETY: a local guard, dropped in order at the end of the block.
+        let _entered = unsafe { cx.enter() };
         let saw = saw.clone();
         let (n, j) = s.spawn(async move {
             if with_value(KEY, |v| v.is_some()) {

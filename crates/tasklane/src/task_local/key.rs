@@ -127,7 +127,9 @@ impl<T: Send + Sync + 'static> LocalKey<T> {
         let value: Value = Arc::new(value);
         let cx = context::capture();
         let cx = Context::set(cx.as_ref(), self.id(), value);
-        let _entered = cx.enter();
+        // SAFETY: a local guard, dropped when this returns or unwinds, after
+        // every guard entered inside `f`.
+        let _entered = unsafe { cx.enter() };
         f()
     }
 
@@ -317,7 +319,9 @@ impl<T: Send + Sync + 'static, F: Future> Future for TaskLocalFuture<T, F> {
         // the future is; the other fields are not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         this.refresh();
-        let _entered = this.cx.as_ref().expect("made by refresh").enter();
+        // SAFETY: a local guard, dropped at the end of this poll, after
+        // every guard entered inside it.
+        let _entered = unsafe { this.cx.as_ref().expect("made by refresh").enter() };
         // SAFETY: as above, the future stays where it is until dropped.
         let future = unsafe { Pin::new_unchecked(&mut *this.future) };
         future.poll(cx)
@@ -327,7 +331,9 @@ impl<T: Send + Sync + 'static, F: Future> Future for TaskLocalFuture<T, F> {
 impl<T: Send + Sync + 'static, F> Drop for TaskLocalFuture<T, F> {
     fn drop(&mut self) {
         self.refresh();
-        let _entered = self.cx.as_ref().expect("made by refresh").enter();
+        // SAFETY: a local guard, dropped at the end of this drop, after
+        // every guard entered inside it.
+        let _entered = unsafe { self.cx.as_ref().expect("made by refresh").enter() };
         // SAFETY: dropped once, here, in place (as pinning requires); the
         // field is never used again.
         unsafe { ManuallyDrop::drop(&mut self.future) };
