@@ -249,6 +249,8 @@ impl Reactor {
             return Ok(0);
         };
         raw.clear();
+        // The waits below let the kernel fill `EVENTS_PER_WAIT` entries.
+        debug_assert!(raw.capacity() >= EVENTS_PER_WAIT);
         let n = loop {
             let n = if HAS_PWAIT2.load(std::sync::atomic::Ordering::Relaxed) {
                 self.wait_pwait2(&mut raw, timeout)

@@ -99,9 +99,10 @@ impl<T> Slab<T> {
             // `entry` to drop it, a cache miss on a cold slot.
             // SAFETY: `slot` is a valid, aligned `Slot<T>` borrowed
             // exclusively. Only `take` pushes onto the free stack, after
-            // setting the slot's `entry` to `None`, and nothing refills a
-            // slot but this pop; so the value overwritten here owns nothing
-            // and skipping its destructor leaks nothing.
+            // setting the slot's `entry` to `None` (and `reorder_free`
+            // rebuilds it only when every slot is vacant), and nothing
+            // refills a slot but this pop; so the value overwritten here
+            // owns nothing and skipping its destructor leaks nothing.
             unsafe {
                 std::ptr::write(
                     slot,
@@ -198,6 +199,10 @@ impl<T> Slab<T> {
     /// cannot follow (`docs/benchmarks.md`, timers).
     #[cold]
     fn reorder_free(&mut self) {
+        debug_assert!(
+            self.len == 0 && self.slots.iter().all(|s| s.entry.is_none()),
+            "the free stack is rebuilt only when every slot is vacant"
+        );
         self.frees_since_reorder = 0;
         self.free.clear();
         // Every slot is vacant; each issues the generation after the one it

@@ -230,12 +230,14 @@ impl Header {
         self.flags & flag::WATCHED != 0
     }
 
-    /// The task's trace, for the holder of `RUNNING` during a poll.
+    /// The task's trace, for the holder of `RUNNING` during a poll, or of
+    /// the `Notified` about to poll (which alone can become that holder).
     #[inline]
     pub(crate) fn trace(&self) -> Option<&TaskTrace> {
         // SAFETY: non-null pointers come from `set_trace`, and the trace is
         // freed only by `take_trace` (the holder of RUNNING, which is the
-        // caller) or with the header.
+        // caller or, before the poll, the caller's `Notified` once it has
+        // run) or with the header.
         unsafe { self.trace.load(Ordering::Relaxed).as_ref() }
     }
 

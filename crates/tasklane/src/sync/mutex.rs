@@ -53,8 +53,7 @@ pub struct Mutex<T: ?Sized> {
 // SAFETY: the value is reached only through a guard, and one guard at a time
 // exists (the `HELD` bit, taken by CAS or handed over under `waiters`), so
 // sharing the mutex shares `T` between threads one at a time: `T: Send`.
-unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
-// SAFETY: as `Send`.
+// (`Send` comes from the fields: `UnsafeCell<T>` is `Send` when `T` is.)
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 #[derive(Default)]
