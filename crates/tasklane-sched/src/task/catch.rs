@@ -61,13 +61,13 @@ use super::cause::{CancelCause, Why};
 use super::current;
 use super::debug;
 use super::header::Header;
+use super::id::TaskId;
 use crate::sync::thread_local;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
@@ -588,8 +588,10 @@ pub fn cancellable<F: Future>(future: F) -> Cancellable<F> {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Cancellable<F> {
     future: Option<F>,
-    /// The task whose catch-point count this one is in.
-    registered: Option<NonNull<Header>>,
+    /// The task whose catch-point count this one is in. By id, not by
+    /// address: a task freed and another allocated in its place is not the
+    /// same task.
+    registered: Option<TaskId>,
     /// The serial of the delivering poll that first polled it (0: none); it
     /// does not receive that delivery.
     born: u64,
@@ -601,14 +603,6 @@ pub struct Cancellable<F> {
     inside: CatchCount,
 }
 
-// SAFETY: `registered` is only compared with, or dereferenced as, the task
-// being polled on the current thread (see `unregister`); the future is the
-// only other field that is not plain data.
-unsafe impl<F: Send> Send for Cancellable<F> {}
-// SAFETY: the only `&self` method, `Debug`, reads whether the future is
-// gone; sharing a `&Cancellable` gives no access to the future itself.
-unsafe impl<F: Sync> Sync for Cancellable<F> {}
-
 impl<F> Cancellable<F> {
     /// Leaves the count of the task it registered with, if that task is the
     /// one being polled here (a catch point moved to another task leaves
@@ -617,7 +611,7 @@ impl<F> Cancellable<F> {
         if let Some(task) = self.registered.take() {
             current::with_header(|h| {
                 if let Some(h) = h
-                    && std::ptr::eq(h, task.as_ptr())
+                    && h.id == task
                 {
                     h.catch_points.fetch_sub(1, Ordering::Relaxed);
                 }
@@ -642,7 +636,7 @@ impl<F> Cancellable<F> {
         let me = current::with_header(|h| {
             h.map(|h| {
                 h.catch_points.fetch_add(1, Ordering::Relaxed);
-                NonNull::from(h)
+                h.id
             })
         });
         self.registered = me;
@@ -693,7 +687,7 @@ impl<F: Future> Future for Cancellable<F> {
             // Outside any task (`block_on`) this stays `None`: only a
             // `wait_for` can deliver there, and it does not need the count.
             this.register();
-        } else if current::with_header(|h| h.map(NonNull::from)) != this.registered {
+        } else if current::with_header(|h| h.map(|h| h.id)) != this.registered {
             // Moved to another task: count it there instead.
             this.registered = None;
             this.register();
