@@ -347,3 +347,88 @@ impl<T: Send + Sync + 'static, F> fmt::Debug for TaskLocalFuture<T, F> {
             .finish_non_exhaustive()
     }
 }
+
+/// Without a runtime, so that CI runs them under miri: the scope's pin
+/// projection, its context pointers, and the future dropped inside it.
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    crate::task_local! {
+        static NAME: String;
+        static DEPTH: u32;
+    }
+
+    /// Pending once, then ready.
+    #[derive(Default)]
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Records the key's value where it is dropped.
+    struct SeesOnDrop(Arc<Mutex<Option<String>>>);
+    impl Drop for SeesOnDrop {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = NAME.try_with(String::clone).ok();
+        }
+    }
+
+    #[test]
+    fn a_scope_holds_across_polls_and_nests() {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut fut = pin!(NAME.scope("outer".into(), async {
+            let before = NAME.get();
+            YieldOnce::default().await;
+            let inner = DEPTH
+                .scope(2, async {
+                    YieldOnce::default().await;
+                    (NAME.get(), DEPTH.get())
+                })
+                .await;
+            (before, inner, NAME.get(), DEPTH.try_with(|d| *d).is_err())
+        }));
+        let mut polls = 0;
+        let out = loop {
+            polls += 1;
+            if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                break out;
+            }
+            assert!(
+                NAME.try_with(|_| ()).is_err(),
+                "the scope ends with its poll"
+            );
+        };
+        assert_eq!(polls, 3);
+        assert_eq!(
+            out,
+            ("outer".into(), ("outer".into(), 2), "outer".into(), true)
+        );
+    }
+
+    #[test]
+    fn a_scoped_future_dropped_unfinished_is_dropped_inside_its_scope() {
+        let seen = Arc::new(Mutex::new(None));
+        let guard = SeesOnDrop(seen.clone());
+        let mut cx = Context::from_waker(Waker::noop());
+        {
+            let mut fut = Box::pin(NAME.scope("kept".into(), async move {
+                let _guard = guard;
+                YieldOnce::default().await;
+            }));
+            assert!(fut.as_mut().poll(&mut cx).is_pending());
+        }
+        assert_eq!(seen.lock().unwrap().as_deref(), Some("kept"));
+        assert_eq!(NAME.sync_scope("sync".into(), || NAME.get()), "sync");
+    }
+}
