@@ -55,6 +55,7 @@ use crate::sync::{Arc, thread_local};
 use crate::task::Notified;
 use crossbeam_utils::CachePadded;
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::ptr;
 use std::time::Instant;
 
@@ -199,9 +200,10 @@ impl Root<'_> {
 }
 
 /// While it lives, the thread is this context's worker (`with_current`).
-pub(super) struct Current(());
+/// It borrows the context, so the context cannot move or drop first.
+pub(super) struct Current<'a>(PhantomData<&'a Context>);
 
-impl Drop for Current {
+impl Drop for Current<'_> {
     fn drop(&mut self) {
         WORKER.with(|w| w.set(ptr::null()));
     }
@@ -235,15 +237,15 @@ impl Context {
         }
     }
 
-    /// Makes this thread the context's worker until the guard drops; the
-    /// context must outlive the guard.
-    pub(super) fn make_current(&self) -> Current {
+    /// Makes this thread the context's worker until the guard drops (the
+    /// guard borrows the context, which therefore outlives it).
+    pub(super) fn make_current(&self) -> Current<'_> {
         WORKER.with(|w| {
             debug_assert!(w.get().is_null(), "a thread runs one worker at a time");
             w.set(self);
         });
         crate::task::watch::install(self.shared.config.slow_poll_threshold, self.index);
-        Current(())
+        Current(PhantomData)
     }
 
     /// Publishes the poll count and applies the driver's batched work, as
@@ -258,9 +260,9 @@ impl Context {
     /// Makes this thread this context's worker for one step of the
     /// deterministic scheduler (`sim.rs`), which switches between its
     /// simulated workers' contexts; no slow-poll watch.
-    pub(super) fn enter_step(&self) -> Current {
+    pub(super) fn enter_step(&self) -> Current<'_> {
         WORKER.with(|w| w.set(self));
-        Current(())
+        Current(PhantomData)
     }
 
     /// Whether this worker has a task of its own queued (LIFO slot or local
