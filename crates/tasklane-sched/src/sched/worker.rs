@@ -114,8 +114,9 @@ pub(super) fn clock_ticked() {
 pub(super) fn with_current<R>(f: impl FnOnce(Option<&Context>) -> R) -> R {
     WORKER.with(|w| {
         let p = w.get();
-        // SAFETY: the pointer is set only while `run` borrows the context on
-        // this very thread, and reset before that borrow ends.
+        // SAFETY: the pointer is set only by `make_current` or `enter_step`
+        // on this very thread, whose `Current` guard borrows the context and
+        // resets the pointer when dropped, before that borrow ends.
         f(unsafe { p.as_ref() })
     })
 }
