@@ -750,3 +750,27 @@ fn a_release_that_returns_another_task_frees_nothing_early() {
     let mut other_j = other_j;
     assert!(matches!(poll_join(&mut other_j, &w), Poll::Ready(Ok(2))));
 }
+
+/// A timed task (`TaskOptions::poll_timing`) takes its own poll path
+/// (`poll_timed`, the trace and its clock), through a pending poll and the
+/// poll that completes it, and frees its trace with the task.
+#[test]
+fn a_timed_task_runs_and_reports_its_running_time() {
+    let s = TestSched::default();
+    let (g, p) = gate();
+    let (n, j, r) = new(g, s.clone(), TaskOptions::new().poll_timing(true));
+    s.registry.lock().unwrap().push(r);
+    n.run();
+    assert_eq!(p.polls.load(SeqCst), 1);
+    assert!(
+        j.snapshot().running_time().is_some(),
+        "timed: a running time"
+    );
+    p.open.store(1, SeqCst);
+    p.slot.lock().unwrap().take().unwrap().wake();
+    assert_eq!(s.run_all(), 1);
+    assert!(j.is_finished());
+    let w = Arc::new(CountWaker::default());
+    let mut j = j;
+    assert!(matches!(poll_join(&mut j, &w), Poll::Ready(Ok(_))));
+}
