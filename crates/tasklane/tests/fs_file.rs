@@ -5,13 +5,12 @@ mod common;
 mod fsutil;
 mod netutil;
 
-use common::{Gate, poll_once, rt};
+use common::{occupy_blocking_thread, poll_once, rt};
 use fsutil::TempDir;
 use futures_lite::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use netutil::pattern;
 use std::io::SeekFrom;
 use std::os::fd::AsRawFd;
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use tasklane::Runtime;
 use tasklane::fs::{self, File, OpenOptions};
@@ -24,22 +23,8 @@ fn os_offset(f: &File) -> u64 {
     off as u64
 }
 
-/// Holds the runtime's blocking pool (built with one thread) until the gate
-/// opens, so a file job started meanwhile stays queued: a poll that needs one
-/// is then Pending whatever the timing. Call from `block_on`'s thread.
-fn hold_pool() -> (Arc<Gate>, tasklane::task::JoinHandle<()>) {
-    let gate = Gate::new();
-    let (started_tx, started_rx) = mpsc::channel();
-    let g = gate.clone();
-    let holder = tasklane::spawn_blocking(move || {
-        started_tx.send(()).unwrap();
-        g.wait();
-    });
-    started_rx.recv().unwrap();
-    (gate, holder)
-}
-
-/// A two-worker runtime whose blocking pool has one thread, for `hold_pool`.
+/// A two-worker runtime whose blocking pool has one thread, for
+/// `occupy_blocking_thread`.
 fn rt_one_pool_thread() -> Runtime {
     Runtime::builder()
         .worker_threads(2)
@@ -216,7 +201,7 @@ fn cancelled_reads_lose_no_data() {
                 // with the pool held so a job it starts cannot finish first.
                 // A read that completes at once (from the read-ahead) is no
                 // cancellation: its bytes count.
-                let (gate, holder) = hold_pool();
+                let (gate, holder) = occupy_blocking_thread(&tasklane::Handle::current());
                 let mut read = Box::pin(f.read(&mut buf));
                 let done = poll_once(&mut read);
                 drop(read);
@@ -252,7 +237,7 @@ fn a_cancelled_write_all_leaves_whole_chunks() {
     let data = pattern(5, 5 * 1024 * 1024);
     rt_one_pool_thread().block_on(async {
         let mut f = File::create(&path).await.unwrap();
-        let (gate, holder) = hold_pool();
+        let (gate, holder) = occupy_blocking_thread(&tasklane::Handle::current());
         {
             let mut write = Box::pin(f.write_all(&data));
             assert!(

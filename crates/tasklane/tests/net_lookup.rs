@@ -6,13 +6,12 @@
 mod common;
 mod netutil;
 
-use common::Gate;
+use common::occupy_blocking_thread;
 use futures_lite::future::poll_once;
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
 use netutil::{SignalOnPending, wait_pending, within};
 use std::io::ErrorKind;
 use std::net::SocketAddr;
-use std::sync::mpsc;
 use tasklane::Runtime;
 use tasklane::net::{TcpListener, TcpStream, UdpSocket, lookup_host};
 
@@ -146,14 +145,7 @@ fn sockets_take_host_names() {
 #[test]
 fn a_stuck_resolver_holds_no_worker() {
     let rt = rt(2, 1);
-    let gate = Gate::new();
-    let (started_tx, started_rx) = mpsc::channel();
-    let g = gate.clone();
-    let hog = rt.handle().spawn_blocking(move || {
-        started_tx.send(()).unwrap();
-        g.wait();
-    });
-    started_rx.recv().unwrap();
+    let (gate, hog) = occupy_blocking_thread(&rt.handle());
 
     let (lookup, lookup_waiting) = SignalOnPending::new(async {
         lookup_host("localhost:9")

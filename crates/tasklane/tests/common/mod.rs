@@ -145,6 +145,24 @@ pub(crate) fn occupy_worker(rt: &Runtime) -> (Arc<Gate>, tasklane::task::JoinHan
     (gate, h)
 }
 
+/// Occupies a thread of `handle`'s blocking pool: a job that blocks until
+/// the returned gate opens. Returns once the job runs, so on a pool of one
+/// thread every blocking job started afterwards (a file operation, a name
+/// lookup) stays queued until the gate opens.
+pub(crate) fn occupy_blocking_thread(
+    handle: &tasklane::Handle,
+) -> (Arc<Gate>, tasklane::task::JoinHandle<()>) {
+    let gate = Gate::new();
+    let (started_tx, started_rx) = mpsc::channel();
+    let g = gate.clone();
+    let h = handle.spawn_blocking(move || {
+        started_tx.send(()).unwrap();
+        g.wait();
+    });
+    started_rx.recv().expect("the blocking job started");
+    (gate, h)
+}
+
 /// Spins (yielding the thread) until `cond` holds. The deadline only turns a
 /// hang into a failure; nothing is asserted about speed.
 pub(crate) fn spin_until(what: &str, mut cond: impl FnMut() -> bool) {
