@@ -13,11 +13,7 @@ use loom::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use loom_tests::mock;
 use std::time::Duration;
 use tasklane_sched::task::TaskOptions;
-use tasklane_sched::{Config, Handle, Scheduler};
-
-fn config(workers: usize, driver: &mock::EventDriver) -> Config {
-    mock::driver_config(workers, driver.clone())
-}
+use tasklane_sched::{Handle, Scheduler};
 
 /// Spawns a task from outside once the event work is done and joins it: a
 /// worker left counted as searching or unparked when it sleeps would make
@@ -50,7 +46,7 @@ fn shut_down(mut sched: Scheduler, driver: &mock::EventDriver) {
 /// inside a park (0: every task saw the event ready at its first poll).
 fn tasks_await_event(workers: usize, tasks: usize, then_spawn: bool) -> usize {
     let driver = mock::EventDriver::new();
-    let sched = Scheduler::new(config(workers, &driver)).unwrap();
+    let sched = Scheduler::new(mock::driver_config(workers, driver.clone())).unwrap();
     let handles: Vec<_> = (0..tasks)
         .map(|i| {
             let event = driver.clone();
@@ -80,7 +76,7 @@ fn tasks_await_event(workers: usize, tasks: usize, then_spawn: bool) -> usize {
 /// returns that task's handle, which the main thread joins.
 fn woken_task_spawns(workers: usize) -> usize {
     let driver = mock::EventDriver::new();
-    let sched = Scheduler::new(config(workers, &driver)).unwrap();
+    let sched = Scheduler::new(mock::driver_config(workers, driver.clone())).unwrap();
     let event = driver.clone();
     #[expect(
         clippy::async_yields_async,

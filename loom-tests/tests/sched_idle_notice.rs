@@ -24,12 +24,8 @@
 
 use loom_tests::mock;
 use std::time::Duration;
+use tasklane_sched::Scheduler;
 use tasklane_sched::task::TaskOptions;
-use tasklane_sched::{Config, Scheduler};
-
-fn config(workers: usize, driver: &mock::PausedClockDriver) -> Config {
-    mock::driver_config(workers, driver.clone())
-}
 
 /// Shuts down: every worker stops (the threads are joined), nothing is
 /// dropped, no task is left, the timer fired once and holds no waker.
@@ -46,7 +42,7 @@ fn shut_down(mut sched: Scheduler, clock: &mock::PausedClockDriver) {
 /// scheduler busy and blocked.
 fn task_sleeps(workers: usize) -> bool {
     let clock = mock::PausedClockDriver::new();
-    let sched = Scheduler::new(config(workers, &clock)).unwrap();
+    let sched = Scheduler::new(mock::driver_config(workers, clock.clone())).unwrap();
     let timer = clock.clone();
     let task = sched.handle().spawn(
         async move {
@@ -68,7 +64,7 @@ fn task_sleeps(workers: usize) -> bool {
 /// the scheduler busy and blocked.
 fn woken_in_activity(workers: usize) -> bool {
     let clock = mock::PausedClockDriver::new();
-    let sched = Scheduler::new(config(workers, &clock)).unwrap();
+    let sched = Scheduler::new(mock::driver_config(workers, clock.clone())).unwrap();
     let handle = sched.handle();
     let gate = mock::Gate::new();
     let (timer, opened) = (clock.clone(), gate.clone());
